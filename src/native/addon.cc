@@ -1,0 +1,74 @@
+#include "addon.h"
+
+#include <bpf/libbpf.h>
+
+#include "btf.h"
+#include "errors.h"
+#include "link.h"
+#include "log.h"
+#include "map.h"
+#include "object.h"
+#include "program.h"
+#include "wrap.h"
+
+namespace nlb {
+
+thread_local bool ConstructToken::active_ = false;
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
+  }
+  return info[i].As<Napi::Uint8Array>();
+}
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  InstallPrintCallback();
+  exports.Set("NativeObject", ObjectHandle::Init(env, this));
+  exports.Set("NativeProgram", ProgramHandle::Init(env, this));
+  exports.Set("NativeMap", MapHandle::Init(env, this));
+  exports.Set("NativeLink", LinkHandle::Init(env, this));
+  exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
+  exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
+  DefineAddon(exports, {
+                           InstanceMethod("setErrorFactory", &Addon::SetErrorFactory),
+                           InstanceMethod("setLogger", &Addon::SetLogger),
+                           InstanceMethod("numPossibleCpus", &Addon::NumPossibleCpus),
+                           InstanceMethod("libbpfVersion", &Addon::LibbpfVersion),
+                       });
+}
+
+Napi::Value Addon::SetErrorFactory(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "factory must be a function");
+  bpfError = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::SetLogger(const Napi::CallbackInfo& info) {
+  if (info[0].IsFunction()) {
+    logger = Napi::Persistent(info[0].As<Napi::Function>());
+  } else {
+    logger.Reset();
+  }
+  if (info[1].IsNumber()) WantLogLevel(info[1].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::NumPossibleCpus(const Napi::CallbackInfo& info) {
+  LogCapture log;
+  return Napi::Number::New(info.Env(), Check(info.Env(), libbpf_num_possible_cpus(), "libbpf_num_possible_cpus", log));
+}
+
+Napi::Value Addon::LibbpfVersion(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), libbpf_version_string());
+}
+
+}  // namespace nlb
+
+using NodeLibbpf = nlb::Addon;
+NODE_API_ADDON(NodeLibbpf)

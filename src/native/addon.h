@@ -1,0 +1,24 @@
+// Per-environment state (main thread and each worker thread get their own), so the
+// addon is context-aware: constructors, the error factory and the logger live here.
+#pragma once
+#include <napi.h>
+
+namespace nlb {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+  Napi::FunctionReference objectCtor, programCtor, mapCtor, linkCtor;
+  Napi::FunctionReference bpfError;  // (errno, call, lines) => BpfError
+  Napi::FunctionReference logger;    // (lines) => void
+
+ private:
+  Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
+  Napi::Value SetLogger(const Napi::CallbackInfo& info);
+  Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info);
+  Napi::Value LibbpfVersion(const Napi::CallbackInfo& info);
+};
+
+}  // namespace nlb

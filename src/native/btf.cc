@@ -1,0 +1,77 @@
+#include "btf.h"
+
+#include <bpf/btf.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "errors.h"
+#include "wrap.h"
+
+namespace nlb {
+
+using BtfPtr = std::unique_ptr<struct btf, decltype(&btf__free)>;
+
+static BtfPtr Parse(const Napi::CallbackInfo& info, BtfPtr& base, LogCapture& log) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  errno = 0;
+  if (info[1].IsString()) {
+    std::string basePath = StringArg(info, 1, "base path");
+    base.reset(CheckPtr(env, btf__parse(basePath.c_str(), nullptr), "btf__parse", log));
+    return BtfPtr(CheckPtr(env, btf__parse_split(path.c_str(), base.get()), "btf__parse_split", log), btf__free);
+  }
+  return BtfPtr(CheckPtr(env, btf__parse(path.c_str(), nullptr), "btf__parse", log), btf__free);
+}
+
+Napi::Value BtfRawData(const Napi::CallbackInfo& info) {
+  LogCapture log;
+  BtfPtr base(nullptr, btf__free);
+  BtfPtr btf = Parse(info, base, log);
+  uint32_t size = 0;
+  const void* data = btf__raw_data(btf.get(), &size);
+  if (!data) Check(info.Env(), -ENOMEM, "btf__raw_data", log);
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), static_cast<const uint8_t*>(data), size);
+}
+
+static void Append(void* ctx, const char* fmt, va_list args) {
+  auto* out = static_cast<std::string*>(ctx);
+  char buf[1024];
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(buf, sizeof buf, fmt, copy);
+  va_end(copy);
+  if (n < 0) return;
+  if (static_cast<size_t>(n) < sizeof buf) {
+    out->append(buf, n);
+  } else {
+    size_t at = out->size();
+    out->resize(at + n + 1);
+    vsnprintf(out->data() + at, n + 1, fmt, args);
+    out->resize(at + n);
+  }
+}
+
+Napi::Value BtfToCHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  LogCapture log;
+  BtfPtr base(nullptr, btf__free);
+  BtfPtr btf = Parse(info, base, log);
+  std::string out =
+      "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n"
+      "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+      "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n";
+  std::unique_ptr<btf_dump, decltype(&btf_dump__free)> dump(btf_dump__new(btf.get(), Append, &out, nullptr),
+                                                            btf_dump__free);
+  CheckPtr(env, dump.get(), "btf_dump__new", log);
+  uint32_t n = btf__type_cnt(btf.get());
+  for (uint32_t id = 1; id < n; id++) Check(env, btf_dump__dump_type(dump.get(), id), "btf_dump__dump_type", log);
+  out +=
+      "\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
+      "#endif /* __VMLINUX_H__ */\n";
+  return Napi::String::New(env, out);
+}
+
+}  // namespace nlb

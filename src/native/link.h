@@ -1,0 +1,39 @@
+// NativeLink: one bpf_link (an attachment). Destroying it detaches the program unless
+// it was disconnected or pinned. Links made from an object's programs are destroyed
+// before that object is closed.
+#pragma once
+#include <bpf/libbpf.h>
+#include <napi.h>
+
+namespace nlb {
+
+class Addon;
+class ObjectHandle;
+
+class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
+ public:
+  static constexpr const char* kClassName = "NativeLink";
+  static const napi_type_tag kTypeTag;
+  static Napi::Function Init(Napi::Env env, Addon* addon);
+  static Napi::Object New(Napi::Env env, Napi::Object ownerJs, ObjectHandle* owner, bpf_link* link);
+
+  explicit LinkHandle(const Napi::CallbackInfo& info);
+  ~LinkHandle() override;
+  void DestroyLink();
+
+ private:
+  bpf_link* Get(Napi::Env env) const;
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value Disconnect(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
+  Napi::Value Unpin(const Napi::CallbackInfo& info);
+  Napi::Value PinPath(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Destroyed(const Napi::CallbackInfo& info);
+
+  bpf_link* link_ = nullptr;
+  ObjectHandle* owner_ = nullptr;
+  Napi::ObjectReference ownerRef_;
+};
+
+}  // namespace nlb

@@ -1,0 +1,55 @@
+// NativeObject: owns one bpf_object (open -> configure -> load -> close).
+#pragma once
+#include <bpf/libbpf.h>
+#include <napi.h>
+
+#include <set>
+#include <vector>
+
+namespace nlb {
+
+class Addon;
+class LinkHandle;
+
+class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
+ public:
+  static constexpr const char* kClassName = "NativeObject";
+  static const napi_type_tag kTypeTag;
+  static Napi::Function Init(Napi::Env env, Addon* addon);
+
+  explicit ObjectHandle(const Napi::CallbackInfo& info);
+  ~ObjectHandle() override;
+
+  // The bpf_object for a child's use; throws the fixed TypeError when closed or loading.
+  bpf_object* Get(Napi::Env env) const;
+  bool IsLoaded() const { return state_ == kStateLoaded; }
+  void RequireLoaded(Napi::Env env) const;
+  void RequireNotLoaded(Napi::Env env) const;
+
+  // Links made from this object's programs: destroyed before the object is closed.
+  void AddLink(LinkHandle* link) { links_.insert(link); }
+  void RemoveLink(LinkHandle* link) { links_.erase(link); }
+  // An external ArrayBuffer over libbpf-owned memory, detached when the object closes.
+  Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size);
+
+ private:
+  enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };
+  friend class LoadWorker;
+
+  static Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value Name(const Napi::CallbackInfo& info);
+  Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value Maps(const Napi::CallbackInfo& info);
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value BtfData(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  void Destroy(bool detachViews);
+
+  bpf_object* obj_ = nullptr;
+  State state_ = kStateOpen;
+  bool closeAfterLoad_ = false;
+  std::set<LinkHandle*> links_;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> memory_;
+};
+
+}  // namespace nlb

@@ -1,0 +1,154 @@
+#include "program.h"
+
+#include "addon.h"
+#include "errors.h"
+#include "link.h"
+#include "object.h"
+#include "wrap.h"
+
+namespace nlb {
+
+const napi_type_tag ProgramHandle::kTypeTag = {0x6e6c627070726f67ULL, 0x2b7d0c9a4e8f1136ULL};
+
+Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
+  using P = ProgramHandle;
+  Napi::Function ctor = DefineCheckedClass<P>(env, {},
+                                    {
+                                        Method<P, &P::Name>(env, "name"),
+                                        Method<P, &P::SectionName>(env, "sectionName"),
+                                        Method<P, &P::Type>(env, "type"),
+                                        Method<P, &P::ExpectedAttachType>(env, "expectedAttachType"),
+                                        Method<P, &P::Autoload>(env, "autoload"),
+                                        Method<P, &P::SetAutoload>(env, "setAutoload"),
+                                        Method<P, &P::Autoattach>(env, "autoattach"),
+                                        Method<P, &P::SetAutoattach>(env, "setAutoattach"),
+                                        Method<P, &P::InsnCount>(env, "insnCount"),
+                                        Method<P, &P::Fd>(env, "fd"),
+                                        Method<P, &P::Attach>(env, "attach"),
+                                        Method<P, &P::AttachTracepoint>(env, "attachTracepoint"),
+                                        Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
+                                        Method<P, &P::Pin>(env, "pin"),
+                                        Method<P, &P::Unpin>(env, "unpin"),
+                                    });
+  addon->programCtor = Napi::Persistent(ctor);
+  return ctor;
+}
+
+Napi::Object ProgramHandle::New(Napi::Env env, Napi::Object owner, bpf_program* prog) {
+  ConstructToken token;
+  return Addon::Of(env)->programCtor.New({owner, Napi::External<bpf_program>::New(env, prog)});
+}
+
+ProgramHandle::ProgramHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProgramHandle>(info) {
+  ConstructToken::Require(info.Env(), kClassName);
+  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
+  ownerRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+  owner_ = ObjectHandle::Unwrap(info[0].As<Napi::Object>());
+  prog_ = info[1].As<Napi::External<bpf_program>>().Data();
+}
+
+bpf_program* ProgramHandle::Get(Napi::Env env) const {
+  owner_->Get(env);
+  return prog_;
+}
+
+Napi::Value ProgramHandle::Name(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), bpf_program__name(Get(info.Env())));
+}
+
+Napi::Value ProgramHandle::SectionName(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), bpf_program__section_name(Get(info.Env())));
+}
+
+Napi::Value ProgramHandle::Type(const Napi::CallbackInfo& info) {
+  const char* s = libbpf_bpf_prog_type_str(bpf_program__type(Get(info.Env())));
+  return Napi::String::New(info.Env(), s ? s : "unknown");
+}
+
+Napi::Value ProgramHandle::ExpectedAttachType(const Napi::CallbackInfo& info) {
+  const char* s = libbpf_bpf_attach_type_str(bpf_program__expected_attach_type(Get(info.Env())));
+  return s ? Napi::String::New(info.Env(), s) : info.Env().Null();
+}
+
+Napi::Value ProgramHandle::Autoload(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), bpf_program__autoload(Get(info.Env())));
+}
+
+Napi::Value ProgramHandle::SetAutoload(const Napi::CallbackInfo& info) {
+  owner_->RequireNotLoaded(info.Env());
+  LogCapture log;
+  Check(info.Env(), bpf_program__set_autoload(prog_, info[0].ToBoolean()), "bpf_program__set_autoload", log);
+  return info.Env().Undefined();
+}
+
+Napi::Value ProgramHandle::Autoattach(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), bpf_program__autoattach(Get(info.Env())));
+}
+
+Napi::Value ProgramHandle::SetAutoattach(const Napi::CallbackInfo& info) {
+  bpf_program__set_autoattach(Get(info.Env()), info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value ProgramHandle::InsnCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), bpf_program__insn_cnt(Get(info.Env())));
+}
+
+Napi::Value ProgramHandle::Fd(const Napi::CallbackInfo& info) {
+  owner_->RequireLoaded(info.Env());
+  return Napi::Number::New(info.Env(), bpf_program__fd(prog_));
+}
+
+Napi::Value ProgramHandle::Wrap(Napi::Env env, bpf_link* link) {
+  return LinkHandle::New(env, ownerRef_.Value(), owner_, link);
+}
+
+// Auto-attach from the section name. Returns null when the section names no target
+// (e.g. plain SEC("raw_tp")), so the caller can tell "nothing to do" from a failure.
+Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  owner_->RequireLoaded(env);
+  LogCapture log;
+  errno = 0;
+  bpf_link* link = bpf_program__attach(prog_);
+  if (!link && errno == EOPNOTSUPP) return env.Null();
+  return Wrap(env, CheckPtr(env, link, "bpf_program__attach", log));
+}
+
+Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  owner_->RequireLoaded(env);
+  std::string category = StringArg(info, 0, "category"), name = StringArg(info, 1, "name");
+  LogCapture log;
+  errno = 0;
+  bpf_link* link = bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str());
+  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_tracepoint", log));
+}
+
+Napi::Value ProgramHandle::AttachRawTracepoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  owner_->RequireLoaded(env);
+  std::string name = StringArg(info, 0, "name");
+  LogCapture log;
+  errno = 0;
+  bpf_link* link = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
+  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_raw_tracepoint", log));
+}
+
+Napi::Value ProgramHandle::Pin(const Napi::CallbackInfo& info) {
+  owner_->RequireLoaded(info.Env());
+  std::string path = StringArg(info, 0, "path");
+  LogCapture log;
+  Check(info.Env(), bpf_program__pin(prog_, path.c_str()), "bpf_program__pin", log);
+  return info.Env().Undefined();
+}
+
+Napi::Value ProgramHandle::Unpin(const Napi::CallbackInfo& info) {
+  owner_->RequireLoaded(info.Env());
+  std::string path = StringArg(info, 0, "path");
+  LogCapture log;
+  Check(info.Env(), bpf_program__unpin(prog_, path.c_str()), "bpf_program__unpin", log);
+  return info.Env().Undefined();
+}
+
+}  // namespace nlb

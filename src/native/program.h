@@ -1,0 +1,45 @@
+// NativeProgram: a borrowed view of one bpf_program; keeps its NativeObject alive.
+#pragma once
+#include <bpf/libbpf.h>
+#include <napi.h>
+
+namespace nlb {
+
+class Addon;
+class ObjectHandle;
+
+class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
+ public:
+  static constexpr const char* kClassName = "NativeProgram";
+  static const napi_type_tag kTypeTag;
+  static Napi::Function Init(Napi::Env env, Addon* addon);
+  static Napi::Object New(Napi::Env env, Napi::Object owner, bpf_program* prog);
+
+  explicit ProgramHandle(const Napi::CallbackInfo& info);
+
+ private:
+  bpf_program* Get(Napi::Env env) const;  // throws when the object is closed
+  Napi::Value Wrap(Napi::Env env, bpf_link* link);
+
+  Napi::Value Name(const Napi::CallbackInfo& info);
+  Napi::Value SectionName(const Napi::CallbackInfo& info);
+  Napi::Value Type(const Napi::CallbackInfo& info);
+  Napi::Value ExpectedAttachType(const Napi::CallbackInfo& info);
+  Napi::Value Autoload(const Napi::CallbackInfo& info);
+  Napi::Value SetAutoload(const Napi::CallbackInfo& info);
+  Napi::Value Autoattach(const Napi::CallbackInfo& info);
+  Napi::Value SetAutoattach(const Napi::CallbackInfo& info);
+  Napi::Value InsnCount(const Napi::CallbackInfo& info);
+  Napi::Value Fd(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value AttachTracepoint(const Napi::CallbackInfo& info);
+  Napi::Value AttachRawTracepoint(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
+  Napi::Value Unpin(const Napi::CallbackInfo& info);
+
+  ObjectHandle* owner_;
+  Napi::ObjectReference ownerRef_;
+  bpf_program* prog_;
+};
+
+}  // namespace nlb
