@@ -14,16 +14,19 @@ namespace nlb {
 static thread_local LogCapture* current = nullptr;
 static std::atomic<int> wanted_level{LIBBPF_INFO};
 
-LogCapture::LogCapture() : prev_(current) { current = this; }
+LogCapture::LogCapture(int maxLevel)
+    : prev_(current), maxLevel_(maxLevel < 0 ? wanted_level.load(std::memory_order_relaxed) : maxLevel) {
+  current = this;
+}
 LogCapture::~LogCapture() { current = prev_; }
 
 void LogCapture::Append(int level, std::string text) {
   while (!text.empty() && text.back() == '\n') text.pop_back();
-  if (current) current->lines.push_back({level, std::move(text)});
+  current->lines.push_back({level, std::move(text)});
 }
 
 static int Print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level > wanted_level.load(std::memory_order_relaxed) || !current) return 0;
+  if (!current || level > current->maxLevel()) return 0;
   char small[512];
   va_list copy;
   va_copy(copy, args);

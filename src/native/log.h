@@ -16,16 +16,19 @@ struct LogLine {
 
 class LogCapture {
  public:
-  LogCapture();
+  // maxLevel < 0: the level the loggers asked for (info at least, for errors' sake).
+  explicit LogCapture(int maxLevel = -1);
   ~LogCapture();
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
   std::vector<LogLine> lines;
 
+  int maxLevel() const { return maxLevel_; }
   static void Append(int level, std::string text);
 
  private:
   LogCapture* prev_;
+  int maxLevel_;
 };
 
 // Installs the callback (once per process).

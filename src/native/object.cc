@@ -102,8 +102,13 @@ Napi::Value ObjectHandle::Open(const Napi::CallbackInfo& info) {
   }
   CheckPtr(env, obj, call, log);
   DeliverLog(env, log.lines);
-  ConstructToken token;
-  return Addon::Of(env)->objectCtor.New({Napi::External<bpf_object>::New(env, obj)});
+  Napi::Object self;
+  {
+    ConstructToken token;
+    self = Addon::Of(env)->objectCtor.New({Napi::External<bpf_object>::New(env, obj)});
+  }
+  Unwrap(self)->kernelLogLevel_ = o.kernel_log_level;
+  return self;
 }
 
 Napi::Value ObjectHandle::Name(const Napi::CallbackInfo& info) {
@@ -141,7 +146,9 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    LogCapture log;
+    // With a kernel log level set, libbpf prints successful loads' verifier logs at
+    // debug level: capture them for Program.verifierLog.
+    LogCapture log(owner_->kernelLogLevel_ ? LIBBPF_DEBUG : -1);
     err_ = bpf_object__load(owner_->obj_);
     if (err_ > 0) err_ = -err_;
     lines_ = std::move(log.lines);
@@ -157,7 +164,7 @@ class LoadWorker : public Napi::AsyncWorker {
     } else if (err_) {
       deferred_.Reject(MakeBpfError(env, -err_, "bpf_object__load", lines_).Value());
     } else {
-      deferred_.Resolve(env.Undefined());
+      deferred_.Resolve(LinesToArray(env, lines_));
     }
   }
 

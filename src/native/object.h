@@ -48,6 +48,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   bpf_object* obj_ = nullptr;
   State state_ = kStateOpen;
   bool closeAfterLoad_ = false;
+  uint32_t kernelLogLevel_ = 0;
   std::set<LinkHandle*> links_;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> memory_;
 };
