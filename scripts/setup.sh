@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
+# step skipped when already done:
+#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config (apt-get, as root)
+#   2. tracefs and bpffs mounted (as root)
+#   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "setup: $*" >&2; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+have_clang() { compgen -c | grep -qE '^clang(-[0-9]+)?$'; }
+missing=()
+have_clang || missing+=(clang-19)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists libelf 2>/dev/null || missing+=(libelf-dev)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+command -v make >/dev/null || missing+=(make)
+command -v g++ >/dev/null || missing+=(g++)
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if is_root; then
+  mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || say "could not mount tracefs"
+  mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || say "could not mount bpffs"
+else
+  say "not root: loading BPF programs will need CAP_BPF/CAP_PERFMON (tests expect root)"
+fi
+
+if [ ! -d node_modules/node-addon-api ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# node-gyp reads headers from npm's nodedir when set (offline machines), as `npm run` would.
+if [ -z "${npm_config_nodedir:-}" ]; then
+  nodedir=$(npm config get nodedir 2>/dev/null || true)
+  [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir=$nodedir
+fi
+bash deps/libbpf/fetch.sh
+if [ ! -f build/Makefile ]; then
+  npx --no-install node-gyp configure >/dev/null
+fi
+npx --no-install node-gyp build -j 2 >/dev/null 2>build/gyp.log || { cat build/gyp.log >&2; exit 1; }
+npm run --silent build:ts
+npm run --silent build:examples

@@ -1,0 +1,54 @@
+// Argument checks for the public API, all with one message template:
+//   `${name}: expected ${expected}, got ${describe(value)}`
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
+  if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
+  if (value instanceof Uint8Array) return `a Uint8Array of ${value.length} bytes`;
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value === 'function') return 'a function';
+  const ctor = (value as object).constructor?.name;
+  return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
+}
+
+export function argTypeError(name: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`${name}: expected ${expected}, got ${describe(value)}`);
+}
+
+export function argRangeError(name: string, expected: string, value: unknown): RangeError {
+  return new RangeError(`${name}: expected ${expected}, got ${describe(value)}`);
+}
+
+export function checkString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw argTypeError(name, 'a non-empty string', value);
+  if (value.includes('\0')) throw argRangeError(name, 'a string without NUL characters', value);
+  return value;
+}
+
+export function checkOptionalString(value: unknown, name: string): string | undefined {
+  return value === undefined ? undefined : checkString(value, name);
+}
+
+export function checkInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw argTypeError(name, `an integer ${min}..${max}`, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw argRangeError(name, `an integer ${min}..${max}`, value);
+  return value;
+}
+
+export function checkOptions<T extends object>(value: unknown, name: string, allowed: readonly (keyof T)[]): Partial<T> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw argTypeError(name, 'an options object', value);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key as keyof T)) {
+      throw argTypeError(`${name}.${key}`, `one of the known options (${allowed.join(', ')})`, (value as Record<string, unknown>)[key]);
+    }
+  }
+  return value as Partial<T>;
+}
+
+export function checkBytes(value: unknown, name: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw argTypeError(name, 'a Buffer or Uint8Array', value);
+  return value;
+}

@@ -1,0 +1,178 @@
+// BpfError and VerifierError: what the kernel or libbpf refused, with the errno's name,
+// the libbpf call, the lines libbpf printed, and a hint where the usual cause is known.
+import * as util from 'node:util';
+import type { LibbpfLine } from './native';
+
+// libbpf's own error codes (libbpf.h, enum libbpf_errno), beyond the kernel's errnos.
+const LIBBPF_ERRNO: Record<number, [string, string]> = {
+  4000: ['ELIBELF', 'Something wrong in libelf'],
+  4001: ['EFORMAT', 'BPF object format invalid'],
+  4002: ['EKVERSION', "'version' section incorrect or lost"],
+  4003: ['EENDIAN', 'Endian mismatch'],
+  4004: ['EINTERNAL', 'Internal error in libbpf'],
+  4005: ['ERELOC', 'Relocation failed'],
+  4006: ['ELOAD', 'Load program failure for unknown reason'],
+  4007: ['EVERIFY', 'Kernel verifier blocks program loading'],
+  4008: ['EPROG2BIG', 'Program too big'],
+  4009: ['EKVER', 'Incorrect kernel version'],
+  4010: ['EPROGTYPE', "Kernel doesn't support this program type"],
+  4011: ['EWRNGPID', 'Wrong pid in netlink message'],
+  4012: ['EINVSEQ', 'Invalid netlink sequence'],
+  4013: ['ENLPARSE', 'Incorrect netlink message parsing'],
+};
+// Kernel-internal codes that leak to user space and that libc does not name.
+const KERNEL_ONLY: Record<number, [string, string]> = {
+  524: ['ENOTSUPP', 'Operation is not supported (kernel-internal ENOTSUPP)'],
+};
+
+const systemErrors = util.getSystemErrorMap();
+
+export function errnoName(errno: number): [code: string, description: string] {
+  const known = systemErrors.get(-errno) ?? LIBBPF_ERRNO[errno] ?? KERNEL_ONLY[errno];
+  return known ? [known[0], known[1]] : [`E${errno}`, `Unknown error ${errno}`];
+}
+
+export interface BpfErrorDetails {
+  /** What libbpf printed (warnings and info) while the failing call ran. */
+  libbpfLog?: string[];
+  hint?: string;
+  /** The program the failure is about, when libbpf named one. */
+  program?: string;
+}
+
+export class BpfError extends Error {
+  /** The errno's name: 'EPERM', 'ENOENT', 'E2BIG', ... (libbpf's own codes: 'EFORMAT', ...) */
+  readonly code: string;
+  readonly errno: number;
+  /** The libbpf function (or syscall) that failed, e.g. 'bpf_object__load'. */
+  readonly syscall: string;
+  /** The usual cause, when we know one. */
+  readonly hint: string | undefined;
+  /** Lines libbpf printed during the failing call. */
+  readonly libbpfLog: string[];
+  /** The program the failure is about, when known. */
+  readonly program: string | undefined;
+
+  constructor(errno: number, syscall: string, detail?: string, details: BpfErrorDetails = {}) {
+    const [code, description] = errnoName(errno);
+    const hint = details.hint;
+    super(`${syscall}: ${code} (${description})${detail ? `: ${detail}` : ''}${hint ? `. Hint: ${hint}` : ''}`);
+    this.name = new.target.name;
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.hint = hint;
+    this.libbpfLog = details.libbpfLog ?? [];
+    this.program = details.program;
+  }
+}
+
+export class VerifierError extends BpfError {
+  /** The program the verifier rejected. */
+  declare readonly program: string;
+  /** The complete verifier log. */
+  readonly log: string;
+
+  constructor(errno: number, syscall: string, program: string, log: string, details: BpfErrorDetails = {}) {
+    super(errno, syscall, `program '${program}' rejected by the verifier:\n  ${lastMeaningfulLines(log).join('\n  ')}`, { ...details, program });
+    this.log = log;
+  }
+}
+
+const NOISE = /^(processed \d+ insns|verification time|stack depth|mark_precise|\s*$)/;
+
+function lastMeaningfulLines(log: string, count = 3): string[] {
+  const lines = log.split('\n').filter((l) => !NOISE.test(l));
+  return lines.slice(-count);
+}
+
+const stripPrefix = (line: string): string => line.replace(/^libbpf: /, '');
+
+const VERIFIER_LOG = /^(?:libbpf: )?prog '([^']+)': -- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/;
+
+/** The verifier logs in libbpf's output, by program name. */
+export function verifierLogs(lines: LibbpfLine[]): Map<string, string> {
+  const logs = new Map<string, string>();
+  for (const { message } of lines) {
+    const m = VERIFIER_LOG.exec(message);
+    if (m) logs.set(m[1], m[2]);
+  }
+  return logs;
+}
+
+const PROG_LINE = /^prog '([^']+)': /;
+
+// The most specific thing libbpf said about the failure: its first warning about a
+// program or map ("prog 'x': BPF program load failed"), else its last warning.
+function detailOf(lines: LibbpfLine[]): { detail?: string; program?: string } {
+  const warnings = lines
+    .filter((l) => l.level === 'warn' && !l.message.includes('PROG LOAD LOG'))
+    .map((l) => stripPrefix(l.message).replace(/: -?E[A-Z0-9]+$/, '').trimEnd());
+  const specific = warnings.find((w) => PROG_LINE.test(w) || w.startsWith('map '));
+  return { detail: specific ?? warnings[warnings.length - 1], program: specific && PROG_LINE.exec(specific)?.[1] };
+}
+
+export function hintFor(code: string, syscall: string, text: string): string | undefined {
+  if (/kernel BTF is missing|failed to find valid kernel BTF/.test(text)) {
+    return 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, or pass btfCustomPath';
+  }
+  if (/tracepoint .*perf event ID/.test(text) || (code === 'ENOENT' && /tracepoint/.test(text))) {
+    return 'is tracefs mounted (mount -t tracefs tracefs /sys/kernel/tracing) and does the tracepoint exist?';
+  }
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      if (code === 'EACCES' && syscall === 'bpf_object__load') return undefined;
+      return process.getuid?.() === 0
+        ? 'refused although running as root: kernel lockdown, an LSM policy or a seccomp filter forbids this program type or operation here'
+        : 'BPF needs CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking), or root; kernel.unprivileged_bpf_disabled forbids it otherwise';
+    case 'EFORMAT':
+    case 'ELIBELF':
+      return 'not a BPF ELF object: compile with clang -g -O2 -target bpf';
+    case 'E2BIG':
+      return 'too large for the kernel: a program over its instruction limit, or a map, key or value over its size limit';
+    case 'ENOSPC':
+      return 'the map is full (maxEntries)';
+    case 'EEXIST':
+      return syscall.includes('pin') ? 'something is already pinned at that path' : 'the key exists and the update used the noexist flag';
+    case 'ESRCH':
+      return 'a kernel symbol or BTF type the program needs was not found on this kernel';
+    case 'EOPNOTSUPP':
+    case 'ENOTSUPP':
+      return 'not supported by this kernel, or by this program type or section';
+    case 'ENOENT':
+      if (syscall.includes('pin') || syscall.includes('obj_get')) return 'is bpffs mounted (mount -t bpf bpf /sys/fs/bpf) and does the path exist?';
+      return undefined;
+    case 'EINVAL':
+      if (syscall.includes('pin')) return 'pins must live on a bpffs mount such as /sys/fs/bpf';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Called by the addon (on the JS thread) to build the error for a failed libbpf call. */
+export function makeBpfError(errno: number, syscall: string, lines: LibbpfLine[]): BpfError {
+  const text = lines.map((l) => l.message).join('\n');
+  // Verifier logs go to VerifierError.log, not into every line list.
+  const libbpfLog = lines
+    .filter((l) => l.level !== 'debug')
+    .map((l) => stripPrefix(l.message).replace(/-- BEGIN PROG LOAD LOG --[\s\S]*-- END PROG LOAD LOG --/, 'verifier log follows in VerifierError.log'));
+  const [code] = errnoName(errno);
+  const details = { libbpfLog, hint: hintFor(code, syscall, text) };
+  const logs = verifierLogs(lines);
+  if (logs.size > 0) {
+    const [program, log] = [...logs][logs.size - 1];
+    return new VerifierError(errno, syscall, program, log, details);
+  }
+  const { detail, program } = detailOf(lines);
+  return new BpfError(errno, syscall, detail, { ...details, program });
+}
+
+// Wrong state: one fixed message per state (the addon uses the same strings).
+export const CLOSED = 'BpfObject is closed';
+export const NOT_LOADED = 'BpfObject is not loaded';
+export const LOADED = 'BpfObject is already loaded';
+export const LOADING = 'BpfObject is loading';
+export const LOAD_FAILED = 'BpfObject failed to load; open it again';
+export const LINK_DESTROYED = 'Link is destroyed';

@@ -1,0 +1,10 @@
+// node-libbpf: eBPF for Node.js, the BPF CO-RE way.
+export { BpfObject, type OpenOptions } from './object';
+export { Program } from './program';
+export { BpfMap, RawMap, numPossibleCpus, type UpdateFlag } from './map';
+export { Link } from './link';
+export type { Globals } from './globals';
+export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
+export { BpfError, VerifierError } from './errors';
+export { setLogger, type Logger, type LogLevel } from './log';
+export { libbpfVersion } from './version';

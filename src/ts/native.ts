@@ -1,0 +1,100 @@
+// The only file that loads the addon. It declares the native classes' shapes; the rest
+// of src/ts composes them into the public API.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeBpfError } from './errors';
+
+export interface LibbpfLine {
+  level: 'warn' | 'info' | 'debug';
+  message: string;
+}
+
+export interface NativeObject {
+  name(): string;
+  programs(): NativeProgram[];
+  maps(): NativeMap[];
+  load(): Promise<LibbpfLine[]>;
+  btf(): Buffer | null;
+  close(): void;
+}
+
+export interface NativeProgram {
+  name(): string;
+  sectionName(): string;
+  type(): string;
+  expectedAttachType(): string | null;
+  autoload(): boolean;
+  setAutoload(on: boolean): void;
+  autoattach(): boolean;
+  setAutoattach(on: boolean): void;
+  insnCount(): number;
+  fd(): number;
+  attach(): NativeLink | null;
+  attachTracepoint(category: string, name: string): NativeLink;
+  attachRawTracepoint(name: string): NativeLink;
+  pin(path: string): void;
+  unpin(path: string): void;
+}
+
+export interface NativeMap {
+  name(): string;
+  type(): string;
+  keySize(): number;
+  valueSize(): number;
+  maxEntries(): number;
+  setMaxEntries(n: number): void;
+  flags(): number;
+  isInternal(): boolean;
+  btfKeyTypeId(): number;
+  btfValueTypeId(): number;
+  fd(): number;
+  lookup(key: Uint8Array, value: Uint8Array, flags: number): boolean;
+  update(key: Uint8Array, value: Uint8Array, flags: number): void;
+  delete(key: Uint8Array, flags: number): boolean;
+  nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  memory(): ArrayBuffer | null;
+  pin(path: string): void;
+  unpin(path?: string): void;
+  pinPath(): string | null;
+}
+
+export interface NativeLink {
+  destroy(): void;
+  disconnect(): void;
+  pin(path: string): void;
+  unpin(): void;
+  pinPath(): string | null;
+  fd(): number;
+  destroyed(): boolean;
+}
+
+export interface OpenOptions {
+  name?: string;
+  btfCustomPath?: string;
+  kconfig?: string;
+  pinRoot?: string;
+  kernelLogLevel?: number;
+}
+
+interface Addon {
+  NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
+  setErrorFactory(factory: (errno: number, call: string, lines: LibbpfLine[]) => Error): void;
+  setLogger(logger: ((lines: LibbpfLine[]) => void) | null, level: number): void;
+  numPossibleCpus(): number;
+  libbpfVersion(): string;
+  btfToCHeader(path: string, basePath?: string): string;
+  btfRawData(path: string, basePath?: string): Buffer;
+}
+
+/** The package's root directory (holding package.json, prebuilds/, build/, include/). */
+export const PACKAGE_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+// node-gyp-build finds prebuilds/<platform>-<arch>/ first, then build/Release.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => Addon;
+export const addon: Addon = load(PACKAGE_ROOT);
+addon.setErrorFactory(makeBpfError);
