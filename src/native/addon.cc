@@ -16,13 +16,13 @@ namespace nlb {
 thread_local bool ConstructToken::active_ = false;
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  if (!info[i].IsString()) throw TypeError(info.Env(), std::string(what) + " must be a string");
   return info[i].As<Napi::String>().Utf8Value();
 }
 
 Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
+    throw TypeError(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
   }
   return info[i].As<Napi::Uint8Array>();
 }
@@ -36,16 +36,22 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   DefineAddon(exports, {
-                           InstanceMethod("setErrorFactory", &Addon::SetErrorFactory),
+                           InstanceMethod("setErrorFactories", &Addon::SetErrorFactories),
                            InstanceMethod("setLogger", &Addon::SetLogger),
                            InstanceMethod("numPossibleCpus", &Addon::NumPossibleCpus),
                            InstanceMethod("libbpfVersion", &Addon::LibbpfVersion),
                        });
 }
 
-Napi::Value Addon::SetErrorFactory(const Napi::CallbackInfo& info) {
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "factory must be a function");
-  bpfError = Napi::Persistent(info[0].As<Napi::Function>());
+// setErrorFactories({ bpf, type, range }): the constructors the addon's errors come from.
+Napi::Value Addon::SetErrorFactories(const Napi::CallbackInfo& info) {
+  Napi::Object f = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  for (const char* key : {"bpf", "type", "range"}) {
+    if (!f.Get(key).IsFunction()) throw Napi::TypeError::New(info.Env(), std::string("factories.") + key + " must be a function");
+  }
+  bpfError = Napi::Persistent(f.Get("bpf").As<Napi::Function>());
+  typeError = Napi::Persistent(f.Get("type").As<Napi::Function>());
+  rangeError = Napi::Persistent(f.Get("range").As<Napi::Function>());
   return info.Env().Undefined();
 }
 

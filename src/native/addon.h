@@ -11,11 +11,13 @@ class Addon : public Napi::Addon<Addon> {
   static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 
   Napi::FunctionReference objectCtor, programCtor, mapCtor, linkCtor;
-  Napi::FunctionReference bpfError;  // (errno, call, lines) => BpfError
+  Napi::FunctionReference bpfError;    // (errno, call, lines) => BpfError
+  Napi::FunctionReference typeError;   // (message) => TypeError
+  Napi::FunctionReference rangeError;  // (message) => RangeError
   Napi::FunctionReference logger;    // (lines) => void
 
  private:
-  Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
+  Napi::Value SetErrorFactories(const Napi::CallbackInfo& info);
   Napi::Value SetLogger(const Napi::CallbackInfo& info);
   Napi::Value NumPossibleCpus(const Napi::CallbackInfo& info);
   Napi::Value LibbpfVersion(const Napi::CallbackInfo& info);

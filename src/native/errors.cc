@@ -20,12 +20,28 @@ Napi::Error MakeBpfError(Napi::Env env, int err, const std::string& call, const 
   return Napi::Error(env, e);
 }
 
+static Napi::Error FromFactory(Napi::Env env, Napi::FunctionReference& factory, const std::string& message,
+                               Napi::Error (*fallback)(napi_env, const std::string&)) {
+  if (factory.IsEmpty()) return fallback(env, message);
+  return Napi::Error(env, factory.Value().Call({Napi::String::New(env, message)}));
+}
+
+Napi::Error TypeError(Napi::Env env, const std::string& message) {
+  return FromFactory(env, Addon::Of(env)->typeError, message,
+                     [](napi_env e, const std::string& m) -> Napi::Error { return Napi::TypeError::New(e, m); });
+}
+
+Napi::Error RangeError(Napi::Env env, const std::string& message) {
+  return FromFactory(env, Addon::Of(env)->rangeError, message,
+                     [](napi_env e, const std::string& m) -> Napi::Error { return Napi::RangeError::New(e, m); });
+}
+
 int Check(Napi::Env env, int ret, const char* call, const LogCapture& log) {
   if (ret >= 0) return ret;
   DeliverLog(env, log.lines);
   throw MakeBpfError(env, -ret, call, log.lines);
 }
 
-void ThrowState(Napi::Env env, const char* message) { throw Napi::TypeError::New(env, message); }
+void ThrowState(Napi::Env env, const char* message) { throw TypeError(env, message); }
 
 }  // namespace nlb

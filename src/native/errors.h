@@ -22,6 +22,11 @@ P* CheckPtr(Napi::Env env, P* ptr, const char* call, const LogCapture& log) {
   return ptr;
 }
 
+// TypeError / RangeError built by TypeScript's constructors (so `instanceof TypeError`
+// holds in the caller's realm, e.g. under jest's vm contexts).
+Napi::Error TypeError(Napi::Env env, const std::string& message);
+Napi::Error RangeError(Napi::Env env, const std::string& message);
+
 // Wrong state: one fixed TypeError message per state.
 [[noreturn]] void ThrowState(Napi::Env env, const char* message);
 

@@ -35,6 +35,7 @@ Napi::Object LinkHandle::New(Napi::Env env, Napi::Object ownerJs, ObjectHandle* 
   LinkHandle* self = Unwrap(js);
   self->owner_ = owner;
   owner->AddLink(self);
+  self->Hold(true);
   return js;
 }
 
@@ -47,13 +48,20 @@ LinkHandle::LinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkHa
 
 // GC backstop: reached only when nothing references the link, and (through ownerRef_)
 // its object is still open or was closed with this link already destroyed.
-LinkHandle::~LinkHandle() { DestroyLink(); }
+LinkHandle::~LinkHandle() { DestroyLink(true); }
 
-void LinkHandle::DestroyLink() {
+void LinkHandle::Hold(bool on) {
+  if (on && !held_) Ref();
+  if (!on && held_) Unref();
+  held_ = on;
+}
+
+void LinkHandle::DestroyLink(bool finalizing) {
   if (owner_) owner_->RemoveLink(this);
   owner_ = nullptr;
   if (link_) bpf_link__destroy(link_);
   link_ = nullptr;
+  if (!finalizing) Hold(false);
 }
 
 bpf_link* LinkHandle::Get(Napi::Env env) const {
@@ -68,6 +76,7 @@ Napi::Value LinkHandle::Destroy(const Napi::CallbackInfo& info) {
 
 Napi::Value LinkHandle::Disconnect(const Napi::CallbackInfo& info) {
   bpf_link__disconnect(Get(info.Env()));
+  Hold(false);  // the attachment no longer depends on this wrapper
   return info.Env().Undefined();
 }
 
@@ -76,12 +85,15 @@ Napi::Value LinkHandle::Pin(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
   Check(info.Env(), bpf_link__pin(link, path.c_str()), "bpf_link__pin", log);
+  Hold(false);  // the pin keeps the attachment
   return info.Env().Undefined();
 }
 
 Napi::Value LinkHandle::Unpin(const Napi::CallbackInfo& info) {
   LogCapture log;
-  Check(info.Env(), bpf_link__unpin(Get(info.Env())), "bpf_link__unpin", log);
+  bpf_link* link = Get(info.Env());
+  Check(info.Env(), bpf_link__unpin(link), "bpf_link__unpin", log);
+  Hold(true);
   return info.Env().Undefined();
 }
 

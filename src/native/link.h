@@ -19,7 +19,8 @@ class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
 
   explicit LinkHandle(const Napi::CallbackInfo& info);
   ~LinkHandle() override;
-  void DestroyLink();
+  // Detach (unless disconnected) and free. `finalizing`: called from a GC finalizer.
+  void DestroyLink(bool finalizing = false);
 
  private:
   bpf_link* Get(Napi::Env env) const;
@@ -31,7 +32,12 @@ class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Destroyed(const Napi::CallbackInfo& info);
 
+  // While it owns an attachment (not destroyed, disconnected or pinned) the wrapper holds
+  // a reference to itself, so GC never detaches a program; ownerRef_ keeps the object.
+  void Hold(bool on);
+
   bpf_link* link_ = nullptr;
+  bool held_ = false;
   ObjectHandle* owner_ = nullptr;
   Napi::ObjectReference ownerRef_;
 };

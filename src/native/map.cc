@@ -156,7 +156,7 @@ Napi::Value MapHandle::NextKey(const Napi::CallbackInfo& info) {
   const void* cur = nullptr;
   if (!info[0].IsNull()) {
     Napi::Uint8Array key = BytesArg(info, 0, "key");
-    if (key.ByteLength() != next.ByteLength()) throw Napi::RangeError::New(env, "key and next key differ in size");
+    if (key.ByteLength() != next.ByteLength()) throw RangeError(env, "key and next key differ in size");
     cur = key.Data();
   }
   LogCapture log;
@@ -198,7 +198,8 @@ Napi::Value MapHandle::Unpin(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value MapHandle::PinPath(const Napi::CallbackInfo& info) {
-  const char* path = bpf_map__pin_path(Get(info.Env()));
+  bpf_map* map = Get(info.Env());
+  const char* path = bpf_map__is_pinned(map) ? bpf_map__pin_path(map) : nullptr;  // libbpf keeps it after unpin
   return path ? Napi::String::New(info.Env(), path) : info.Env().Null();
 }
 

@@ -160,7 +160,7 @@ class LoadWorker : public Napi::AsyncWorker {
     DeliverLog(env, lines_);
     if (owner_->closeAfterLoad_) {
       owner_->Destroy(true);
-      deferred_.Reject(Napi::TypeError::New(env, kClosed).Value());
+      deferred_.Reject(TypeError(env, kClosed).Value());
     } else if (err_) {
       deferred_.Reject(MakeBpfError(env, -err_, "bpf_object__load", lines_).Value());
     } else {
@@ -206,7 +206,7 @@ Napi::Value ObjectHandle::Close(const Napi::CallbackInfo& info) {
 void ObjectHandle::Destroy(bool detachViews) {
   if (state_ == kStateClosed) return;
   state_ = kStateClosed;
-  while (!links_.empty()) (*links_.begin())->DestroyLink();  // removes itself from links_
+  while (!links_.empty()) (*links_.begin())->DestroyLink(!detachViews);  // removes itself from links_
   for (auto& ref : memory_) {
     if (detachViews && !ref.Value().IsEmpty()) ref.Value().Detach();
   }

@@ -65,8 +65,12 @@ Napi::Value ProgramHandle::Type(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), s ? s : "unknown");
 }
 
+// 0 means "none" for most program types, but it is also BPF_CGROUP_INET_INGRESS.
 Napi::Value ProgramHandle::ExpectedAttachType(const Napi::CallbackInfo& info) {
-  const char* s = libbpf_bpf_attach_type_str(bpf_program__expected_attach_type(Get(info.Env())));
+  bpf_program* prog = Get(info.Env());
+  enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
+  if (type == 0 && bpf_program__type(prog) != BPF_PROG_TYPE_CGROUP_SKB) return info.Env().Null();
+  const char* s = libbpf_bpf_attach_type_str(type);
   return s ? Napi::String::New(info.Env(), s) : info.Env().Null();
 }
 
@@ -94,9 +98,16 @@ Napi::Value ProgramHandle::InsnCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), bpf_program__insn_cnt(Get(info.Env())));
 }
 
+static const char* const kNotLoadedProgram = "Program is not loaded (its autoload was off)";
+
+bpf_program* ProgramHandle::Loaded(Napi::Env env) const {
+  owner_->RequireLoaded(env);
+  if (bpf_program__fd(prog_) < 0) ThrowState(env, kNotLoadedProgram);
+  return prog_;
+}
+
 Napi::Value ProgramHandle::Fd(const Napi::CallbackInfo& info) {
-  owner_->RequireLoaded(info.Env());
-  return Napi::Number::New(info.Env(), bpf_program__fd(prog_));
+  return Napi::Number::New(info.Env(), bpf_program__fd(Loaded(info.Env())));
 }
 
 Napi::Value ProgramHandle::Wrap(Napi::Env env, bpf_link* link) {
@@ -107,7 +118,7 @@ Napi::Value ProgramHandle::Wrap(Napi::Env env, bpf_link* link) {
 // (e.g. plain SEC("raw_tp")), so the caller can tell "nothing to do" from a failure.
 Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  owner_->RequireLoaded(env);
+  Loaded(env);
   LogCapture log;
   errno = 0;
   bpf_link* link = bpf_program__attach(prog_);
@@ -117,7 +128,7 @@ Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
 
 Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  owner_->RequireLoaded(env);
+  Loaded(env);
   std::string category = StringArg(info, 0, "category"), name = StringArg(info, 1, "name");
   LogCapture log;
   errno = 0;
@@ -127,7 +138,7 @@ Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {
 
 Napi::Value ProgramHandle::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  owner_->RequireLoaded(env);
+  Loaded(env);
   std::string name = StringArg(info, 0, "name");
   LogCapture log;
   errno = 0;
@@ -136,7 +147,7 @@ Napi::Value ProgramHandle::AttachRawTracepoint(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ProgramHandle::Pin(const Napi::CallbackInfo& info) {
-  owner_->RequireLoaded(info.Env());
+  Loaded(info.Env());
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
   Check(info.Env(), bpf_program__pin(prog_, path.c_str()), "bpf_program__pin", log);
@@ -144,7 +155,7 @@ Napi::Value ProgramHandle::Pin(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ProgramHandle::Unpin(const Napi::CallbackInfo& info) {
-  owner_->RequireLoaded(info.Env());
+  Loaded(info.Env());
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
   Check(info.Env(), bpf_program__unpin(prog_, path.c_str()), "bpf_program__unpin", log);

@@ -18,7 +18,8 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   explicit ProgramHandle(const Napi::CallbackInfo& info);
 
  private:
-  bpf_program* Get(Napi::Env env) const;  // throws when the object is closed
+  bpf_program* Get(Napi::Env env) const;     // throws when the object is closed
+  bpf_program* Loaded(Napi::Env env) const;  // ... or not loaded, or this program was not
   Napi::Value Wrap(Napi::Env env, bpf_link* link);
 
   Napi::Value Name(const Napi::CallbackInfo& info);

@@ -2,6 +2,8 @@
 #pragma once
 #include <napi.h>
 #include <string>
+
+#include "errors.h"
 #include <vector>
 
 namespace nlb {
@@ -13,7 +15,7 @@ template <class T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
 Napi::Value Checked(const Napi::CallbackInfo& info) {
   Napi::Value self = info.This();
   if (!self.IsObject() || !self.As<Napi::Object>().CheckTypeTag(&T::kTypeTag)) {
-    throw Napi::TypeError::New(info.Env(), std::string("Illegal invocation: receiver is not a ") + T::kClassName);
+    throw TypeError(info.Env(), std::string("Illegal invocation: receiver is not a ") + T::kClassName);
   }
   return (T::Unwrap(self.As<Napi::Object>())->*M)(info);
 }
@@ -41,7 +43,7 @@ class ConstructToken {
   ConstructToken() { active_ = true; }
   ~ConstructToken() { active_ = false; }
   static void Require(Napi::Env env, const char* cls) {
-    if (!active_) throw Napi::TypeError::New(env, std::string("Illegal constructor: ") + cls + " is created by the library");
+    if (!active_) throw TypeError(env, std::string("Illegal constructor: ") + cls + " is created by the library");
   }
  private:
   static thread_local bool active_;

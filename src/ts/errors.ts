@@ -20,15 +20,17 @@ const LIBBPF_ERRNO: Record<number, [string, string]> = {
   4012: ['EINVSEQ', 'Invalid netlink sequence'],
   4013: ['ENLPARSE', 'Incorrect netlink message parsing'],
 };
-// Kernel-internal codes that leak to user space and that libc does not name.
-const KERNEL_ONLY: Record<number, [string, string]> = {
+// Names the kernel's BPF documentation uses where Node's table differs (95 is both
+// ENOTSUP and EOPNOTSUPP on Linux), and kernel-internal codes libc does not name.
+const KERNEL_NAMES: Record<number, [string, string]> = {
+  95: ['EOPNOTSUPP', 'Operation not supported'],
   524: ['ENOTSUPP', 'Operation is not supported (kernel-internal ENOTSUPP)'],
 };
 
 const systemErrors = util.getSystemErrorMap();
 
 export function errnoName(errno: number): [code: string, description: string] {
-  const known = systemErrors.get(-errno) ?? LIBBPF_ERRNO[errno] ?? KERNEL_ONLY[errno];
+  const known = KERNEL_NAMES[errno] ?? systemErrors.get(-errno) ?? LIBBPF_ERRNO[errno];
   return known ? [known[0], known[1]] : [`E${errno}`, `Unknown error ${errno}`];
 }
 
@@ -107,7 +109,7 @@ const PROG_LINE = /^prog '([^']+)': /;
 function detailOf(lines: LibbpfLine[]): { detail?: string; program?: string } {
   const warnings = lines
     .filter((l) => l.level === 'warn' && !l.message.includes('PROG LOAD LOG'))
-    .map((l) => stripPrefix(l.message).replace(/: -?E[A-Z0-9]+$/, '').trimEnd());
+    .map((l) => stripPrefix(l.message).replace(/: -?(E[A-Z0-9]+|\d+)$/, '').trimEnd());
   const specific = warnings.find((w) => PROG_LINE.test(w) || w.startsWith('map '));
   return { detail: specific ?? warnings[warnings.length - 1], program: specific && PROG_LINE.exec(specific)?.[1] };
 }
@@ -128,13 +130,17 @@ export function hintFor(code: string, syscall: string, text: string): string | u
         : 'BPF needs CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking), or root; kernel.unprivileged_bpf_disabled forbids it otherwise';
     case 'EFORMAT':
     case 'ELIBELF':
+      if (/btf/i.test(text) && !syscall.startsWith('bpf_object__open')) return 'the BTF file (btfCustomPath) is not valid BTF or ELF with BTF';
       return 'not a BPF ELF object: compile with clang -g -O2 -target bpf';
     case 'E2BIG':
+      if (syscall === 'bpf_map_update_elem') return 'the map is full (maxEntries)';
       return 'too large for the kernel: a program over its instruction limit, or a map, key or value over its size limit';
     case 'ENOSPC':
       return 'the map is full (maxEntries)';
     case 'EEXIST':
-      return syscall.includes('pin') ? 'something is already pinned at that path' : 'the key exists and the update used the noexist flag';
+      if (syscall.includes('pin')) return 'something is already pinned at that path';
+      if (syscall === 'bpf_map_update_elem') return "the key exists and the update used the 'noexist' flag";
+      return 'already attached there';
     case 'ESRCH':
       return 'a kernel symbol or BTF type the program needs was not found on this kernel';
     case 'EOPNOTSUPP':

@@ -22,6 +22,8 @@ export interface GlobalsOwner {
   btf(): Btf | undefined;
   internalMaps(): NativeMap[];
   loaded(): boolean;
+  /** Throws the fixed TypeError once the object is closed. */
+  check(): void;
 }
 
 const DATA_SECTION = /^\.(rodata|data|bss)(\.|$)/;
@@ -64,9 +66,10 @@ export function makeGlobals(owner: GlobalsOwner): Globals {
   // kernel map; refetching also covers kernels where it cannot).
   const views = new Map<NativeMap, { loaded: boolean; view: DataView }>();
   const viewOf = (map: NativeMap): DataView => {
+    owner.check();
     const loaded = owner.loaded();
     const cached = views.get(map);
-    if (cached && cached.loaded === loaded && cached.view.byteLength > 0) return cached.view;
+    if (cached && cached.loaded === loaded) return cached.view;
     const memory = map.memory();
     if (!memory) throw new TypeError(`map ${map.name()} has no mmap()able memory on this kernel`);
     const view = new DataView(memory);
@@ -81,6 +84,7 @@ export function makeGlobals(owner: GlobalsOwner): Globals {
       return v ? v.codec.decode(viewOf(v.map), v.offset) : undefined;
     },
     set(_t, name, value) {
+      owner.check();
       const v = typeof name === 'string' ? vars.get(name) : undefined;
       if (!v) throw new TypeError(`globals.${String(name)}: no such global variable (known: ${[...vars.keys()].join(', ') || 'none'})`);
       if (v.readonly && owner.loaded()) {

@@ -1,5 +1,6 @@
 // Where libbpf's own messages go. libbpf prints from whichever thread calls it; the
 // addon captures those lines and hands them over here, on the JS thread.
+import { argRangeError, argTypeError } from './args';
 import { addon, type LibbpfLine } from './native';
 
 export type LogLevel = 'warn' | 'info' | 'debug';
@@ -16,8 +17,8 @@ const LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
  */
 export function setLogger(logger: Logger | null, options: { level?: LogLevel } = {}): void {
   const level = options.level ?? 'info';
-  if (logger !== null && typeof logger !== 'function') throw new TypeError('logger: expected a function or null');
-  if (!(level in LEVELS)) throw new RangeError(`options.level: expected 'warn', 'info' or 'debug', got ${String(level)}`);
+  if (logger !== null && typeof logger !== 'function') throw argTypeError('logger', 'a function or null', logger);
+  if (!Object.hasOwn(LEVELS, level)) throw argRangeError('options.level', "'warn', 'info' or 'debug'", level);
   const max = LEVELS[level];
   addon.setLogger(
     logger &&

@@ -78,7 +78,11 @@ export interface OpenOptions {
 
 interface Addon {
   NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
-  setErrorFactory(factory: (errno: number, call: string, lines: LibbpfLine[]) => Error): void;
+  setErrorFactories(factories: {
+    bpf: (errno: number, call: string, lines: LibbpfLine[]) => Error;
+    type: (message: string) => TypeError;
+    range: (message: string) => RangeError;
+  }): void;
   setLogger(logger: ((lines: LibbpfLine[]) => void) | null, level: number): void;
   numPossibleCpus(): number;
   libbpfVersion(): string;
@@ -97,4 +101,5 @@ export const PACKAGE_ROOT = ((): string => {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => Addon;
 export const addon: Addon = load(PACKAGE_ROOT);
-addon.setErrorFactory(makeBpfError);
+// The addon builds its errors with these, so they belong to this realm (instanceof holds).
+addon.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m) });

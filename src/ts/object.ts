@@ -138,6 +138,7 @@ export class BpfObject implements Disposable {
       btf: () => this.#objectBtf(),
       internalMaps: () => this.#nativeMaps.filter((m) => m.isInternal()),
       loaded: () => this.loaded,
+      check: () => this.#check(),
     }));
   }
 
