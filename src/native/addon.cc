@@ -27,6 +27,18 @@ Napi::Uint8Array BytesArg(const Napi::CallbackInfo& info, size_t i, const char* 
   return info[i].As<Napi::Uint8Array>();
 }
 
+// Names libbpf gives map and program types, indexed by the kernel's enum values.
+template <class E, const char* (*Str)(E)>
+static Napi::Value Names(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  for (uint32_t i = 0; i < 256; i++) {
+    const char* s = Str(static_cast<E>(i));
+    if (!s) break;
+    out.Set(i, s);
+  }
+  return out;
+}
+
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   InstallPrintCallback();
   exports.Set("NativeObject", ObjectHandle::Init(env, this));
@@ -35,6 +47,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeLink", LinkHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
+  exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));
+  exports.Set("programTypes", Napi::Function::New(env, Names<bpf_prog_type, libbpf_bpf_prog_type_str>, "programTypes"));
   DefineAddon(exports, {
                            InstanceMethod("setErrorFactories", &Addon::SetErrorFactories),
                            InstanceMethod("setLogger", &Addon::SetLogger),

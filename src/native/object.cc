@@ -2,6 +2,8 @@
 
 #include <bpf/btf.h>
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "addon.h"
@@ -61,7 +63,8 @@ void ObjectHandle::RequireNotLoaded(Napi::Env env) const {
 
 // Each view keeps the object alive (a strong reference released by the view's
 // finalizer), so GC never unmaps memory a live view points to; close() detaches them.
-Napi::ArrayBuffer ObjectHandle::TrackMemory(Napi::Env env, void* data, size_t size) {
+Napi::ArrayBuffer ObjectHandle::TrackMemory(Napi::Env env, void* data, size_t size, bool owned) {
+  if (owned) mappings_.emplace_back(data, size);
   auto* keepAlive = new Napi::ObjectReference(Napi::Persistent(Value()));
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
       env, data, size, [](Napi::Env, void*, Napi::ObjectReference* ref) { delete ref; }, keepAlive);
@@ -211,6 +214,8 @@ void ObjectHandle::Destroy(bool detachViews) {
     if (detachViews && !ref.Value().IsEmpty()) ref.Value().Detach();
   }
   memory_.clear();
+  for (auto& [data, size] : mappings_) munmap(data, size);
+  mappings_.clear();
   bpf_object__close(obj_);
   obj_ = nullptr;
 }

@@ -29,8 +29,9 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   // Links made from this object's programs: destroyed before the object is closed.
   void AddLink(LinkHandle* link) { links_.insert(link); }
   void RemoveLink(LinkHandle* link) { links_.erase(link); }
-  // An external ArrayBuffer over libbpf-owned memory, detached when the object closes.
-  Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size);
+  // An external ArrayBuffer over map memory, detached when the object closes; `owned`:
+  // our own mmap() (unmapped then), else libbpf's mapping.
+  Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
 
  private:
   enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };
@@ -51,6 +52,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   uint32_t kernelLogLevel_ = 0;
   std::set<LinkHandle*> links_;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> memory_;
+  std::vector<std::pair<void*, size_t>> mappings_;
 };
 
 }  // namespace nlb

@@ -31,9 +31,16 @@ export function checkOptionalString(value: unknown, name: string): string | unde
   return value === undefined ? undefined : checkString(value, name);
 }
 
+// 4294967295 reads better as 2^32-1.
+function bound(n: number): string {
+  const bits = Math.log2(n + 1);
+  return n >= 0xffff && Number.isInteger(bits) ? `2^${bits}-1` : String(n);
+}
+
 export function checkInteger(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw argTypeError(name, `an integer ${min}..${max}`, value);
-  if (!Number.isInteger(value) || value < min || value > max) throw argRangeError(name, `an integer ${min}..${max}`, value);
+  const expected = `an integer ${bound(min)}..${bound(max)}`;
+  if (typeof value !== 'number') throw argTypeError(name, expected, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw argRangeError(name, expected, value);
   return value;
 }
 

@@ -63,6 +63,11 @@ const MODIFIERS = new Set<BtfKind>(['typedef', 'const', 'volatile', 'restrict', 
 const MAX_CHAIN = 256;
 const VOID: BtfType = Object.freeze({ id: 0, kind: 'void', name: '' }) as BtfType;
 
+// Captured once: inside vm contexts (e.g. jest) each global lookup in a hot loop is slow.
+const { imul } = Math;
+const { isInteger } = Number;
+const BufferClass = Buffer;
+
 const FNV_BASIS = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -71,7 +76,7 @@ interface NameIndex { heads: Int32Array; next: Int32Array; mask: number }
 /** FNV-1a over the UTF-8 bytes, matching Btf.hashAt. */
 function hashString(s: string): number {
   let h = FNV_BASIS;
-  for (const b of Buffer.from(s, 'utf8')) h = Math.imul(h ^ b, FNV_PRIME);
+  for (const b of BufferClass.from(s, 'utf8')) h = imul(h ^ b, FNV_PRIME);
   return h >>> 0;
 }
 
@@ -180,11 +185,11 @@ export class Btf {
   }
 
   typeById(id: number): BtfType {
-    if (id >= this.firstId && id <= this.typeCount && Number.isInteger(id)) {
+    if (id >= this.firstId && id <= this.typeCount && isInteger(id)) {
       return this.cache[id - this.firstId] ?? this.decodeType(id);
     }
     if (id === 0) return VOID;
-    if (this.base && Number.isInteger(id) && id > 0 && id < this.firstId) return this.base.typeById(id);
+    if (this.base && isInteger(id) && id > 0 && id < this.firstId) return this.base.typeById(id);
     throw new RangeError(`BTF type id ${id} is out of range 0..${this.typeCount}`);
   }
 
@@ -341,7 +346,7 @@ export class Btf {
     if (off < this.strBase) return (this.base as Btf).hashAt(off);
     const bytes = this.bytes;
     let h = FNV_BASIS;
-    for (let i = this.strStart + this.localStr(off); bytes[i] !== 0; i++) h = Math.imul(h ^ bytes[i], FNV_PRIME);
+    for (let i = this.strStart + this.localStr(off); bytes[i] !== 0; i++) h = imul(h ^ bytes[i], FNV_PRIME);
     return h >>> 0;
   }
 
@@ -356,7 +361,7 @@ export class Btf {
     if (off < this.strBase) return (this.base as Btf).str(off);
     if (off === this.strBase && this.strLen === 0) return '';
     const start = this.strStart + this.localStr(off);
-    const buf = this.buf ?? (this.buf = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
+    const buf = this.buf ?? (this.buf = BufferClass.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
     return buf.toString('utf8', start, buf.indexOf(0, start));
   }
 

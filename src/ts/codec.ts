@@ -13,8 +13,9 @@
  *    structs, nested arrays, 16-byte ints) decodes to a JS array. Encode accepts any
  *    array-like of at most the array's length; missing trailing elements are zero.
  *  - struct/union/datasec -> plain object, one key per named member, anonymous struct/union
- *    members flattened into the parent. A union decodes every member; encode writes the first
- *    member present, and any other members present must agree with the bytes written.
+ *    members flattened into the parent. A union decodes every member; encode writes the member
+ *    present, or with several present (a decoded union) merges them and requires that each one
+ *    reads back as given, so decoded unions round-trip and real conflicts are a RangeError.
  *  - Zero-size members (flexible or zero-length arrays, empty structs) decode as empty
  *    arrays/objects; a zero-size type on its own cannot be decoded.
  * Encoding zero-fills the whole value first, so padding and missing fields are zero.
@@ -46,6 +47,8 @@ interface Impl {
   fastWrite?: (x: string, o: string) => string;
   /** number of leaf expressions `expr` expands to (structs); absent means 1 */
   cost?: number;
+  /** bits of the value's bytes that carry data (not padding or unnamed bits); absent means all */
+  mask?: () => Uint8Array;
   enumValues?: Readonly<Record<string, number | bigint>>;
 }
 
@@ -495,14 +498,23 @@ function jsArrayImpl(elem: Impl, n: number): Impl {
     for (let i = 0; i < n; i++) out[i] = elem.dec(view, off + i * es);
     return out;
   };
-  return { size: es * n, dec, enc: arrayEnc(elem, n) };
+  const impl: Impl = { size: es * n, dec, enc: arrayEnc(elem, n) };
+  const elemMask = elem.mask;
+  if (elemMask) impl.mask = lazy(() => repeatMask(elemMask(), n));
+  return impl;
+}
+
+function repeatMask(m: Uint8Array, n: number): Uint8Array {
+  const out = new U8(m.length * n);
+  for (let i = 0; i < n; i++) out.set(m, i * m.length);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Structs and unions: a flat plan of fields (anonymous members flattened), then codegen.
 
 interface Field { kind: 'field'; key: string; off: number; impl: Impl }
-interface Alt { label: string; keys: string[]; start: number; end: number; write: Enc }
+interface Alt { label: string; keys: string[]; fields: Field[]; write: Enc; mask: () => Uint8Array }
 interface Group { kind: 'group'; off: number; end: number; alts: Alt[]; fields: Field[]; write: Enc }
 type Entry = Field | Group;
 
@@ -551,7 +563,7 @@ class StructCompiler {
       `{${fields.map((f) => `${propKey(f.key)}: ${g.decodeExpr(f.impl, offsetExpr(o, f.off))}`).join(', ')}}`;
     const g = new Gen();
     const dec = g.compile(`return function decode(view, off) { return ${literal('off', g)}; };`) as Dec;
-    const impl: Impl = { size, dec, enc: this.encoder(entries, size) };
+    const impl: Impl = { size, dec, enc: this.encoder(entries, size), mask: fieldsMask(fields, size, 0) };
     const cost = fields.reduce((sum, f) => sum + (f.impl.cost ?? 1), 0);
     if (cost <= INLINE_LIMIT) Object.assign(impl, { expr: literal, cost }); // small structs inline into parents
     return impl;
@@ -588,33 +600,76 @@ function notObject(what: string, v: unknown): EncodeFail {
   return fail(false, what, v);
 }
 
-/** A flattened anonymous union (or a union's own members): one alternative per member. */
+/**
+ * A flattened anonymous union (or a union's own members): one alternative per member. With
+ * several members present (as in a decoded union), each member's data bits are merged into the
+ * bytes and every member must then read back as given; otherwise they conflict (RangeError).
+ */
 function groupWrite(alts: Alt[], off: number, end: number, label: string): Enc {
   return (v, view, base) => {
     const obj = v as Record<string, unknown>;
     const present = alts.filter((a) => a.keys.some((k) => obj[k] !== undefined));
-    if (present.length === 0) return;
-    present[0].write(v, view, base);
-    if (present.length > 1) checkAgree(present, obj, view, base + off, end - off, off, label);
+    if (present.length === 1) present[0].write(v, view, base);
+    else if (present.length > 1) mergeAlts(present, v, view, base + off, end - off, off, label);
   };
 }
 
-/** Every other member present must leave the bytes written by the first one unchanged. */
-function checkAgree(present: Alt[], v: unknown, view: DataView, at0: number, len: number, groupOff: number, label: string): void {
-  const written = new U8(view.buffer, view.byteOffset + at0, len);
-  const scratch = new U8(len);
-  const scratchView = new DataView(scratch.buffer);
-  const conflicts: string[] = [];
-  for (const alt of present.slice(1)) {
-    scratch.set(written);
-    scratch.fill(0, alt.start - groupOff, alt.end - groupOff);
-    alt.write(v, scratchView, -groupOff);
-    if (scratch.some((b, i) => b !== written[i])) conflicts.push(alt.label);
-  }
-  if (conflicts.length > 0) {
-    const names = [present[0].label, ...conflicts].join(', ');
+function mergeAlts(
+  present: Alt[], v: unknown, view: DataView, at0: number, len: number, groupOff: number, label: string,
+): void {
+  const out = new U8(view.buffer, view.byteOffset + at0, len);
+  const alone = present.map((alt) => {
+    const bytes = new U8(len);
+    const own = new DataViewClass(bytes.buffer);
+    alt.write(v, own, -groupOff);
+    const m = alt.mask();
+    for (let i = 0; i < len; i++) out[i] = (out[i] & ~m[i]) | (bytes[i] & m[i]);
+    return own;
+  });
+  const base = at0 - groupOff; // field offsets are relative to the struct start
+  const agree = present.every((alt, j) =>
+    alt.fields.every((f) => sameDecoded(f.impl.dec(alone[j], f.off - groupOff), f.impl.dec(view, base + f.off))));
+  if (!agree) {
+    const names = present.map((a) => a.label).join(', ');
     throw new EncodeFail(true, `one member of ${label}, or members that agree`, `conflicting members ${names}`);
   }
+}
+
+/** Structural equality of two decoded values (same codec, so same shapes). */
+function sameDecoded(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return a !== a && b !== b; // NaN
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (isArrayLike(a) && isArrayLike(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameDecoded(a[i], b[i])) return false;
+    return true;
+  }
+  const rb = b as Record<string, unknown>;
+  return Object.keys(a).every((k) => sameDecoded((a as Record<string, unknown>)[k], rb[k]));
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+/** ORs the data bits of `impl` placed at byte `at` into `into`. */
+function orMask(into: Uint8Array, at: number, impl: Impl): void {
+  if (!impl.mask) {
+    into.fill(0xff, at, at + impl.size);
+    return;
+  }
+  const m = impl.mask();
+  for (let i = 0; i < m.length; i++) into[at + i] |= m[i];
+}
+
+function fieldsMask(fields: Field[], size: number, shift: number): () => Uint8Array {
+  return lazy(() => {
+    const m = new U8(size);
+    for (const f of fields) orMask(m, f.off - shift, f.impl);
+    return m;
+  });
 }
 
 function entriesWrite(entries: Entry[]): Enc {
@@ -635,17 +690,6 @@ function fieldWriter(f: Field): Enc {
       throw at(e, suffix);
     }
   };
-}
-
-function entriesRange(entries: Entry[]): [number, number] {
-  let start = Infinity;
-  let end = 0;
-  for (const e of entries) {
-    const [s, t] = e.kind === 'field' ? [e.off, e.off + e.impl.size] : [e.off, e.end];
-    start = Math.min(start, s);
-    end = Math.max(end, t);
-  }
-  return [start === Infinity ? 0 : start, end];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -702,7 +746,13 @@ function bitfieldImpl(spec: BitSpec, vk: ValueKind): Impl {
     if (fast && typeof x === 'number' && x >= minN && x <= maxN && isInteger(x)) raw.set(view, off, x < 0 ? x + m : x);
     else raw.set(view, off, toRaw(x, vk, min, max, what, bitSize));
   };
-  return { size: n, dec, enc };
+  return { size: n, dec, enc, mask: lazy(() => bitMask(n, shift, bitSize, le)) };
+}
+
+function bitMask(n: number, shift: number, bitSize: number, le: boolean): Uint8Array {
+  const m = new U8(n);
+  for (let j = shift; j < shift + bitSize; j++) m[le ? j >> 3 : n - 1 - (j >> 3)] |= 1 << (j & 7);
+  return m;
 }
 
 /** Reads/writes the field's bits as an unsigned value (number when at most 32 bits). */
@@ -889,15 +939,16 @@ class Compiler {
   }
 
   private planUnion(t: BtfType, bitBase: number): Group {
-    const alts: Alt[] = [];
-    const fields: Field[] = [];
-    this.collectAlts(t, bitBase, alts, fields);
     const off = bitBase / 8;
     const end = off + (t.size as number);
+    const alts: Alt[] = [];
+    const fields: Field[] = [];
+    this.collectAlts(t, bitBase, { off, end }, alts, fields);
     return { kind: 'group', off, end, alts, fields, write: groupWrite(alts, off, end, this.btf.typeName(t.id)) };
   }
 
-  private collectAlts(t: BtfType, bitBase: number, alts: Alt[], fields: Field[]): void {
+  /** Members of a union, and of anonymous unions nested in it, as alternatives of one group. */
+  private collectAlts(t: BtfType, bitBase: number, group: { off: number; end: number }, alts: Alt[], fields: Field[]): void {
     for (const m of t.members ?? []) {
       const bitOff = bitBase + m.bitOffset;
       const entries: Entry[] = [];
@@ -905,16 +956,17 @@ class Compiler {
       else {
         const rt = this.btf.resolve(m.type);
         if (rt.kind === 'union') {
-          this.collectAlts(rt, bitOff, alts, fields);
+          this.collectAlts(rt, bitOff, group, alts, fields);
           continue;
         }
         if (rt.kind !== 'struct') continue;
         this.planStruct(rt, bitOff, entries);
       }
-      const keys = allFields(entries).map((f) => f.key);
-      const [start, end] = entriesRange(entries);
-      alts.push({ label: m.name || `{${keys.join(', ')}}`, keys, start, end, write: entriesWrite(entries) });
-      fields.push(...allFields(entries));
+      const altFields = allFields(entries);
+      const keys = altFields.map((f) => f.key);
+      const mask = fieldsMask(altFields, group.end - group.off, group.off);
+      alts.push({ label: m.name || `{${keys.join(', ')}}`, keys, fields: altFields, write: entriesWrite(entries), mask });
+      fields.push(...altFields);
     }
   }
 

@@ -1,7 +1,7 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way.
 export { BpfObject, type OpenOptions } from './object';
 export { Program } from './program';
-export { BpfMap, RawMap, numPossibleCpus, type UpdateFlag } from './map';
+export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './map';
 export { Link } from './link';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';

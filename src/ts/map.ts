@@ -1,18 +1,45 @@
-// BpfMap: a BPF map of a BpfObject, with keys and values decoded from the map's BTF
-// (u32 -> number, u64 -> bigint, char[] -> string, structs -> objects, ...). Maps
-// without BTF type info use Buffers. `map.raw` gives byte-level access to any map.
-import { argRangeError, argTypeError, checkBytes, checkString } from './args';
-import type { Btf } from './btf';
+// BpfMap: a BPF map, either of a BpfObject or standalone (create, fromPinned, fromId),
+// with keys and values decoded from the map's BTF (u32 -> number, u64 -> bigint,
+// char[] -> string, structs -> objects, ...) and the natural API of each map kind.
+// Maps without BTF type info use Buffers; `map.raw` gives byte-level access to any map.
+import * as net from 'node:net';
+import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString } from './args';
+import { Btf } from './btf';
+import { SCALAR_NAMES, scalarType, type ScalarName } from './btf-builder';
 import { codecFor, rawCodec, type Codec } from './codec';
-import { checkInternal } from './internal';
+import { CLOSED } from './errors';
+import { checkInternal, INTERNAL } from './internal';
 import { addon, type NativeMap } from './native';
 
-/** How set() treats an existing key: 'any' (default), 'noexist' (create only), 'exist' (update only). */
+/** How set() treats an existing key: 'any' (default), 'noexist' (create only), 'exist' (update only), 'lock' (BPF_F_LOCK). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
 const UPDATE_FLAGS: Record<UpdateFlag, number> = { any: 0, noexist: 1, exist: 2, lock: 4 };
 
+/** BPF_F_* map flags, for `flags` in create() and before load. */
+export const MapFlags = {
+  NO_PREALLOC: 1 << 0,
+  NO_COMMON_LRU: 1 << 1,
+  NUMA_NODE: 1 << 2,
+  RDONLY: 1 << 3,
+  WRONLY: 1 << 4,
+  STACK_BUILD_ID: 1 << 5,
+  ZERO_SEED: 1 << 6,
+  RDONLY_PROG: 1 << 7,
+  WRONLY_PROG: 1 << 8,
+  CLONE: 1 << 9,
+  MMAPABLE: 1 << 10,
+  PRESERVE_ELEMS: 1 << 11,
+  INNER_MAP: 1 << 12,
+} as const;
+
 const PER_CPU = new Set(['percpu_hash', 'percpu_array', 'lru_percpu_hash', 'percpu_cgroup_storage']);
-const ARRAY_KEYED = new Set(['array', 'percpu_array', 'prog_array', 'perf_event_array', 'cgroup_array', 'array_of_maps']);
+const INDEX_KEYED = new Set(['array', 'percpu_array', 'prog_array', 'perf_event_array', 'cgroup_array', 'array_of_maps', 'devmap', 'cpumap', 'xskmap', 'sockmap']);
+const KEYLESS = new Set(['queue', 'stack', 'bloom_filter']);
+// Values written as a file descriptor (u32) and read back as an id.
+const FD_VALUED = new Set(['prog_array', 'perf_event_array', 'cgroup_array', 'array_of_maps', 'hash_of_maps', 'sockmap', 'sockhash', 'xskmap']);
+// Keys are a file descriptor: local storage of a socket, task (pidfd), inode or cgroup.
+const FD_KEYED = new Set(['sk_storage', 'task_storage', 'inode_storage', 'cgrp_storage']);
+const UNSUPPORTED_BATCH = new Set(['EINVAL', 'ENOTSUPP', 'EOPNOTSUPP', 'ENOTSUP']);
 
 let possibleCpus: number | undefined;
 /** The number of possible CPUs: the length of a per-CPU map's values. */
@@ -20,29 +47,149 @@ export function numPossibleCpus(): number {
   return (possibleCpus ??= addon.numPossibleCpus());
 }
 
+let mapTypeIds: Map<string, number> | undefined;
+function mapTypeId(type: string): number {
+  mapTypeIds ??= new Map(addon.mapTypes().map((name, id) => [name, id] as [string, number]));
+  const id = mapTypeIds.get(type);
+  if (id === undefined) throw argRangeError('options.type', `a map type libbpf knows (${[...mapTypeIds.keys()].filter(Boolean).join(', ')})`, type);
+  return id;
+}
+
 function updateFlags(flags: UpdateFlag | number | undefined): number {
   if (flags === undefined) return 0;
   if (typeof flags === 'number' && Number.isInteger(flags) && flags >= 0) return flags;
-  if (typeof flags === 'string' && flags in UPDATE_FLAGS) return UPDATE_FLAGS[flags];
+  if (typeof flags === 'string' && Object.hasOwn(UPDATE_FLAGS, flags)) return UPDATE_FLAGS[flags];
   throw argTypeError('flags', "'any', 'noexist', 'exist', 'lock' or a number", flags);
 }
 
-const u32Codec: Codec<number> = {
+function u32(name: string): Codec<number> {
+  return {
+    size: 4,
+    typeName: name,
+    decode: (view, offset) => view.getUint32(offset, true),
+    encode(value, view, offset, path = 'value') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+        throw (typeof value === 'number' ? argRangeError : argTypeError)(path, 'an integer 0..2^32-1', value);
+      }
+      view.setUint32(offset, value, true);
+    },
+    zero: () => 0,
+  };
+}
+
+/** Something whose file descriptor a map can hold: a BpfMap, a Program, a socket or a number. */
+export interface HasFd {
+  readonly fd: number;
+}
+export type FdValue = number | HasFd | net.Socket;
+
+function fdOf(value: unknown, path: string): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (value instanceof net.Socket) {
+    const fd = (value as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd === 'number' && fd >= 0) return fd;
+    throw argRangeError(path, 'a connected socket', value);
+  }
+  if (value && typeof value === 'object' && 'fd' in value && typeof (value as HasFd).fd === 'number') return (value as HasFd).fd;
+  throw argTypeError(path, 'a file descriptor, a BpfMap, a Program or a socket', value);
+}
+
+// Values of fd-holding maps: written as an fd, read back as the kernel object's id.
+const FD_CODEC: Codec<FdValue> = {
   size: 4,
-  typeName: 'u32',
+  typeName: 'fd',
   decode: (view, offset) => view.getUint32(offset, true),
-  encode(value, view, offset, path = 'key') {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-      throw (typeof value === 'number' ? argRangeError : argTypeError)(path, 'an integer 0..2^32-1', value);
-    }
-    view.setUint32(offset, value, true);
+  encode(value, view, offset, path = 'value') {
+    view.setUint32(offset, fdOf(value, path), true);
   },
   zero: () => 0,
 };
 
-/** What a BpfMap needs from its BpfObject. */
+/** The key of an LPM trie without BTF: a prefix length in bits and the address bytes. */
+export interface LpmKey {
+  prefixlen: number;
+  data: Uint8Array;
+}
+
+function lpmCodec(size: number): Codec<LpmKey> {
+  return {
+    size,
+    typeName: `lpm key (${size - 4} data bytes)`,
+    decode: (view, offset) => ({
+      prefixlen: view.getUint32(offset, true),
+      data: Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset + 4, size - 4)),
+    }),
+    encode(value, view, offset, path = 'key') {
+      if (!value || typeof value !== 'object') throw argTypeError(path, '{ prefixlen, data }', value);
+      checkInteger(value.prefixlen, `${path} .prefixlen`, 0, (size - 4) * 8);
+      const data = checkBytes(value.data, `${path} .data`);
+      if (data.length > size - 4) throw argRangeError(`${path} .data`, `at most ${size - 4} bytes`, data);
+      new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
+      view.setUint32(offset, value.prefixlen, true);
+      new Uint8Array(view.buffer, view.byteOffset + offset + 4, data.length).set(data);
+    },
+    zero: () => ({ prefixlen: 0, data: Buffer.alloc(size - 4) }),
+  };
+}
+
+/** A key or value type for BpfMap.create(): a scalar name, or a type from some BTF. */
+export type TypeSpec = ScalarName | { btf: Btf; type: string | number };
+
+function resolveSpec(spec: TypeSpec, path: string): { btf: Btf; id: number } {
+  if (typeof spec === 'string') {
+    if (!(SCALAR_NAMES as string[]).includes(spec)) throw argRangeError(path, `one of ${SCALAR_NAMES.join(', ')} or { btf, type }`, spec);
+    return scalarType(spec);
+  }
+  if (!spec || typeof spec !== 'object' || !(spec.btf instanceof Btf)) throw argTypeError(path, 'a scalar name or { btf, type }', spec);
+  if (typeof spec.type === 'number') return { btf: spec.btf, id: spec.type };
+  const m = /^(struct|union|enum) (.+)$/.exec(spec.type);
+  const t = m ? spec.btf.find(m[2], m[1] as 'struct' | 'union' | 'enum') : spec.btf.find(spec.type);
+  if (!t) throw argRangeError(`${path}.type`, 'a type in that BTF', spec.type);
+  return { btf: spec.btf, id: t.id };
+}
+
+export interface CreateOptions {
+  /** Map type as libbpf names it: 'hash', 'array', 'percpu_hash', 'lru_hash', 'lpm_trie', 'queue', ... */
+  type: string;
+  /** Key type (sets keySize): 'u32', 'u64', ..., or { btf, type: 'struct key' }. */
+  key?: TypeSpec;
+  /** Value type (sets valueSize). */
+  value?: TypeSpec;
+  keySize?: number;
+  valueSize?: number;
+  maxEntries: number;
+  /** BPF_F_* flags (see MapFlags). */
+  flags?: number;
+  name?: string;
+  /** Template inner map for array_of_maps / hash_of_maps. */
+  innerMap?: BpfMap;
+  numaNode?: number;
+  /** map_extra: the number of hash functions of a bloom filter, for one. */
+  mapExtra?: number | bigint;
+}
+const CREATE_OPTIONS = ['type', 'key', 'value', 'keySize', 'valueSize', 'maxEntries', 'flags', 'name', 'innerMap', 'numaNode', 'mapExtra'] as const;
+
+/** What the kernel reports about a live map. */
+export interface MapInfo {
+  id: number;
+  type: string;
+  name: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
+  mapExtra: bigint;
+  ifindex: number;
+}
+
+/** Where a map's types come from, and whether it may still be used. */
 export interface MapOwner {
   btf(): Btf | undefined;
+  /** Throws the fixed TypeError once the map's object is closed. */
+  check(): void;
 }
 
 // Encodes into and decodes from one reusable buffer.
@@ -58,17 +205,89 @@ class Slot<T> {
   }
 }
 
-export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
+interface Layout<K> {
+  key: Slot<K>;
+  value: Slot<unknown>;
+  keySize: number;
+  perCpu: number;
+  /** Bytes per element in value buffers: valueSize, or all CPUs' 8-aligned values. */
+  stride: number;
+  valueSize: number;
+}
+
+export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   readonly #native: NativeMap;
   readonly #owner: MapOwner;
-  #layout: { key: Slot<K>; value: Slot<unknown>; perCpu: number; stride: number } | undefined;
+  #layout: Layout<K> | undefined;
   #raw: RawMap | undefined;
+  #memory: MapMemory<V> | undefined;
+  #batch = true; // until the kernel says BPF_MAP_LOOKUP_BATCH is not there for this map
+  #pinPath: string | undefined; // standalone maps
 
-  /** @internal Maps come from BpfObject.maps() and map(). */
+  /** @internal Maps come from BpfObject.map(), create(), fromPinned() and fromId(). */
   constructor(token: symbol, native: NativeMap, owner: MapOwner) {
     checkInternal(token, 'BpfMap');
     this.#native = native;
     this.#owner = owner;
+  }
+
+  /**
+   * A new map, not tied to any object.
+   * @example const counts = BpfMap.create({ type: 'hash', key: 'u32', value: 'u64', maxEntries: 1024 });
+   */
+  static create<K = any, V = any>(options: CreateOptions): BpfMap<K, V> {
+    const o = checkOptions<CreateOptions>(options, 'options', CREATE_OPTIONS);
+    if (typeof o.type !== 'string') throw argTypeError('options.type', 'a map type name', o.type);
+    const key = o.key === undefined ? undefined : resolveSpec(o.key, 'options.key');
+    const value = o.value === undefined ? undefined : resolveSpec(o.value, 'options.value');
+    const keySize = key ? key.btf.sizeOf(key.id) : o.keySize ?? (KEYLESS.has(o.type) ? 0 : undefined);
+    const valueSize = value ? value.btf.sizeOf(value.id) : o.valueSize;
+    if (keySize === undefined) throw argTypeError('options.key', 'a key type or options.keySize', undefined);
+    if (valueSize === undefined) throw argTypeError('options.value', 'a value type or options.valueSize', undefined);
+    if (o.innerMap !== undefined && !(o.innerMap instanceof BpfMap)) throw argTypeError('options.innerMap', 'a BpfMap', o.innerMap);
+    const native = addon.NativeMap.create({
+      type: mapTypeId(o.type),
+      name: o.name === undefined ? undefined : checkString(o.name, 'options.name'),
+      keySize: checkInteger(keySize, 'options.keySize', 0, 0xffffffff),
+      valueSize: checkInteger(valueSize, 'options.valueSize', 0, 0xffffffff),
+      maxEntries: checkInteger(o.maxEntries, 'options.maxEntries', 0, 0xffffffff),
+      flags: o.flags === undefined ? 0 : checkInteger(o.flags, 'options.flags', 0, 0xffffffff),
+      numaNode: o.numaNode === undefined ? undefined : checkInteger(o.numaNode, 'options.numaNode', 0, 0xffff),
+      mapExtra: o.mapExtra,
+      innerMap: o.innerMap ? o.innerMap.#native : undefined,
+    });
+    const map = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => native.fd() });
+    map.#layout = map.#makeLayout(key ? codecFor(key.btf, key.id) : undefined, value ? codecFor(value.btf, value.id) : undefined);
+    return map;
+  }
+
+  /**
+   * A map pinned on bpffs (by this or another process). Typed from the map's BTF when it
+   * carries any; otherwise keys and values are Buffers.
+   * @example const shared = BpfMap.fromPinned('/sys/fs/bpf/counts');
+   */
+  static fromPinned<K = any, V = any>(path: string): BpfMap<K, V> {
+    return BpfMap.#standalone(addon.NativeMap.fromPinned(checkString(path, 'path')));
+  }
+
+  /** A map by its kernel id (see info().id). */
+  static fromId<K = any, V = any>(id: number): BpfMap<K, V> {
+    return BpfMap.#standalone(addon.NativeMap.fromId(checkInteger(id, 'id', 1, 0xffffffff)));
+  }
+
+  static #standalone<K, V>(native: NativeMap): BpfMap<K, V> {
+    let btf: Btf | null | undefined;
+    return new BpfMap<K, V>(INTERNAL, native, {
+      check: () => native.fd(),
+      btf: () => {
+        if (btf === undefined) {
+          const id = native.info().btfId;
+          const bytes = id ? addon.NativeMap.btfById(id) : null;
+          btf = bytes ? Btf.parse(bytes) : null;
+        }
+        return btf ?? undefined;
+      },
+    });
   }
 
   get name(): string {
@@ -80,12 +299,24 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
     return this.#native.type();
   }
 
+  /** Key size in bytes. Settable before load only. */
   get keySize(): number {
     return this.#native.keySize();
   }
 
+  set keySize(n: number) {
+    this.#native.setKeySize(checkInteger(n, 'keySize', 0, 0xffffffff));
+    this.#layout = undefined;
+  }
+
+  /** Value size in bytes. Settable before load only (e.g. to size a .bss array at run time). */
   get valueSize(): number {
     return this.#native.valueSize();
+  }
+
+  set valueSize(n: number) {
+    this.#native.setValueSize(checkInteger(n, 'valueSize', 0, 0xffffffff));
+    this.#layout = undefined;
   }
 
   /** Capacity. Settable before load only (size maps from user space at run time). */
@@ -94,15 +325,33 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
   }
 
   set maxEntries(n: number) {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
-      throw (typeof n === 'number' ? argRangeError : argTypeError)('maxEntries', 'an integer 1..2^32-1', n);
-    }
-    this.#native.setMaxEntries(n);
+    this.#native.setMaxEntries(checkInteger(n, 'maxEntries', 1, 0xffffffff));
   }
 
-  /** BPF_F_* map flags. */
+  /** BPF_F_* map flags (see MapFlags). Settable before load only. */
   get flags(): number {
     return this.#native.flags();
+  }
+
+  set flags(n: number) {
+    this.#native.setFlags(checkInteger(n, 'flags', 0, 0xffffffff));
+  }
+
+  /** NUMA node to allocate on. Set before load only. */
+  set numaNode(node: number) {
+    this.#native.setNumaNode(checkInteger(node, 'numaNode', 0, 0xffff));
+  }
+
+  /** map_extra (a bloom filter's number of hash functions). Set before load only. */
+  set mapExtra(value: number | bigint) {
+    if (typeof value !== 'number' && typeof value !== 'bigint') throw argTypeError('mapExtra', 'a number or bigint', value);
+    this.#native.setMapExtra(value);
+  }
+
+  /** The inner map template of an array_of_maps / hash_of_maps. Set before load only. */
+  set innerMap(map: BpfMap) {
+    if (!(map instanceof BpfMap)) throw argTypeError('innerMap', 'a BpfMap', map);
+    this.#native.setInnerMap(map.#native);
   }
 
   /** The map's file descriptor (after load). */
@@ -122,7 +371,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
 
   /** The bpffs path the map is pinned at, if any. */
   get pinPath(): string | undefined {
-    return this.#native.pinPath() ?? undefined;
+    return this.#native.isStandalone() ? this.#pinPath : this.#native.pinPath() ?? undefined;
   }
 
   /** Byte-level access (Buffers in and out), always available. */
@@ -136,28 +385,33 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
    */
   get(key: K): V | undefined {
     const { key: k, value: v } = this.#slots();
-    k.codec.encode(key, k.view, 0, `${this.name} key`);
+    k.codec.encode(key, k.view, 0, this.#keyPath());
     if (!this.#native.lookup(k.bytes, v.bytes, 0)) return undefined;
-    return this.#decodeValue(v.view);
+    return this.#decodeValue(v.view, 0);
   }
 
-  /** True when `key` is in the map. */
+  /** True when `key` is in the map; for a bloom filter, when `key` (a value) may be in it. */
   has(key: K): boolean {
     const { key: k, value: v } = this.#slots();
-    k.codec.encode(key, k.view, 0, `${this.name} key`);
+    if (this.#keyless()) {
+      this.#encodeValue(key as unknown as V, v.view, 0);
+      return this.#native.lookup(null, v.bytes, 0);
+    }
+    k.codec.encode(key, k.view, 0, this.#keyPath());
     return this.#native.lookup(k.bytes, v.bytes, 0);
   }
 
   /**
-   * Create or update `key`. For per-CPU maps, `value` is either one value for every CPU
-   * or an array with one value per possible CPU.
+   * Create or update `key`. For per-CPU maps `value` is one value for every CPU or an
+   * array with one value per possible CPU; fd-holding maps take a BpfMap, a Program, a
+   * socket or an fd.
    * @example counts.set(1, 2n); counts.set(1, 3n, 'exist');
    */
   set(key: K, value: V, flags?: UpdateFlag | number): this {
     const { key: k, value: v } = this.#slots();
     const f = updateFlags(flags);
-    k.codec.encode(key, k.view, 0, `${this.name} key`);
-    this.#encodeValue(value, v);
+    k.codec.encode(key, k.view, 0, this.#keyPath());
+    this.#encodeValue(value, v.view, 0);
     this.#native.update(k.bytes, v.bytes, f);
     return this;
   }
@@ -165,99 +419,416 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]> {
   /** Remove `key`; false when it was absent. */
   delete(key: K): boolean {
     const { key: k } = this.#slots();
-    k.codec.encode(key, k.view, 0, `${this.name} key`);
+    k.codec.encode(key, k.view, 0, this.#keyPath());
     return this.#native.delete(k.bytes, 0);
   }
 
-  /** Every key, decoded. */
+  /** Remove `key` and return its value (undefined when absent). */
+  getAndDelete(key: K): V | undefined {
+    const { key: k, value: v } = this.#slots();
+    k.codec.encode(key, k.view, 0, this.#keyPath());
+    return this.#native.lookupAndDelete(k.bytes, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+  }
+
+  /** Queue/stack: add a value ('exist' replaces the oldest when full). */
+  push(value: V, flags?: 'any' | 'exist'): this {
+    const { value: v } = this.#slots();
+    this.#requireKind('push', ['queue', 'stack']);
+    const f = updateFlags(flags);
+    this.#encodeValue(value, v.view, 0);
+    this.#native.update(null, v.bytes, f);
+    return this;
+  }
+
+  /** Queue/stack: remove and return the next value, or undefined when empty. */
+  pop(): V | undefined {
+    const { value: v } = this.#slots();
+    this.#requireKind('pop', ['queue', 'stack']);
+    return this.#native.lookupAndDelete(null, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+  }
+
+  /** Queue/stack: the next value without removing it, or undefined when empty. */
+  peek(): V | undefined {
+    const { value: v } = this.#slots();
+    this.#requireKind('peek', ['queue', 'stack']);
+    return this.#native.lookup(null, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+  }
+
+  /** Bloom filter: add a value (then has(value) is true). */
+  add(value: V): this {
+    const { value: v } = this.#slots();
+    this.#requireKind('add', ['bloom_filter']);
+    this.#encodeValue(value, v.view, 0);
+    this.#native.update(null, v.bytes, 0);
+    return this;
+  }
+
+  /** Every key, decoded (batched under the hood). */
   *keys(): IterableIterator<K> {
-    const { key } = this.#slots();
-    for (const bytes of iterateKeys(this.#native, key.bytes.length)) {
-      yield key.codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0);
-    }
+    for (const [key] of this.#scan(false, false)) yield key;
   }
 
-  /** Every value, decoded (keys removed meanwhile are skipped). */
+  /** Every value, decoded. */
   *values(): IterableIterator<V> {
-    for (const [, value] of this.entries()) yield value;
+    for (const [, value] of this.#scan(false, true)) yield value;
   }
 
-  /** Every [key, value] pair, decoded. */
-  *entries(): IterableIterator<[K, V]> {
-    const { key, value } = this.#slots();
-    const out = Buffer.alloc(value.bytes.length);
-    const outView = new DataView(out.buffer, out.byteOffset, out.length);
-    for (const bytes of iterateKeys(this.#native, key.bytes.length)) {
-      if (!this.#native.lookup(bytes, out, 0)) continue;
-      yield [key.codec.decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0), this.#decodeValue(outView)];
-    }
+  /**
+   * Every [key, value] pair, decoded lazily, read with BPF_MAP_LOOKUP_BATCH in chunks
+   * where the kernel supports it (BPF_MAP_GET_NEXT_KEY otherwise).
+   */
+  entries(): IterableIterator<[K, V]> {
+    return this.#scan(false, true);
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
 
-  /** Pin the map on bpffs so other processes can open it. */
+  /**
+   * Read and remove every entry in one pass (lookup-and-delete in batches): periodic
+   * export of counters. Entries added meanwhile stay for the next drain.
+   * @example for (const [pid, count] of counts.drain()) report(pid, count);
+   */
+  drain(): Array<[K, V]> {
+    return [...this.#scan(true, true)];
+  }
+
+  /** Set many entries (BPF_MAP_UPDATE_BATCH where supported). Returns how many were set. */
+  setMany(entries: Iterable<[K, V]>, flags?: UpdateFlag | number): number {
+    const f = updateFlags(flags);
+    const list = [...entries];
+    if (list.length === 0) return 0;
+    const { keySize, stride } = this.#slots();
+    const keys = Buffer.alloc(Math.max(keySize, 1) * list.length);
+    const values = Buffer.alloc(stride * list.length);
+    const kv = new DataView(keys.buffer, keys.byteOffset, keys.length);
+    const vv = new DataView(values.buffer, values.byteOffset, values.length);
+    list.forEach(([key, value], i) => {
+      this.#layout!.key.codec.encode(key, kv, i * keySize, `${this.#keyPath()}[${i}]`);
+      this.#encodeValue(value, vv, i * stride, `${this.name} value[${i}]`);
+    });
+    if (this.#batch) {
+      try {
+        return this.#native.updateBatch(keys, values, list.length, f);
+      } catch (e) {
+        if (!this.#batchUnsupported(e)) throw e;
+      }
+    }
+    list.forEach((_, i) => this.#native.update(keys.subarray(i * keySize, (i + 1) * keySize), values.subarray(i * stride, (i + 1) * stride), f));
+    return list.length;
+  }
+
+  /** Delete many keys (BPF_MAP_DELETE_BATCH where supported). Returns how many were deleted. */
+  deleteMany(keys: Iterable<K>): number {
+    const list = [...keys];
+    if (list.length === 0) return 0;
+    const { keySize } = this.#slots();
+    const bytes = Buffer.alloc(keySize * list.length);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    list.forEach((key, i) => this.#layout!.key.codec.encode(key, view, i * keySize, `${this.#keyPath()}[${i}]`));
+    if (this.#batch) {
+      try {
+        return this.#native.deleteBatch(bytes, list.length, 0);
+      } catch (e) {
+        if (!this.#batchUnsupported(e)) throw e;
+      }
+    }
+    let n = 0;
+    for (let i = 0; i < list.length; i++) if (this.#native.delete(bytes.subarray(i * keySize, (i + 1) * keySize), 0)) n++;
+    return n;
+  }
+
+  /** Remove every entry (arrays: reset every element to zero). Returns how many entries there were. */
+  clear(): number {
+    if (INDEX_KEYED.has(this.type) && !FD_VALUED.has(this.type)) {
+      const { value } = this.#slots();
+      const zero = this.perCpu ? Array(this.#layout!.perCpu).fill(value.codec.zero()) : value.codec.zero();
+      return this.setMany([...this.keys()].map((k) => [k, zero as V]));
+    }
+    return this.deleteMany([...this.keys()]);
+  }
+
+  /** Make the map read-only for user space (programs may still write it, unless they also can't). */
+  freeze(): void {
+    this.#native.freeze();
+  }
+
+  /** What the kernel reports about the live map: id, flags, BTF ids, sizes. */
+  info(): MapInfo {
+    return this.#native.info();
+  }
+
+  /**
+   * Live memory of an mmap()able map (a BPF_F_MMAPABLE array, .data, .bss, .rodata):
+   * element reads and writes without syscalls. Valid while the map (or its object) is open.
+   */
+  get memory(): MapMemory<V> {
+    if (this.#memory?.valid) return this.#memory;
+    const buffer = this.#native.memory();
+    if (!buffer) throw new TypeError(`map ${this.name}: not mmap()able (an array created with MapFlags.MMAPABLE, or .data/.bss/.rodata)`);
+    const { value } = this.#slots();
+    const stride = this.internal ? this.valueSize : Math.ceil(this.valueSize / 8) * 8;
+    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.name} memory`));
+  }
+
+  /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */
   pin(path: string): void {
     this.#native.pin(checkString(path, 'path'));
+    if (this.#native.isStandalone()) this.#pinPath = path;
   }
 
   /** Remove the pin (at `path`, or where pin() or the object's pinRoot put it). */
   unpin(path?: string): void {
-    this.#native.unpin(path === undefined ? undefined : checkString(path, 'path'));
+    const target = path === undefined ? this.#pinPath : checkString(path, 'path');
+    if (this.#native.isStandalone() && target === undefined) throw argTypeError('path', 'the path to unpin', path);
+    this.#native.unpin(target);
+    if (target === this.#pinPath) this.#pinPath = undefined;
   }
 
-  // Codecs are chosen from BTF on first use: sizes may change until load.
-  #slots(): { key: Slot<K>; value: Slot<unknown> } {
-    if (this.#layout) return this.#layout;
+  /** Close a standalone map (idempotent). A map of a BpfObject closes with its object. */
+  close(): void {
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #keyPath(): string {
+    return `${this.name} key`;
+  }
+
+  #keyless(): boolean {
+    return KEYLESS.has(this.type);
+  }
+
+  #requireKind(method: string, kinds: string[]): void {
+    if (!kinds.includes(this.type)) throw new TypeError(`${method}() is for ${kinds.join('/')} maps; ${this.name} is a ${this.type} map`);
+  }
+
+  // Codecs come from BTF on first use: sizes may change until load.
+  #slots(): Layout<K> {
+    return (this.#layout ??= this.#makeLayout());
+  }
+
+  #makeLayout(keyCodec?: Codec, valueCodec?: Codec): Layout<K> {
     const btf = this.#owner.btf();
+    const type = this.type;
     const keyId = this.#native.btfKeyTypeId(), valueId = this.#native.btfValueTypeId();
     const keySize = this.#native.keySize(), valueSize = this.#native.valueSize();
-    const keyCodec = (btf && keyId ? codecFor(btf, keyId) : ARRAY_KEYED.has(this.type) && keySize === 4 ? u32Codec : rawCodec(keySize)) as Codec<K>;
-    const valueCodec = btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
-    const perCpu = this.perCpu ? numPossibleCpus() : 0;
-    const stride = perCpu ? Math.ceil(valueSize / 8) * 8 : valueSize;
-    this.#layout = {
-      key: new Slot(keyCodec, Math.max(keySize, 1)),
-      value: new Slot(valueCodec, perCpu ? stride * perCpu : valueSize),
+    keyCodec ??=
+      btf && keyId ? codecFor(btf, keyId)
+      : INDEX_KEYED.has(type) && keySize === 4 ? u32('u32')
+      : FD_KEYED.has(type) && keySize === 4 ? u32('fd')
+      : type === 'lpm_trie' && keySize > 4 ? lpmCodec(keySize)
+      : rawCodec(keySize);
+    valueCodec ??= FD_VALUED.has(type) && valueSize === 4 ? FD_CODEC : btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
+    const perCpu = PER_CPU.has(type) ? numPossibleCpus() : 0;
+    const stride = perCpu ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
+    return {
+      key: new Slot(keyCodec as Codec<K>, Math.max(keySize, 1)),
+      value: new Slot(valueCodec, Math.max(stride, 1)),
+      keySize,
       perCpu,
       stride,
+      valueSize,
     };
-    return this.#layout;
   }
 
-  #decodeValue(view: DataView): V {
-    const { value, perCpu, stride } = this.#layout!;
-    if (!perCpu) return value.codec.decode(view, 0) as V;
+  #decodeValue(view: DataView, offset: number): V {
+    const { value, perCpu } = this.#layout!;
+    if (!perCpu) return value.codec.decode(view, offset) as V;
+    const step = this.#layout!.stride / perCpu;
     const out = new Array(perCpu);
-    for (let cpu = 0; cpu < perCpu; cpu++) out[cpu] = value.codec.decode(view, cpu * stride);
+    for (let cpu = 0; cpu < perCpu; cpu++) out[cpu] = value.codec.decode(view, offset + cpu * step);
     return out as V;
   }
 
-  #encodeValue(input: V, slot: Slot<unknown>): void {
-    const { perCpu, stride } = this.#layout!;
-    const path = `${this.name} value`;
+  #encodeValue(input: V, view: DataView, offset: number, path = `${this.name} value`): void {
+    const { value, perCpu, stride } = this.#layout!;
     if (!perCpu) {
-      slot.codec.encode(input, slot.view, 0, path);
+      value.codec.encode(input, view, offset, path);
       return;
     }
     const many = Array.isArray(input);
     if (many && input.length !== perCpu) throw argRangeError(path, `one value, or an array of ${perCpu} (one per possible CPU)`, input);
-    slot.bytes.fill(0);
+    new Uint8Array(view.buffer, view.byteOffset + offset, stride).fill(0);
+    const step = stride / perCpu;
     for (let cpu = 0; cpu < perCpu; cpu++) {
-      slot.codec.encode(many ? input[cpu] : input, slot.view, cpu * stride, many ? `${path}[${cpu}]` : path);
+      value.codec.encode(many ? input[cpu] : input, view, offset + cpu * step, many ? `${path}[${cpu}]` : path);
+    }
+  }
+
+  #batchUnsupported(e: unknown): boolean {
+    if (e instanceof Error && UNSUPPORTED_BATCH.has((e as { code?: string }).code ?? '')) {
+      this.#batch = false;
+      return true;
+    }
+    return false;
+  }
+
+  // Entries in chunks: batch lookup (optionally deleting) or get_next_key + lookup.
+  *#scan(andDelete: boolean, withValues: boolean): IterableIterator<[K, V]> {
+    const layout = this.#slots();
+    if (this.#keyless()) throw new TypeError(`${this.name} is a ${this.type} map: use pop()/peek()${this.type === 'bloom_filter' ? '/has()' : ''}`);
+    const batch = this.#batch ? new BatchCursor(this.#native, layout, andDelete, this.maxEntries) : undefined;
+    if (batch && this.#step(batch)) {
+      const { keySize, stride, key } = layout;
+      const owner = this.#owner;
+      do {
+        const { keys, values, count } = batch;
+        for (let i = 0; i < count; i++) {
+          owner.check(); // an iterator outliving close() throws, even mid-chunk
+          yield [key.codec.decode(keys, i * keySize), this.#decodeValue(values, i * stride)];
+        }
+      } while (!batch.done && this.#step(batch));
+      return;
+    }
+    yield* this.#scanByKey(layout, andDelete, withValues);
+  }
+
+  // One batch call; false when the kernel has no batch operations for this map.
+  #step(cursor: BatchCursor<K>): boolean {
+    try {
+      cursor.next();
+      return true;
+    } catch (e) {
+      if (cursor.started || !this.#batchUnsupported(e)) throw e;
+      return false;
+    }
+  }
+
+  *#scanByKey(layout: Layout<K>, andDelete: boolean, withValues: boolean): IterableIterator<[K, V]> {
+    const { keySize, stride, key } = layout;
+    const value = Buffer.alloc(stride);
+    const vv = new DataView(value.buffer, value.byteOffset, value.length);
+    let cur: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(Math.max(keySize, 1));
+      if (!this.#native.nextKey(andDelete ? null : cur, next)) return;
+      const kv = new DataView(next.buffer, next.byteOffset, next.length);
+      if (andDelete) {
+        if (this.#native.lookupAndDelete(next, value, 0)) yield [key.codec.decode(kv, 0), this.#decodeValue(vv, 0)];
+        continue;
+      }
+      cur = next;
+      if (!withValues) {
+        yield [key.codec.decode(kv, 0), undefined as V];
+      } else if (this.#native.lookup(next, value, 0)) {
+        yield [key.codec.decode(kv, 0), this.#decodeValue(vv, 0)];
+      }
     }
   }
 }
 
-// Keys via BPF_MAP_GET_NEXT_KEY; each yielded Buffer is the iterator's own.
-function* iterateKeys(native: NativeMap, size: number): IterableIterator<Buffer> {
-  let cur: Buffer | null = null;
-  for (;;) {
-    const next = Buffer.alloc(size);
-    if (!native.nextKey(cur, next)) return;
-    yield next;
-    cur = next;
+// A cursor over BPF_MAP_LOOKUP_(AND_DELETE_)BATCH: each next() fills keys/values with
+// up to `chunk` entries.
+class BatchCursor<K> {
+  keys: DataView;
+  values: DataView;
+  count = 0;
+  done = false;
+  started = false;
+  #chunk: number;
+  #keyBytes: Buffer;
+  #valueBytes: Buffer;
+  readonly #tokens: [Buffer, Buffer];
+  #in: Buffer | null = null;
+
+  constructor(
+    readonly native: NativeMap,
+    readonly layout: Layout<K>,
+    readonly andDelete: boolean,
+    maxEntries: number,
+  ) {
+    this.#chunk = Math.max(64, Math.min(4096, maxEntries));
+    this.#keyBytes = Buffer.alloc(layout.keySize * this.#chunk);
+    this.#valueBytes = Buffer.alloc(layout.stride * this.#chunk);
+    this.keys = view(this.#keyBytes);
+    this.values = view(this.#valueBytes);
+    const token = Math.max(layout.keySize, 4);
+    this.#tokens = [Buffer.alloc(token), Buffer.alloc(token)];
+  }
+
+  next(): void {
+    const out = this.#in === this.#tokens[0] ? this.#tokens[1] : this.#tokens[0];
+    for (;;) {
+      try {
+        const r = this.native.lookupBatch(this.andDelete, this.#in, out, this.#keyBytes, this.#valueBytes, this.#chunk, 0);
+        this.count = r.count;
+        this.done = r.done;
+        this.started = true;
+        this.#in = out;
+        return;
+      } catch (e) {
+        // ENOSPC: one hash bucket holds more entries than a chunk; retry with a bigger one.
+        if ((e as { code?: string }).code !== 'ENOSPC' || this.#chunk >= 1 << 20) throw e;
+        this.#chunk *= 4;
+        this.#keyBytes = Buffer.alloc(this.layout.keySize * this.#chunk);
+        this.#valueBytes = Buffer.alloc(this.layout.stride * this.#chunk);
+        this.keys = view(this.#keyBytes);
+        this.values = view(this.#valueBytes);
+      }
+    }
+  }
+}
+
+function view(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** Live element access over a map's mmap()ed memory: no syscalls. */
+export class MapMemory<V = any> {
+  readonly #buffer: ArrayBuffer;
+  readonly #view: DataView;
+  readonly #codec: Codec<V>;
+  readonly #stride: number;
+  readonly #path: string;
+  /** Number of elements. */
+  readonly length: number;
+
+  /** @internal */
+  constructor(token: symbol, buffer: ArrayBuffer, codec: Codec<V>, stride: number, length: number, path: string) {
+    checkInternal(token, 'MapMemory');
+    this.#buffer = buffer;
+    this.#view = new DataView(buffer);
+    this.#codec = codec;
+    this.#stride = stride;
+    this.length = length;
+    this.#path = path;
+  }
+
+  /** False once the map (or its object) was closed. */
+  get valid(): boolean {
+    return this.#buffer.byteLength > 0;
+  }
+
+  /** The raw bytes, live. */
+  get bytes(): Uint8Array {
+    this.#check();
+    return new Uint8Array(this.#buffer, 0, this.#stride * this.length);
+  }
+
+  get(index: number): V {
+    this.#check();
+    return this.#codec.decode(this.#view, this.#index(index) * this.#stride);
+  }
+
+  set(index: number, value: V): void {
+    this.#check();
+    const i = this.#index(index);
+    const scratch = new DataView(new ArrayBuffer(this.#codec.size));
+    this.#codec.encode(value, scratch, 0, `${this.#path}[${i}]`);
+    new Uint8Array(this.#buffer, i * this.#stride, this.#codec.size).set(new Uint8Array(scratch.buffer));
+  }
+
+  #index(index: number): number {
+    return checkInteger(index, 'index', 0, this.length - 1);
+  }
+
+  #check(): void {
+    if (!this.valid) throw new TypeError(CLOSED);
   }
 }
 
@@ -301,8 +872,14 @@ export class RawMap {
     return this.#native.delete(this.#check(key, 'key', this.#native.keySize()), 0);
   }
 
-  keys(): IterableIterator<Buffer> {
-    return iterateKeys(this.#native, this.#native.keySize());
+  *keys(): IterableIterator<Buffer> {
+    let cur: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.#native.keySize());
+      if (!this.#native.nextKey(cur, next)) return;
+      yield next;
+      cur = next;
+    }
   }
 
   *entries(): IterableIterator<[Buffer, Buffer]> {

@@ -42,20 +42,57 @@ export interface NativeMap {
   keySize(): number;
   valueSize(): number;
   maxEntries(): number;
-  setMaxEntries(n: number): void;
   flags(): number;
   isInternal(): boolean;
+  isStandalone(): boolean;
   btfKeyTypeId(): number;
   btfValueTypeId(): number;
+  setMaxEntries(n: number): void;
+  setKeySize(n: number): void;
+  setValueSize(n: number): void;
+  setFlags(n: number): void;
+  setNumaNode(n: number): void;
+  setMapExtra(n: number | bigint): void;
+  setInnerMap(map: NativeMap): void;
   fd(): number;
-  lookup(key: Uint8Array, value: Uint8Array, flags: number): boolean;
-  update(key: Uint8Array, value: Uint8Array, flags: number): void;
+  lookup(key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  update(key: Uint8Array | null, value: Uint8Array, flags: number): void;
   delete(key: Uint8Array, flags: number): boolean;
+  lookupAndDelete(key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  lookupBatch(
+    andDelete: boolean,
+    inToken: Uint8Array | null,
+    outToken: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+    elemFlags: number,
+  ): { count: number; done: boolean };
+  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number;
+  deleteBatch(keys: Uint8Array, count: number, elemFlags: number): number;
+  freeze(): void;
+  info(): {
+    id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
+    btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;
+  };
   memory(): ArrayBuffer | null;
   pin(path: string): void;
   unpin(path?: string): void;
   pinPath(): string | null;
+  close(): void;
+}
+
+export interface NativeMapCreateOptions {
+  type: number;
+  name?: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  numaNode?: number;
+  mapExtra?: number | bigint;
+  innerMap?: NativeMap;
 }
 
 export interface NativeLink {
@@ -78,6 +115,14 @@ export interface OpenOptions {
 
 interface Addon {
   NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
+  NativeMap: {
+    create(options: NativeMapCreateOptions): NativeMap;
+    fromPinned(path: string): NativeMap;
+    fromId(id: number): NativeMap;
+    btfById(id: number): Buffer | null;
+  };
+  mapTypes(): string[];
+  programTypes(): string[];
   setErrorFactories(factories: {
     bpf: (errno: number, call: string, lines: LibbpfLine[]) => Error;
     type: (message: string) => TypeError;

@@ -83,7 +83,7 @@ export class BpfObject implements Disposable {
       adoptLink: (n: NativeLink) => this.#adopt(n),
       verifierLog: (name: string) => this.#verifierLogs.get(name),
     };
-    const mapOwner = { btf: () => this.#objectBtf() };
+    const mapOwner = { btf: () => this.#objectBtf(), check: () => this.#check() };
     this.#nativePrograms = native.programs();
     this.#programs = this.#nativePrograms.map((p) => new Program(INTERNAL, p, programOwner));
     this.#nativeMaps = native.maps();
