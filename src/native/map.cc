@@ -248,11 +248,22 @@ Napi::Value MapHandle::BtfValueTypeId(const Napi::CallbackInfo& info) {
 static uint32_t U32Arg(const Napi::Value& v) { return v.As<Napi::Number>().Uint32Value(); }
 NLB_PRELOAD_SETTER(SetMaxEntries, bpf_map__set_max_entries, U32Arg)
 NLB_PRELOAD_SETTER(SetKeySize, bpf_map__set_key_size, U32Arg)
-NLB_PRELOAD_SETTER(SetValueSize, bpf_map__set_value_size, U32Arg)
 NLB_PRELOAD_SETTER(SetFlags, bpf_map__set_map_flags, U32Arg)
 NLB_PRELOAD_SETTER(SetNumaNode, bpf_map__set_numa_node, U32Arg)
 NLB_PRELOAD_SETTER(SetMapExtra, bpf_map__set_map_extra, U64Arg)
 #undef NLB_PRELOAD_SETTER
+
+// Resizing .data/.bss makes libbpf move their memory: views over the old one go.
+Napi::Value MapHandle::SetValueSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_map* map = Preload(env);
+  size_t size = 0;
+  void* before = bpf_map__initial_value(map, &size);
+  LogCapture log;
+  Check(env, bpf_map__set_value_size(map, U32Arg(info[0])), "bpf_map__set_value_size", log);
+  if (before && before != bpf_map__initial_value(map, &size)) owner_->DetachMemory(before);
+  return env.Undefined();
+}
 
 // The inner map of a map-in-map: a template whose fd libbpf uses at load.
 Napi::Value MapHandle::SetInnerMap(const Napi::CallbackInfo& info) {

@@ -68,8 +68,14 @@ Napi::ArrayBuffer ObjectHandle::TrackMemory(Napi::Env env, void* data, size_t si
   auto* keepAlive = new Napi::ObjectReference(Napi::Persistent(Value()));
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
       env, data, size, [](Napi::Env, void*, Napi::ObjectReference* ref) { delete ref; }, keepAlive);
-  memory_.push_back(Napi::Weak(ab));
+  memory_.emplace_back(data, Napi::Weak(ab));
   return ab;
+}
+
+void ObjectHandle::DetachMemory(void* data) {
+  for (auto& [ptr, ref] : memory_) {
+    if (ptr == data && !ref.Value().IsEmpty()) ref.Value().Detach();
+  }
 }
 
 static std::string OptString(Napi::Object opts, const char* key) {
@@ -210,7 +216,7 @@ void ObjectHandle::Destroy(bool detachViews) {
   if (state_ == kStateClosed) return;
   state_ = kStateClosed;
   while (!links_.empty()) (*links_.begin())->DestroyLink(!detachViews);  // removes itself from links_
-  for (auto& ref : memory_) {
+  for (auto& [ptr, ref] : memory_) {
     if (detachViews && !ref.Value().IsEmpty()) ref.Value().Detach();
   }
   memory_.clear();

@@ -32,6 +32,8 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   // An external ArrayBuffer over map memory, detached when the object closes; `owned`:
   // our own mmap() (unmapped then), else libbpf's mapping.
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
+  // Detaches the views over `data` (libbpf moved a map's memory: a pre-load resize).
+  void DetachMemory(void* data);
 
  private:
   enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };
@@ -51,7 +53,7 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   bool closeAfterLoad_ = false;
   uint32_t kernelLogLevel_ = 0;
   std::set<LinkHandle*> links_;
-  std::vector<Napi::Reference<Napi::ArrayBuffer>> memory_;
+  std::vector<std::pair<void*, Napi::Reference<Napi::ArrayBuffer>>> memory_;
   std::vector<std::pair<void*, size_t>> mappings_;
 };
 

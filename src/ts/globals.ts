@@ -69,7 +69,8 @@ export function makeGlobals(owner: GlobalsOwner): Globals {
     owner.check();
     const loaded = owner.loaded();
     const cached = views.get(map);
-    if (cached && cached.loaded === loaded) return cached.view;
+    // A detached buffer (byteLength 0) means libbpf moved the memory: a pre-load resize.
+    if (cached && cached.loaded === loaded && cached.view.buffer.byteLength > 0) return cached.view;
     const memory = map.memory();
     if (!memory) throw new TypeError(`map ${map.name()} has no mmap()able memory on this kernel`);
     const view = new DataView(memory);

@@ -317,6 +317,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   set valueSize(n: number) {
     this.#native.setValueSize(checkInteger(n, 'valueSize', 0, 0xffffffff));
     this.#layout = undefined;
+    this.#memory = undefined;
   }
 
   /** Capacity. Settable before load only (size maps from user space at run time). */
