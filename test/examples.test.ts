@@ -59,6 +59,9 @@ describe('README', () => {
     const { code: exit, stdout, stderr } = await run(file, []);
     expect(stderr).toBe('');
     expect(exit).toBe(0);
+    if (code.includes('BpfMap.create')) {
+      expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);
