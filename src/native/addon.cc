@@ -9,6 +9,7 @@
 #include "map.h"
 #include "object.h"
 #include "program.h"
+#include "ring_buffer.h"
 #include "wrap.h"
 
 namespace nlb {
@@ -45,6 +46,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeProgram", ProgramHandle::Init(env, this));
   exports.Set("NativeMap", MapHandle::Init(env, this));
   exports.Set("NativeLink", LinkHandle::Init(env, this));
+  exports.Set("NativeRingBuffer", RingBufferHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));

@@ -54,6 +54,11 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::LookupBatch>(env, "lookupBatch"),
           Method<M, &M::UpdateBatch>(env, "updateBatch"),
           Method<M, &M::DeleteBatch>(env, "deleteBatch"),
+          Method<M, &M::BindSlots>(env, "bindSlots"),
+          Method<M, &M::LookupSlot>(env, "lookupSlot"),
+          Method<M, &M::UpdateSlot>(env, "updateSlot"),
+          Method<M, &M::DeleteSlot>(env, "deleteSlot"),
+          Method<M, &M::LookupAndDeleteSlot>(env, "lookupAndDeleteSlot"),
           Method<M, &M::Freeze>(env, "freeze"),
           Method<M, &M::InfoValue>(env, "info"),
           Method<M, &M::Memory>(env, "memory"),
@@ -399,6 +404,71 @@ Napi::Value MapHandle::DeleteBatch(const Napi::CallbackInfo& info) {
   int ret = bpf_map_delete_batch(fd, keys, &count, &opts);
   if (ret != -ENOENT) Check(env, ret, "bpf_map_delete_batch", log);
   return Napi::Number::New(env, count);
+}
+
+// bindSlots(key | null, value): the buffers that lookupSlot() and friends use. They are
+// referenced, so their memory stays put; sizes are re-checked on every call because an
+// object's map may be reshaped before load.
+Napi::Value MapHandle::BindSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  keySlot_ = KeyArg(info, 0);
+  keySlotSize_ = KeySz(env);
+  keySlotRef_ = keySlot_ ? Napi::Persistent(info[0].As<Napi::Uint8Array>()) : Napi::Reference<Napi::Uint8Array>();
+  valueSlot_ = ValueArg(info, 1);
+  valueSlotSize_ = ValueStride(env);
+  valueSlotRef_ = Napi::Persistent(info[1].As<Napi::Uint8Array>());
+  return env.Undefined();
+}
+
+void MapHandle::CheckSlots(Napi::Env env) {
+  if (!valueSlot_ || keySlotSize_ != KeySz(env) || valueSlotSize_ != ValueStride(env)) {
+    throw TypeError(env, "map slots are unbound or stale: call bindSlots()");
+  }
+}
+
+Napi::Value MapHandle::LookupSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env);
+  CheckSlots(env);
+  int ret = bpf_map_lookup_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
+  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
+  LogCapture log;
+  Check(env, ret, "bpf_map_lookup_elem", log);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value MapHandle::UpdateSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env);
+  CheckSlots(env);
+  int ret = bpf_map_update_elem(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
+  if (ret) {
+    LogCapture log;
+    Check(env, ret, "bpf_map_update_elem", log);
+  }
+  return env.Undefined();
+}
+
+Napi::Value MapHandle::DeleteSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env);
+  CheckSlots(env);
+  int ret = bpf_map_delete_elem_flags(fd, keySlot_, FlagsArg(info, 0));
+  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
+  LogCapture log;
+  Check(env, ret, "bpf_map_delete_elem", log);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value MapHandle::LookupAndDeleteSlot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env);
+  CheckSlots(env);
+  int ret = bpf_map_lookup_and_delete_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
+  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
+  LogCapture log;
+  Check(env, ret, "bpf_map_lookup_and_delete_elem", log);
+  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {

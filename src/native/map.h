@@ -25,6 +25,8 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
 
   // The map's fd for another native class (map-in-map templates); throws when unusable.
   int Fd(Napi::Env env) const;
+  // The object whose map this is; null for a standalone map.
+  ObjectHandle* Owner() const { return owner_; }
 
  private:
   static Napi::Value Create(const Napi::CallbackInfo& info);
@@ -67,6 +69,12 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value LookupBatch(const Napi::CallbackInfo& info);
   Napi::Value UpdateBatch(const Napi::CallbackInfo& info);
   Napi::Value DeleteBatch(const Napi::CallbackInfo& info);
+  Napi::Value BindSlots(const Napi::CallbackInfo& info);
+  Napi::Value LookupSlot(const Napi::CallbackInfo& info);
+  Napi::Value UpdateSlot(const Napi::CallbackInfo& info);
+  Napi::Value DeleteSlot(const Napi::CallbackInfo& info);
+  Napi::Value LookupAndDeleteSlot(const Napi::CallbackInfo& info);
+  void CheckSlots(Napi::Env env);
   Napi::Value Freeze(const Napi::CallbackInfo& info);
   Napi::Value InfoValue(const Napi::CallbackInfo& info);
   Napi::Value Memory(const Napi::CallbackInfo& info);
@@ -88,6 +96,12 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   void* mmaped_ = nullptr;
   size_t mmapSize_ = 0;
   Napi::Reference<Napi::ArrayBuffer> view_;
+  // The hot path: one key and one value buffer bound once, so single-element calls
+  // pass no arguments (see BindSlots).
+  Napi::Reference<Napi::Uint8Array> keySlotRef_, valueSlotRef_;
+  void* keySlot_ = nullptr;
+  void* valueSlot_ = nullptr;
+  size_t keySlotSize_ = 0, valueSlotSize_ = 0;
 };
 
 }  // namespace nlb

@@ -208,6 +208,9 @@ class Slot<T> {
 interface Layout<K> {
   key: Slot<K>;
   value: Slot<unknown>;
+  /** Error-message prefixes, built once: `${name} key`, `${name} value`. */
+  keyPath: string;
+  valuePath: string;
   keySize: number;
   perCpu: number;
   /** Bytes per element in value buffers: valueSize, or all CPUs' 8-aligned values. */
@@ -385,21 +388,18 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
    * @example const n = obj.map('counts').get(1234); // u32 key -> u64 value: bigint
    */
   get(key: K): V | undefined {
-    const { key: k, value: v } = this.#slots();
-    k.codec.encode(key, k.view, 0, this.#keyPath());
-    if (!this.#native.lookup(k.bytes, v.bytes, 0)) return undefined;
-    return this.#decodeValue(v.view, 0);
+    const l = this.#slots();
+    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    if (!this.#native.lookupSlot(0)) return undefined;
+    return this.#decodeValue(l.value.view, 0);
   }
 
   /** True when `key` is in the map; for a bloom filter, when `key` (a value) may be in it. */
   has(key: K): boolean {
-    const { key: k, value: v } = this.#slots();
-    if (this.#keyless()) {
-      this.#encodeValue(key as unknown as V, v.view, 0);
-      return this.#native.lookup(null, v.bytes, 0);
-    }
-    k.codec.encode(key, k.view, 0, this.#keyPath());
-    return this.#native.lookup(k.bytes, v.bytes, 0);
+    const l = this.#slots();
+    if (this.#keyless()) this.#encodeValue(key as unknown as V, l.value.view, 0, l.valuePath);
+    else l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    return this.#native.lookupSlot(0);
   }
 
   /**
@@ -409,58 +409,58 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
    * @example counts.set(1, 2n); counts.set(1, 3n, 'exist');
    */
   set(key: K, value: V, flags?: UpdateFlag | number): this {
-    const { key: k, value: v } = this.#slots();
-    const f = updateFlags(flags);
-    k.codec.encode(key, k.view, 0, this.#keyPath());
-    this.#encodeValue(value, v.view, 0);
-    this.#native.update(k.bytes, v.bytes, f);
+    const l = this.#slots();
+    const f = flags === undefined ? 0 : updateFlags(flags);
+    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    this.#encodeValue(value, l.value.view, 0, l.valuePath);
+    this.#native.updateSlot(f);
     return this;
   }
 
   /** Remove `key`; false when it was absent. */
   delete(key: K): boolean {
-    const { key: k } = this.#slots();
-    k.codec.encode(key, k.view, 0, this.#keyPath());
-    return this.#native.delete(k.bytes, 0);
+    const l = this.#slots();
+    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    return this.#native.deleteSlot(0);
   }
 
   /** Remove `key` and return its value (undefined when absent). */
   getAndDelete(key: K): V | undefined {
-    const { key: k, value: v } = this.#slots();
-    k.codec.encode(key, k.view, 0, this.#keyPath());
-    return this.#native.lookupAndDelete(k.bytes, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+    const l = this.#slots();
+    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    return this.#native.lookupAndDeleteSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Queue/stack: add a value ('exist' replaces the oldest when full). */
   push(value: V, flags?: 'any' | 'exist'): this {
-    const { value: v } = this.#slots();
+    const l = this.#slots();
     this.#requireKind('push', ['queue', 'stack']);
     const f = updateFlags(flags);
-    this.#encodeValue(value, v.view, 0);
-    this.#native.update(null, v.bytes, f);
+    this.#encodeValue(value, l.value.view, 0, l.valuePath);
+    this.#native.updateSlot(f);
     return this;
   }
 
   /** Queue/stack: remove and return the next value, or undefined when empty. */
   pop(): V | undefined {
-    const { value: v } = this.#slots();
+    const l = this.#slots();
     this.#requireKind('pop', ['queue', 'stack']);
-    return this.#native.lookupAndDelete(null, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+    return this.#native.lookupAndDeleteSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): V | undefined {
-    const { value: v } = this.#slots();
+    const l = this.#slots();
     this.#requireKind('peek', ['queue', 'stack']);
-    return this.#native.lookup(null, v.bytes, 0) ? this.#decodeValue(v.view, 0) : undefined;
+    return this.#native.lookupSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Bloom filter: add a value (then has(value) is true). */
   add(value: V): this {
-    const { value: v } = this.#slots();
+    const l = this.#slots();
     this.#requireKind('add', ['bloom_filter']);
-    this.#encodeValue(value, v.view, 0);
-    this.#native.update(null, v.bytes, 0);
+    this.#encodeValue(value, l.value.view, 0, l.valuePath);
+    this.#native.updateSlot(0);
     return this;
   }
 
@@ -505,9 +505,10 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const values = Buffer.alloc(stride * list.length);
     const kv = new DataView(keys.buffer, keys.byteOffset, keys.length);
     const vv = new DataView(values.buffer, values.byteOffset, values.length);
+    const { keyPath, valuePath } = this.#layout!;
     list.forEach(([key, value], i) => {
-      this.#layout!.key.codec.encode(key, kv, i * keySize, `${this.#keyPath()}[${i}]`);
-      this.#encodeValue(value, vv, i * stride, `${this.name} value[${i}]`);
+      this.#layout!.key.codec.encode(key, kv, i * keySize, `${keyPath}[${i}]`);
+      this.#encodeValue(value, vv, i * stride, `${valuePath}[${i}]`);
     });
     if (this.#batch) {
       try {
@@ -527,7 +528,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const { keySize } = this.#slots();
     const bytes = Buffer.alloc(keySize * list.length);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    list.forEach((key, i) => this.#layout!.key.codec.encode(key, view, i * keySize, `${this.#keyPath()}[${i}]`));
+    list.forEach((key, i) => this.#layout!.key.codec.encode(key, view, i * keySize, `${this.#layout!.keyPath}[${i}]`));
     if (this.#batch) {
       try {
         return this.#native.deleteBatch(bytes, list.length, 0);
@@ -596,10 +597,6 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     this.close();
   }
 
-  #keyPath(): string {
-    return `${this.name} key`;
-  }
-
   #keyless(): boolean {
     return KEYLESS.has(this.type);
   }
@@ -627,14 +624,19 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     valueCodec ??= FD_VALUED.has(type) && valueSize === 4 ? FD_CODEC : btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
     const perCpu = PER_CPU.has(type) ? numPossibleCpus() : 0;
     const stride = perCpu ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
-    return {
+    const name = this.name;
+    const layout: Layout<K> = {
       key: new Slot(keyCodec as Codec<K>, Math.max(keySize, 1)),
       value: new Slot(valueCodec, Math.max(stride, 1)),
+      keyPath: `${name} key`,
+      valuePath: `${name} value`,
       keySize,
       perCpu,
       stride,
       valueSize,
     };
+    this.#native.bindSlots(keySize ? layout.key.bytes : null, layout.value.bytes);
+    return layout;
   }
 
   #decodeValue(view: DataView, offset: number): V {
@@ -646,7 +648,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return out as V;
   }
 
-  #encodeValue(input: V, view: DataView, offset: number, path = `${this.name} value`): void {
+  #encodeValue(input: V, view: DataView, offset: number, path: string): void {
     const { value, perCpu, stride } = this.#layout!;
     if (!perCpu) {
       value.codec.encode(input, view, offset, path);

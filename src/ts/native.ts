@@ -71,6 +71,11 @@ export interface NativeMap {
   ): { count: number; done: boolean };
   updateBatch(keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number;
   deleteBatch(keys: Uint8Array, count: number, elemFlags: number): number;
+  bindSlots(key: Uint8Array | null, value: Uint8Array): void;
+  lookupSlot(flags: number): boolean;
+  updateSlot(flags: number): void;
+  deleteSlot(flags: number): boolean;
+  lookupAndDeleteSlot(flags: number): boolean;
   freeze(): void;
   info(): {
     id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;

@@ -1,0 +1,320 @@
+#include "ring_buffer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "addon.h"
+#include "errors.h"
+#include "map.h"
+#include "object.h"
+#include "wrap.h"
+
+namespace nlb {
+
+const napi_type_tag RingBufferHandle::kTypeTag = {0x6e6c627272696e67ULL, 0x3b8e5d21a9c74f06ULL};
+static const char* const kRingClosed = "RingBuffer is closed";
+
+Napi::Function RingBufferHandle::Init(Napi::Env env, Addon* addon) {
+  using R = RingBufferHandle;
+  Napi::Function ctor = DefineCheckedClass<R>(env, {StaticMethod("open", &R::Open)},
+                                              {
+                                                  Method<R, &R::Memory>(env, "memory"),
+                                                  Method<R, &R::Size>(env, "size"),
+                                                  Method<R, &R::Read>(env, "read"),
+                                                  Method<R, &R::Positions>(env, "positions"),
+                                                  Method<R, &R::Dropped>(env, "dropped"),
+                                                  Method<R, &R::Poll>(env, "poll"),
+                                                  Method<R, &R::SetRef>(env, "ref"),
+                                                  Method<R, &R::Close>(env, "close"),
+                                              });
+  addon->ringBufferCtor = Napi::Persistent(ctor);
+  return ctor;
+}
+
+RingBufferHandle::RingBufferHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBufferHandle>(info) {
+  ConstructToken::Require(info.Env(), kClassName);
+  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
+}
+
+// Reached with the ring still open only at environment teardown (an open ring holds a
+// reference to itself); the cleanup hook has closed the poll handle by then.
+RingBufferHandle::~RingBufferHandle() { Release(false); }
+
+// open(map, onReadable, { drops }): polling starts at once; onReadable(error?) runs on
+// this thread's event loop whenever the ring has data.
+Napi::Value RingBufferHandle::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&MapHandle::kTypeTag)) {
+    throw TypeError(env, "map must be a NativeMap");
+  }
+  if (!info[1].IsFunction()) throw TypeError(env, "onReadable must be a function");
+  Napi::Value drops = info[2].IsObject() ? info[2].As<Napi::Object>().Get("drops") : env.Undefined();
+  Napi::Object js;
+  {
+    ConstructToken token;
+    js = Addon::Of(env)->ringBufferCtor.New({});
+  }
+  RingBufferHandle* self = Unwrap(js);
+  self->onReadable_ = Napi::Persistent(info[1].As<Napi::Function>());
+  try {
+    self->Setup(env, info[0].As<Napi::Object>(), drops.IsString() ? drops.As<Napi::String>().Utf8Value() : "");
+  } catch (...) {
+    self->Release(false);
+    throw;
+  }
+  return js;
+}
+
+void RingBufferHandle::Setup(Napi::Env env, Napi::Object map, const std::string& drops) {
+  mapRef_ = Napi::Persistent(map);
+  int mapFd = MapHandle::Unwrap(map)->Fd(env);
+  LogCapture log;
+  bpf_map_info info = {};
+  uint32_t len = sizeof info;
+  Check(env, bpf_map_get_info_by_fd(mapFd, &info, &len), "bpf_map_get_info_by_fd", log);
+  if (info.type != BPF_MAP_TYPE_RINGBUF) throw TypeError(env, "map is not a ringbuf map");
+  // Our own fd: libuv watches it by number, so it must not be closed (and reused) under us.
+  int fd = fcntl(mapFd, F_DUPFD_CLOEXEC, 0);
+  fd_ = Check(env, fd < 0 ? -errno : fd, "fcntl", log);
+  size_ = info.max_entries;
+  MapRing(env);
+  if (!drops.empty()) OpenDrops(env, map, drops);
+  StartPoll(env);
+  Ref();  // an open ring is an active handle, like a socket: it lives until close()
+}
+
+// The same mappings as libbpf's ring_buffer__add(): the consumer page read-write, then
+// the producer page and the data area (twice, back to back) read-only.
+void RingBufferHandle::MapRing(Napi::Env env) {
+  LogCapture log;
+  pageSize_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* consumer = mmap(nullptr, pageSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (consumer == MAP_FAILED) Check(env, -errno, "mmap", log);
+  consumer_ = static_cast<uint64_t*>(consumer);
+  void* producer = mmap(nullptr, pageSize_ + 2 * static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd_, pageSize_);
+  if (producer == MAP_FAILED) Check(env, -errno, "mmap", log);
+  producer_ = static_cast<uint64_t*>(producer);
+  data_ = static_cast<uint8_t*>(producer) + pageSize_;
+}
+
+// <ring>_drops, declared by NLB_RINGBUF_DROPS in the same object: a per-CPU u64.
+void RingBufferHandle::OpenDrops(Napi::Env env, Napi::Object map, const std::string& name) {
+  ObjectHandle* owner = MapHandle::Unwrap(map)->Owner();
+  if (!owner) return;
+  bpf_map* drops = bpf_object__find_map_by_name(owner->Get(env), name.c_str());
+  if (!drops || bpf_map__type(drops) != BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__value_size(drops) != 8) return;
+  if (bpf_map__fd(drops) < 0) return;
+  LogCapture log;
+  int fd = fcntl(bpf_map__fd(drops), F_DUPFD_CLOEXEC, 0);
+  dropsFd_ = Check(env, fd < 0 ? -errno : fd, "fcntl", log);
+}
+
+void RingBufferHandle::StartPoll(Napi::Env env) {
+  LogCapture log;
+  uv_loop_t* loop = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
+  poll_ = new uv_poll_t;
+  int err = uv_poll_init(loop, poll_, fd_);
+  if (err) {
+    delete poll_;
+    poll_ = nullptr;
+    Check(env, err, "uv_poll_init", log);
+  }
+  poll_->data = this;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_add_env_cleanup_hook(env, OnEnvTeardown, this));
+  hooked_ = true;
+  async_ = std::make_unique<Napi::AsyncContext>(env, "node-libbpf:RingBuffer", Value());
+  SetPolling(env, true);
+}
+
+void RingBufferHandle::SetPolling(Napi::Env env, bool on) {
+  if (on == polling_) return;
+  int err = on ? uv_poll_start(poll_, UV_READABLE, OnPoll) : uv_poll_stop(poll_);
+  LogCapture log;
+  Check(env, err, on ? "uv_poll_start" : "uv_poll_stop", log);
+  polling_ = on;
+}
+
+// One call into JS per wake-up. The kernel reports the ring readable while it holds
+// data and libuv's epoll is level-triggered: whatever JS leaves for later (a bounded
+// batch) brings another wake-up on the next loop iteration.
+void RingBufferHandle::OnPoll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<RingBufferHandle*>(handle->data);
+  if (!self || self->closed_) return;
+  Napi::Env env = self->Env();
+  Napi::HandleScope scope(env);
+  try {
+    Napi::Value arg = status < 0 ? MakeBpfError(env, -status, "uv_poll", {}).Value() : env.Undefined();
+    self->onReadable_.MakeCallback(self->Value(), {arg}, *self->async_);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env, e.Value());  // an uncaught exception, as from any I/O callback
+  }
+}
+
+// Worker exit or process teardown with the ring still open: libuv handles must be
+// closed (not freed while active) before the loop goes.
+void RingBufferHandle::OnEnvTeardown(void* arg) {
+  auto* self = static_cast<RingBufferHandle*>(arg);
+  self->hooked_ = false;
+  self->StopPoll();
+  self->async_.reset();
+}
+
+void RingBufferHandle::StopPoll() {
+  if (!poll_) return;
+  poll_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  poll_ = nullptr;
+  polling_ = false;
+}
+
+// Idempotent. `detach`: on the JS thread with JS running, so views over the mappings
+// are detached before they are unmapped.
+void RingBufferHandle::Release(bool detach) {
+  if (closed_) return;
+  closed_ = true;
+  StopPoll();
+  if (hooked_) napi_remove_env_cleanup_hook(Env(), OnEnvTeardown, this);
+  hooked_ = false;
+  for (auto* view : {&consumerView_, &producerView_, &dataView_}) {
+    if (detach && !view->IsEmpty() && !view->Value().IsEmpty()) view->Value().Detach();
+    view->Reset();
+  }
+  if (consumer_) munmap(consumer_, pageSize_);
+  if (producer_) munmap(producer_, pageSize_ + 2 * static_cast<size_t>(size_));
+  consumer_ = producer_ = nullptr;
+  data_ = nullptr;
+  for (int* fd : {&fd_, &dropsFd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  async_.reset();
+  onReadable_.Reset();
+  mapRef_.Reset();
+}
+
+void RingBufferHandle::Require(Napi::Env env) const {
+  if (closed_) ThrowState(env, kRingClosed);
+}
+
+// Null when the runtime refuses external ArrayBuffers (a V8 sandbox): read() then.
+Napi::Value RingBufferHandle::External(Napi::Env env, void* data, size_t size, Napi::Reference<Napi::ArrayBuffer>& ref) {
+  if (!ref.IsEmpty() && !ref.Value().IsEmpty()) return ref.Value();
+  napi_value ab;
+  napi_status status = napi_create_external_arraybuffer(env, data, size, nullptr, nullptr, &ab);
+  if (status == napi_no_external_buffers_allowed) return env.Null();
+  NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  ref = Napi::Weak(Napi::ArrayBuffer(env, ab));
+  return Napi::Value(env, ab);
+}
+
+// memory() -> { consumer, producer, data } | null. `data` is the data area twice over
+// (2 * size bytes); `producer` and `data` are read-only memory.
+Napi::Value RingBufferHandle::Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Require(env);
+  Napi::Value consumer = External(env, consumer_, pageSize_, consumerView_);
+  if (consumer.IsNull()) return consumer;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("consumer", consumer);
+  out.Set("producer", External(env, producer_, pageSize_, producerView_));
+  out.Set("data", External(env, data_, 2 * static_cast<size_t>(size_), dataView_));
+  return out;
+}
+
+Napi::Value RingBufferHandle::Size(const Napi::CallbackInfo& info) {
+  Require(info.Env());
+  return Napi::Number::New(info.Env(), size_);
+}
+
+static uint32_t RecordBytes(uint32_t len) {
+  len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+  return (len + BPF_RINGBUF_HDR_SZ + 7) / 8 * 8;
+}
+
+// read(buffer, maxRecords) -> bytes: the copying fallback. Copies up to maxRecords
+// committed records (headers included, exactly as in the ring) into `buffer` and
+// releases them to the producer. Returns -n when the first record alone needs n bytes.
+Napi::Value RingBufferHandle::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Require(env);
+  Napi::Uint8Array out = BytesArg(info, 0, "buffer");
+  uint32_t max = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : UINT32_MAX;
+  uint64_t cons = __atomic_load_n(consumer_, __ATOMIC_ACQUIRE);
+  uint64_t prod = __atomic_load_n(producer_, __ATOMIC_ACQUIRE);
+  uint64_t mask = size_ - 1;
+  size_t used = 0;
+  for (uint32_t n = 0; n < max && cons + used < prod; n++) {
+    uint32_t len = __atomic_load_n(reinterpret_cast<uint32_t*>(data_ + ((cons + used) & mask)), __ATOMIC_ACQUIRE);
+    if (len & BPF_RINGBUF_BUSY_BIT) break;
+    size_t bytes = RecordBytes(len);
+    if (used + bytes > out.ByteLength()) {
+      if (used == 0) return Napi::Number::New(env, -static_cast<double>(bytes));
+      break;
+    }
+    used += bytes;
+  }
+  memcpy(out.Data(), data_ + (cons & mask), used);  // contiguous: the data is mapped twice
+  __atomic_store_n(consumer_, cons + used, __ATOMIC_RELEASE);
+  return Napi::Number::New(env, static_cast<double>(used));
+}
+
+// positions() -> [consumer, producer], exact below 2^53.
+Napi::Value RingBufferHandle::Positions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Require(env);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(__atomic_load_n(consumer_, __ATOMIC_ACQUIRE))));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(__atomic_load_n(producer_, __ATOMIC_ACQUIRE))));
+  return out;
+}
+
+// dropped() -> the sum of <ring>_drops over CPUs, or null without such a map.
+Napi::Value RingBufferHandle::Dropped(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Require(env);
+  if (dropsFd_ < 0) return env.Null();
+  static int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> values(cpus > 0 ? cpus : 1);
+  uint32_t zero = 0;
+  LogCapture log;
+  Check(env, bpf_map_lookup_elem(dropsFd_, &zero, values.data()), "bpf_map_lookup_elem", log);
+  uint64_t sum = 0;
+  for (uint64_t v : values) sum += v;
+  return Napi::Number::New(env, static_cast<double>(sum));
+}
+
+// poll(on): stop watching the ring (backpressure) or watch it again.
+Napi::Value RingBufferHandle::Poll(const Napi::CallbackInfo& info) {
+  Require(info.Env());
+  SetPolling(info.Env(), info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+// ref(on): whether the ring keeps the event loop alive (uv_ref / uv_unref).
+Napi::Value RingBufferHandle::SetRef(const Napi::CallbackInfo& info) {
+  Require(info.Env());
+  auto* handle = reinterpret_cast<uv_handle_t*>(poll_);
+  if (info[0].ToBoolean()) {
+    uv_ref(handle);
+  } else {
+    uv_unref(handle);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value RingBufferHandle::Close(const Napi::CallbackInfo& info) {
+  bool wasOpen = !closed_;
+  Release(true);
+  if (wasOpen) Unref();
+  return info.Env().Undefined();
+}
+
+}  // namespace nlb
