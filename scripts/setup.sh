@@ -37,7 +37,7 @@ fi
 
 if [ ! -d node_modules/node-addon-api ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
 # node-gyp reads headers from npm's nodedir when set (offline machines), as `npm run` would.
