@@ -287,6 +287,15 @@ Napi::Value MapHandle::FdValue(const Napi::CallbackInfo& info) { return Napi::Nu
 
 static uint64_t FlagsArg(const Napi::CallbackInfo& info, size_t i) { return U64Arg(info[i]); }
 
+// For lookups, deletes and next-key, -ENOENT is an answer ("not there"), not an error.
+// (The fd-level bpf_map_* calls print nothing through libbpf's logger.)
+static Napi::Value Found(Napi::Env env, int ret, const char* call) {
+  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
+  LogCapture log;
+  Check(env, ret, call, log);
+  return Napi::Boolean::New(env, true);
+}
+
 // lookup(key | null, valueOut, flags) -> found. A null key peeks a queue/stack; for a
 // bloom filter the value is the element to test.
 Napi::Value MapHandle::Lookup(const Napi::CallbackInfo& info) {
@@ -294,11 +303,7 @@ Napi::Value MapHandle::Lookup(const Napi::CallbackInfo& info) {
   int fd = Fd(env);
   void* key = KeyArg(info, 0);
   void* value = ValueArg(info, 1);
-  LogCapture log;
-  int ret = bpf_map_lookup_elem_flags(fd, key, value, FlagsArg(info, 2));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  Check(env, ret, "bpf_map_lookup_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_lookup_elem_flags(fd, key, value, FlagsArg(info, 2)), "bpf_map_lookup_elem");
 }
 
 // update(key | null, value, flags): a null key pushes onto a queue/stack or adds to a
@@ -317,11 +322,7 @@ Napi::Value MapHandle::Delete(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env);
   void* key = KeyArg(info, 0);
-  LogCapture log;
-  int ret = bpf_map_delete_elem_flags(fd, key, FlagsArg(info, 1));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  Check(env, ret, "bpf_map_delete_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_delete_elem_flags(fd, key, FlagsArg(info, 1)), "bpf_map_delete_elem");
 }
 
 // lookupAndDelete(key | null, valueOut, flags) -> found: pops a queue/stack with a null key.
@@ -330,11 +331,7 @@ Napi::Value MapHandle::LookupAndDelete(const Napi::CallbackInfo& info) {
   int fd = Fd(env);
   void* key = KeyArg(info, 0);
   void* value = ValueArg(info, 1);
-  LogCapture log;
-  int ret = bpf_map_lookup_and_delete_elem_flags(fd, key, value, FlagsArg(info, 2));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  Check(env, ret, "bpf_map_lookup_and_delete_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_lookup_and_delete_elem_flags(fd, key, value, FlagsArg(info, 2)), "bpf_map_lookup_and_delete_elem");
 }
 
 // nextKey(keyOrNull, keyOut) -> false at the end of the map
@@ -343,11 +340,7 @@ Napi::Value MapHandle::NextKey(const Napi::CallbackInfo& info) {
   int fd = Fd(env);
   void* next = KeyArg(info, 1);
   void* cur = info[0].IsNull() ? nullptr : KeyArg(info, 0);
-  LogCapture log;
-  int ret = bpf_map_get_next_key(fd, cur, next);
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  Check(env, ret, "bpf_map_get_next_key", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_get_next_key(fd, cur, next), "bpf_map_get_next_key");
 }
 
 // lookupBatch(andDelete, inToken | null, outToken, keysOut, valuesOut, count, elemFlags)
@@ -430,11 +423,7 @@ Napi::Value MapHandle::LookupSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env);
   CheckSlots(env);
-  int ret = bpf_map_lookup_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  LogCapture log;
-  Check(env, ret, "bpf_map_lookup_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_lookup_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0)), "bpf_map_lookup_elem");
 }
 
 Napi::Value MapHandle::UpdateSlot(const Napi::CallbackInfo& info) {
@@ -453,22 +442,14 @@ Napi::Value MapHandle::DeleteSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env);
   CheckSlots(env);
-  int ret = bpf_map_delete_elem_flags(fd, keySlot_, FlagsArg(info, 0));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  LogCapture log;
-  Check(env, ret, "bpf_map_delete_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_delete_elem_flags(fd, keySlot_, FlagsArg(info, 0)), "bpf_map_delete_elem");
 }
 
 Napi::Value MapHandle::LookupAndDeleteSlot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = Fd(env);
   CheckSlots(env);
-  int ret = bpf_map_lookup_and_delete_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
-  if (ret == -ENOENT) return Napi::Boolean::New(env, false);
-  LogCapture log;
-  Check(env, ret, "bpf_map_lookup_and_delete_elem", log);
-  return Napi::Boolean::New(env, true);
+  return Found(env, bpf_map_lookup_and_delete_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0)), "bpf_map_lookup_and_delete_elem");
 }
 
 Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {
