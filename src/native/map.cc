@@ -97,6 +97,8 @@ MapHandle::MapHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MapHandl
     ownerRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     owner_ = ObjectHandle::Unwrap(info[0].As<Napi::Object>());
     map_ = info[1].As<Napi::External<bpf_map>>().Data();
+    btfKeyId_ = bpf_map__btf_key_type_id(map_);
+    btfValueId_ = bpf_map__btf_value_type_id(map_);
   } else {
     fd_ = info[1].As<Napi::Number>().Int32Value();
   }
@@ -233,12 +235,16 @@ Napi::Value MapHandle::IsStandalone(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value MapHandle::BtfKeyTypeId(const Napi::CallbackInfo& info) {
-  if (owner_) return Napi::Number::New(info.Env(), (owner_->Get(info.Env()), bpf_map__btf_key_type_id(map_)));
+  if (owner_) return Napi::Number::New(info.Env(), (owner_->Get(info.Env()), btfKeyId_));
   return Napi::Number::New(info.Env(), Info(info.Env()).btf_key_type_id);
 }
 
 Napi::Value MapHandle::BtfValueTypeId(const Napi::CallbackInfo& info) {
-  if (owner_) return Napi::Number::New(info.Env(), (owner_->Get(info.Env()), bpf_map__btf_value_type_id(map_)));
+  if (owner_) {
+    // Internal maps get their DATASEC id from libbpf; the opened id may be 0 for them.
+    owner_->Get(info.Env());
+    return Napi::Number::New(info.Env(), btfValueId_ ? btfValueId_ : bpf_map__btf_value_type_id(map_));
+  }
   return Napi::Number::New(info.Env(), Info(info.Env()).btf_value_type_id);
 }
 
@@ -254,9 +260,18 @@ static uint32_t U32Arg(const Napi::Value& v) { return v.As<Napi::Number>().Uint3
 NLB_PRELOAD_SETTER(SetMaxEntries, bpf_map__set_max_entries, U32Arg)
 NLB_PRELOAD_SETTER(SetKeySize, bpf_map__set_key_size, U32Arg)
 NLB_PRELOAD_SETTER(SetFlags, bpf_map__set_map_flags, U32Arg)
-NLB_PRELOAD_SETTER(SetNumaNode, bpf_map__set_numa_node, U32Arg)
 NLB_PRELOAD_SETTER(SetMapExtra, bpf_map__set_map_extra, U64Arg)
 #undef NLB_PRELOAD_SETTER
+
+// The kernel honours numa_node only with BPF_F_NUMA_NODE set.
+Napi::Value MapHandle::SetNumaNode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_map* map = Preload(env);
+  LogCapture log;
+  Check(env, bpf_map__set_numa_node(map, U32Arg(info[0])), "bpf_map__set_numa_node", log);
+  Check(env, bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_NUMA_NODE), "bpf_map__set_map_flags", log);
+  return env.Undefined();
+}
 
 // Resizing .data/.bss makes libbpf move their memory: views over the old one go.
 Napi::Value MapHandle::SetValueSize(const Napi::CallbackInfo& info) {
@@ -587,9 +602,10 @@ Napi::Value MapHandle::FromPinned(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
   int fd = Check(env, bpf_obj_get(path.c_str()), "bpf_obj_get", log);
-  bpf_map_info i = {};
-  uint32_t len = sizeof i;
-  if (bpf_map_get_info_by_fd(fd, &i, &len)) {
+  // get_info_by_fd answers for programs and links too; the fd's inode says what it is.
+  char target[64] = {};
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  if (readlink(link.c_str(), target, sizeof target - 1) < 0 || std::string(target) != "anon_inode:bpf-map") {
     close(fd);
     throw TypeError(env, "'" + path + "' is pinned, but not a map");
   }

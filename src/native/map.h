@@ -88,6 +88,9 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   ObjectHandle* owner_ = nullptr;
   Napi::ObjectReference ownerRef_;
   bpf_map* map_ = nullptr;
+  // libbpf zeroes some map kinds' BTF type ids when it creates them (queue, devmap,
+  // sockmap, map-in-map, ...): the ids as opened are what the codecs need.
+  uint32_t btfKeyId_ = 0, btfValueId_ = 0;
   // Standalone:
   int fd_ = -1;
   bool closed_ = false;

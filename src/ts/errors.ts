@@ -125,6 +125,8 @@ export function hintFor(code: string, syscall: string, text: string): string | u
     case 'EPERM':
     case 'EACCES':
       if (code === 'EACCES' && syscall === 'bpf_object__load') return undefined;
+      if (code === 'EPERM' && syscall === 'bpf_map_update_elem') return 'the map is frozen (freeze()) or read-only for user space';
+      if (syscall === 'bpf_obj_get') return 'the path is not on a bpffs mount, or this process may not open it';
       return process.getuid?.() === 0
         ? 'refused although running as root: kernel lockdown, an LSM policy or a seccomp filter forbids this program type or operation here'
         : 'BPF needs CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking), or root; kernel.unprivileged_bpf_disabled forbids it otherwise';
@@ -136,6 +138,7 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       if (syscall === 'bpf_map_update_elem') return 'the map is full (maxEntries)';
       return 'too large for the kernel: a program over its instruction limit, or a map, key or value over its size limit';
     case 'ENOSPC':
+      if (syscall === 'bpf_map_lookup_elem') return 'this map kind returns a value of another size to user space (sockmap/sockhash: an 8-byte cookie)';
       return 'the map is full (maxEntries)';
     case 'EEXIST':
       if (syscall.includes('pin')) return 'something is already pinned at that path';
@@ -182,3 +185,4 @@ export const LOADED = 'BpfObject is already loaded';
 export const LOADING = 'BpfObject is loading';
 export const LOAD_FAILED = 'BpfObject failed to load; open it again';
 export const LINK_DESTROYED = 'Link is destroyed';
+export const MAP_CLOSED = 'BpfMap is closed';

@@ -7,7 +7,7 @@ import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, ch
 import { Btf } from './btf';
 import { SCALAR_NAMES, scalarType, type ScalarName } from './btf-builder';
 import { codecFor, rawCodec, type Codec } from './codec';
-import { CLOSED } from './errors';
+import { CLOSED, MAP_CLOSED } from './errors';
 import { checkInternal, INTERNAL } from './internal';
 import { addon, type NativeMap } from './native';
 
@@ -51,7 +51,7 @@ let mapTypeIds: Map<string, number> | undefined;
 function mapTypeId(type: string): number {
   mapTypeIds ??= new Map(addon.mapTypes().map((name, id) => [name, id] as [string, number]));
   const id = mapTypeIds.get(type);
-  if (id === undefined) throw argRangeError('options.type', `a map type libbpf knows (${[...mapTypeIds.keys()].filter(Boolean).join(', ')})`, type);
+  if (id === undefined || id === 0) throw argRangeError('options.type', `a map type libbpf knows (${[...mapTypeIds.keys()].slice(1).join(', ')})`, type);
   return id;
 }
 
@@ -94,16 +94,20 @@ function fdOf(value: unknown, path: string): number {
   throw argTypeError(path, 'a file descriptor, a BpfMap, a Program or a socket', value);
 }
 
-// Values of fd-holding maps: written as an fd, read back as the kernel object's id.
-const FD_CODEC: Codec<FdValue> = {
-  size: 4,
-  typeName: 'fd',
-  decode: (view, offset) => view.getUint32(offset, true),
-  encode(value, view, offset, path = 'value') {
-    view.setUint32(offset, fdOf(value, path), true);
-  },
-  zero: () => 0,
-};
+// Values of fd-holding maps: written as an fd, read back as the kernel object's id (or,
+// for 8-byte sockmap/sockhash values, the socket's cookie as a bigint).
+function fdCodec(size: 4 | 8): Codec<FdValue | bigint> {
+  return {
+    size,
+    typeName: 'fd',
+    decode: (view, offset) => (size === 8 ? view.getBigUint64(offset, true) : view.getUint32(offset, true)),
+    encode(value, view, offset, path = 'value') {
+      if (size === 8) view.setUint32(offset + 4, 0, true);
+      view.setUint32(offset, fdOf(value, path), true);
+    },
+    zero: () => 0,
+  };
+}
 
 /** The key of an LPM trie without BTF: a prefix length in bits and the address bytes. */
 export interface LpmKey {
@@ -122,7 +126,7 @@ function lpmCodec(size: number): Codec<LpmKey> {
     encode(value, view, offset, path = 'key') {
       if (!value || typeof value !== 'object') throw argTypeError(path, '{ prefixlen, data }', value);
       checkInteger(value.prefixlen, `${path} .prefixlen`, 0, (size - 4) * 8);
-      const data = checkBytes(value.data, `${path} .data`);
+      const data = Array.isArray(value.data) ? Uint8Array.from(value.data) : checkBytes(value.data, `${path} .data`);
       if (data.length > size - 4) throw argRangeError(`${path} .data`, `at most ${size - 4} bytes`, data);
       new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
       view.setUint32(offset, value.prefixlen, true);
@@ -225,6 +229,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   #raw: RawMap | undefined;
   #memory: MapMemory<V> | undefined;
   #batch = true; // until the kernel says BPF_MAP_LOOKUP_BATCH is not there for this map
+  #lookupThenDelete = false; // when BPF_MAP_LOOKUP_AND_DELETE_ELEM is not there for it
   #pinPath: string | undefined; // standalone maps
 
   /** @internal Maps come from BpfObject.map(), create(), fromPinned() and fromId(). */
@@ -243,7 +248,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     if (typeof o.type !== 'string') throw argTypeError('options.type', 'a map type name', o.type);
     const key = o.key === undefined ? undefined : resolveSpec(o.key, 'options.key');
     const value = o.value === undefined ? undefined : resolveSpec(o.value, 'options.value');
-    const keySize = key ? key.btf.sizeOf(key.id) : o.keySize ?? (KEYLESS.has(o.type) ? 0 : undefined);
+    const keySize = key ? key.btf.sizeOf(key.id) : o.keySize ?? (KEYLESS.has(o.type) ? 0 : INDEX_KEYED.has(o.type) ? 4 : undefined);
     const valueSize = value ? value.btf.sizeOf(value.id) : o.valueSize;
     if (keySize === undefined) throw argTypeError('options.key', 'a key type or options.keySize', undefined);
     if (valueSize === undefined) throw argTypeError('options.value', 'a value type or options.valueSize', undefined);
@@ -376,6 +381,12 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** The bpffs path the map is pinned at, if any. */
   get pinPath(): string | undefined {
     return this.#native.isStandalone() ? this.#pinPath : this.#native.pinPath() ?? undefined;
+  }
+
+  /** @internal For RingBuffer: the native map, and the owner its BTF and lifetime come from. */
+  internals(token: symbol): { native: NativeMap; owner: MapOwner } {
+    checkInternal(token, 'BpfMap.internals');
+    return { native: this.#native, owner: this.#owner };
   }
 
   /** Byte-level access (Buffers in and out), always available. */
@@ -529,15 +540,20 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const bytes = Buffer.alloc(keySize * list.length);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     list.forEach((key, i) => this.#layout!.key.codec.encode(key, view, i * keySize, `${this.#layout!.keyPath}[${i}]`));
-    if (this.#batch) {
+    let n = 0;
+    let from = 0;
+    // The kernel's batch delete stops at the first absent key: skip it, go on batching.
+    while (this.#batch && from < list.length) {
       try {
-        return this.#native.deleteBatch(bytes, list.length, 0);
+        const done = this.#native.deleteBatch(bytes.subarray(from * keySize), list.length - from, 0);
+        n += done;
+        from += done + 1;
       } catch (e) {
         if (!this.#batchUnsupported(e)) throw e;
       }
     }
-    let n = 0;
-    for (let i = 0; i < list.length; i++) if (this.#native.delete(bytes.subarray(i * keySize, (i + 1) * keySize), 0)) n++;
+    if (this.#batch) return n;
+    for (let i = from; i < list.length; i++) if (this.#native.delete(bytes.subarray(i * keySize, (i + 1) * keySize), 0)) n++;
     return n;
   }
 
@@ -571,7 +587,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     if (!buffer) throw new TypeError(`map ${this.name}: not mmap()able (an array created with MapFlags.MMAPABLE, or .data/.bss/.rodata)`);
     const { value } = this.#slots();
     const stride = this.internal ? this.valueSize : Math.ceil(this.valueSize / 8) * 8;
-    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.name} memory`));
+    const closed = this.#native.isStandalone() ? MAP_CLOSED : CLOSED;
+    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.#label()} memory`, closed));
   }
 
   /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */
@@ -595,6 +612,11 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  // The map's name for messages (standalone maps may have none).
+  #label(): string {
+    return this.name || `(${this.type} map)`;
   }
 
   #keyless(): boolean {
@@ -621,10 +643,11 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       : FD_KEYED.has(type) && keySize === 4 ? u32('fd')
       : type === 'lpm_trie' && keySize > 4 ? lpmCodec(keySize)
       : rawCodec(keySize);
-    valueCodec ??= FD_VALUED.has(type) && valueSize === 4 ? FD_CODEC : btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
+    const fdValued = FD_VALUED.has(type) && (valueSize === 4 || (valueSize === 8 && type.startsWith('sock')));
+    valueCodec ??= fdValued ? fdCodec(valueSize as 4 | 8) : btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
     const perCpu = PER_CPU.has(type) ? numPossibleCpus() : 0;
     const stride = perCpu ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
-    const name = this.name;
+    const name = this.#label();
     const layout: Layout<K> = {
       key: new Slot(keyCodec as Codec<K>, Math.max(keySize, 1)),
       value: new Slot(valueCodec, Math.max(stride, 1)),
@@ -674,7 +697,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   // Entries in chunks: batch lookup (optionally deleting) or get_next_key + lookup.
   *#scan(andDelete: boolean, withValues: boolean): IterableIterator<[K, V]> {
     const layout = this.#slots();
-    if (this.#keyless()) throw new TypeError(`${this.name} is a ${this.type} map: use pop()/peek()${this.type === 'bloom_filter' ? '/has()' : ''}`);
+    if (this.#keyless()) throw new TypeError(`${this.#label()} is a ${this.type} map: use ${this.type === 'bloom_filter' ? 'has()' : 'pop() or peek()'}`);
     const batch = this.#batch ? new BatchCursor(this.#native, layout, andDelete, this.maxEntries) : undefined;
     if (batch && this.#step(batch)) {
       const { keySize, stride, key } = layout;
@@ -702,6 +725,19 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     }
   }
 
+  // BPF_MAP_LOOKUP_AND_DELETE_ELEM exists for hash maps, queues and stacks only; other
+  // maps are read, then deleted.
+  #lookupAndDelete(key: Buffer, value: Buffer): boolean {
+    if (this.#lookupThenDelete) return this.#native.lookup(key, value, 0) && this.#native.delete(key, 0);
+    try {
+      return this.#native.lookupAndDelete(key, value, 0);
+    } catch (e) {
+      if (!UNSUPPORTED_BATCH.has((e as { code?: string }).code ?? '')) throw e;
+      this.#lookupThenDelete = true;
+      return this.#lookupAndDelete(key, value);
+    }
+  }
+
   *#scanByKey(layout: Layout<K>, andDelete: boolean, withValues: boolean): IterableIterator<[K, V]> {
     const { keySize, stride, key } = layout;
     const value = Buffer.alloc(stride);
@@ -712,7 +748,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       if (!this.#native.nextKey(andDelete ? null : cur, next)) return;
       const kv = new DataView(next.buffer, next.byteOffset, next.length);
       if (andDelete) {
-        if (this.#native.lookupAndDelete(next, value, 0)) yield [key.codec.decode(kv, 0), this.#decodeValue(vv, 0)];
+        if (this.#lookupAndDelete(next, value)) yield [key.codec.decode(kv, 0), this.#decodeValue(vv, 0)];
         continue;
       }
       cur = next;
@@ -788,12 +824,14 @@ export class MapMemory<V = any> {
   readonly #codec: Codec<V>;
   readonly #stride: number;
   readonly #path: string;
+  readonly #closed: string;
   /** Number of elements. */
   readonly length: number;
 
   /** @internal */
-  constructor(token: symbol, buffer: ArrayBuffer, codec: Codec<V>, stride: number, length: number, path: string) {
+  constructor(token: symbol, buffer: ArrayBuffer, codec: Codec<V>, stride: number, length: number, path: string, closed: string) {
     checkInternal(token, 'MapMemory');
+    this.#closed = closed;
     this.#buffer = buffer;
     this.#view = new DataView(buffer);
     this.#codec = codec;
@@ -831,7 +869,7 @@ export class MapMemory<V = any> {
   }
 
   #check(): void {
-    if (!this.valid) throw new TypeError(CLOSED);
+    if (!this.valid) throw new TypeError(this.#closed);
   }
 }
 

@@ -110,6 +110,20 @@ export interface NativeLink {
   destroyed(): boolean;
 }
 
+/** One BPF_MAP_TYPE_RINGBUF map, mmap()ed, with a uv_poll_t calling onReadable. */
+export interface NativeRingBuffer {
+  /** The consumer page, producer page and data area (2 * size bytes); null without external buffers. */
+  memory(): { consumer: ArrayBuffer; producer: ArrayBuffer; data: ArrayBuffer } | null;
+  size(): number;
+  /** Copying fallback: records (headers included) into `buffer`; -n when one needs n bytes. */
+  read(buffer: Uint8Array, maxRecords: number): number;
+  positions(): [consumer: number, producer: number];
+  dropped(): number | null;
+  poll(on: boolean): void;
+  ref(on: boolean): void;
+  close(): void;
+}
+
 export interface OpenOptions {
   name?: string;
   btfCustomPath?: string;
@@ -125,6 +139,9 @@ interface Addon {
     fromPinned(path: string): NativeMap;
     fromId(id: number): NativeMap;
     btfById(id: number): Buffer | null;
+  };
+  NativeRingBuffer: {
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
   };
   mapTypes(): string[];
   programTypes(): string[];
