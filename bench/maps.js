@@ -20,6 +20,23 @@ const BATCH = 4096; // the C baseline's batch size, used for bpf's getBatch() to
 
 // ---------------------------------------------------------------- workers
 
+// N single set()s then N single get()s (checked) on any map with get/set: ours and bpf's.
+function timeSetGet(map, n, values, label) {
+  let t0 = now();
+  for (let k = 0; k < n; k++) map.set(k, values[k]);
+  const set = n / (now() - t0);
+  t0 = now();
+  let sum = 0n, missing = 0;
+  for (let k = 0; k < n; k++) {
+    const v = map.get(k);
+    if (v === undefined) missing++;
+    else sum += v;
+  }
+  const get = n / (now() - t0);
+  if (missing || sum !== expectSum(n)) throw new Error(`${label}: ${missing} missing, sum ${sum} (want ${expectSum(n)})`);
+  return { set, get };
+}
+
 const now = () => performance.now() / 1000;
 const expectSum = (n) => (BigInt(n) * BigInt(n - 1)) / 2n;
 
@@ -53,19 +70,7 @@ async function workerOurs(n, objPath) {
   rates.syscall = n / (now() - t0);
   if (ppid !== process.ppid * (n + W)) notes.push('process.ppid changed during the run');
 
-  t0 = now();
-  for (let k = 0; k < n; k++) map.set(k, values[k]);
-  rates.set = n / (now() - t0);
-
-  t0 = now();
-  let sum = 0n, missing = 0;
-  for (let k = 0; k < n; k++) {
-    const v = map.get(k);
-    if (v === undefined) missing++;
-    else sum += v;
-  }
-  rates.get = n / (now() - t0);
-  if (missing || sum !== expectSum(n)) throw new Error(`get: ${missing} missing, sum ${sum} (want ${expectSum(n)})`);
+  Object.assign(rates, timeSetGet(map, n, values, 'get'));
 
   // Buffer-level: what is left once the codecs are out of the way (the caller encodes).
   t0 = now();
@@ -76,7 +81,7 @@ async function workerOurs(n, objPath) {
   }
   rates.rawSet = n / (now() - t0);
   t0 = now();
-  missing = 0;
+  let missing = 0;
   for (let k = 0; k < n; k++) {
     k4.writeUInt32LE(k, 0);
     if (map.raw.get(k4) === undefined) missing++;
@@ -146,25 +151,13 @@ async function workerBpf(n) {
   for (const e of map.consumeEntries()) void e;
   for (let i = 0; i < W; i++) map.delete(n + i);
 
-  let t0 = now();
-  for (let k = 0; k < n; k++) map.set(k, values[k]);
-  rates.set = n / (now() - t0);
-
-  t0 = now();
-  let sum = 0n, missing = 0;
-  for (let k = 0; k < n; k++) {
-    const v = map.get(k);
-    if (v === undefined) missing++;
-    else sum += v;
-  }
-  rates.get = n / (now() - t0);
-  if (missing || sum !== expectSum(n)) throw new Error(`bpf get: ${missing} missing, sum ${sum}`);
+  Object.assign(rates, timeSetGet(map, n, values, 'bpf get'));
 
   rates.dump = timeDump(map.entries(), n, 'bpf entries()');
   rates.dumpBatch = timeDump(flatten(map.getBatch(BATCH)), n, `bpf getBatch(${BATCH})`);
 
   // Its drain: BPF_MAP_LOOKUP_AND_DELETE_ELEM per key (hash maps: Linux 5.14+).
-  t0 = now();
+  const t0 = now();
   let count = 0;
   for (const e of map.consumeEntries()) { void e; count++; }
   rates.drain = count / (now() - t0);
