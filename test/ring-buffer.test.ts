@@ -628,11 +628,12 @@ describe('process lifetime', () => {
   test('an open RingBuffer nobody references keeps delivering (an active handle, like a socket)', async () => {
     const obj = await load();
     let n = 0;
-    (() => new RingBuffer(obj.map('events'), () => n++))();
+    const weak = (() => new WeakRef(new RingBuffer(obj.map('events'), () => n++)))();
     await gcAndSettle();
     await gcAndSettle();
     fireSync(obj, 3);
     await until(() => n === 3, 'delivery after GC');
+    weak.deref()!.close();
   });
 });
 

@@ -150,12 +150,15 @@ void RingBufferHandle::OnPoll(uv_poll_t* handle, int status, int events) {
   if (!self || self->closed_) return;
   Napi::Env env = self->Env();
   Napi::HandleScope scope(env);
+  self->dispatching_ = true;
   try {
     Napi::Value arg = status < 0 ? MakeBpfError(env, -status, "uv_poll", {}).Value() : env.Undefined();
     self->onReadable_.MakeCallback(self->Value(), {arg}, *self->async_);
   } catch (const Napi::Error& e) {
     napi_fatal_exception(env, e.Value());  // an uncaught exception, as from any I/O callback
   }
+  self->dispatching_ = false;
+  if (self->closed_) self->async_.reset();  // closed by the callback: kept until it returned
 }
 
 // Worker exit or process teardown with the ring still open: libuv handles must be
@@ -195,7 +198,7 @@ void RingBufferHandle::Release(bool detach) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
-  async_.reset();
+  if (!dispatching_) async_.reset();
   onReadable_.Reset();
   mapRef_.Reset();
 }

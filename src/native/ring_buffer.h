@@ -59,6 +59,7 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   bool closed_ = false;
   bool polling_ = false;
   bool hooked_ = false;  // env cleanup hook registered
+  bool dispatching_ = false;  // inside onReadable
   uv_poll_t* poll_ = nullptr;  // freed by uv_close's callback
   Napi::ObjectReference mapRef_;  // the NativeMap: keeps its object alive
   Napi::FunctionReference onReadable_;

@@ -12,7 +12,7 @@ import { INTERNAL } from './internal';
 import { BpfMap } from './map';
 import { addon, type NativeRingBuffer } from './native';
 
-export const RING_CLOSED = 'RingBuffer is closed';
+const RING_CLOSED = 'RingBuffer is closed';
 
 /** A record as it sits in the ring: valid during the callback only (one object, reused). */
 export interface RawEvent {
