@@ -619,7 +619,7 @@ describe('process lifetime', () => {
   });
 
   test('a ref()ed one does', async () => {
-    const { code, stdout, killed } = await runNode(script(false), 2000);
+    const { code, stdout, killed } = await runNode(script(false), 30000, 1500);
     expect(stdout.trim()).toBe('ready');
     expect(killed).toBe(true);
     expect(code).toBe(null);
@@ -806,18 +806,26 @@ describe('close() and misuse', () => {
   });
 });
 
-function runNode(script: string, timeoutMs = 20000): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+/** Runs `script` in a new node; kills it after `timeoutMs`, or `afterReadyMs` after it printed 'ready'. */
+function runNode(script: string, timeoutMs = 20000, afterReadyMs?: number): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script]);
     let stdout = '';
     let stderr = '';
     let killed = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
+    const kill = (): void => {
       killed = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    };
+    let timer = setTimeout(kill, timeoutMs);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (afterReadyMs !== undefined && stdout.includes('ready')) {
+        clearTimeout(timer);
+        timer = setTimeout(kill, afterReadyMs);
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, killed });
