@@ -832,3 +832,25 @@ function runNode(script: string, timeoutMs = 20000, afterReadyMs?: number): Prom
     });
   });
 }
+
+describe('object lifetime', () => {
+  test("closing the object closes the RingBuffers made from its maps, first", async () => {
+    const obj = await load();
+    const rb = new RingBuffer(obj.map('events'), () => undefined);
+    const iterated = new RingBuffer(obj.map('small'), { raw: true });
+    const pending = iterated[Symbol.asyncIterator]().next();
+    obj.close();
+    expect(rb.closed).toBe(true);
+    expect(iterated.closed).toBe(true);
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    expect(() => rb.consume()).toThrow('RingBuffer is closed');
+  });
+
+  test('a RingBuffer closed on its own is released by its object', async () => {
+    const obj = await load();
+    const rb = new RingBuffer(obj.map('events'), () => undefined);
+    rb.close();
+    obj.close(); // closes nothing twice, throws nothing
+    expect(rb.closed).toBe(true);
+  });
+});

@@ -46,6 +46,7 @@ export class BpfObject implements Disposable {
   readonly #maps: BpfMap[];
   readonly #nativeMaps: NativeMap[];
   readonly #links = new Set<Link>();
+  readonly #resources = new Set<{ close(): void }>(); // ring buffers made from its maps
   #btf: Btf | null | undefined;
   #globals: Globals | undefined;
   #verifierLogs = new Map<string, string>();
@@ -83,7 +84,14 @@ export class BpfObject implements Disposable {
       adoptLink: (n: NativeLink) => this.#adopt(n),
       verifierLog: (name: string) => this.#verifierLogs.get(name),
     };
-    const mapOwner = { btf: () => this.#objectBtf(), check: () => this.#check() };
+    const mapOwner = {
+      btf: () => this.#objectBtf(),
+      check: () => this.#check(),
+      adopt: (resource: { close(): void }) => {
+        this.#resources.add(resource);
+        return () => this.#resources.delete(resource);
+      },
+    };
     this.#nativePrograms = native.programs();
     this.#programs = this.#nativePrograms.map((p) => new Program(INTERNAL, p, programOwner));
     this.#nativeMaps = native.maps();
@@ -187,10 +195,11 @@ export class BpfObject implements Disposable {
     return made;
   }
 
-  /** Destroy this object's links, then unload and free everything. Idempotent. */
+  /** Close the ring buffers made from its maps and destroy its links, then unload and free everything. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const resource of [...this.#resources]) resource.close();
     for (const link of [...this.#links]) link.destroy();
     this.#native.close();
   }

@@ -434,6 +434,7 @@ interface Waiter<T> {
  */
 export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T>, Disposable {
   readonly #rings: Ring[] = [];
+  readonly #releases: (() => void)[] = []; // from the objects whose maps these rings read
   readonly #iterate: boolean;
   #closed = false;
   #refed = true;
@@ -533,6 +534,7 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
       ring.closed = true;
       ring.native.close();
     }
+    for (const release of this.#releases.splice(0)) release();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#queue = [];
     this.#head = 0;
@@ -594,6 +596,8 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
       throw e;
     }
     this.#rings.push(ring);
+    const release = owner.adopt?.(this); // the map's object closes this RingBuffer first
+    if (release) this.#releases.push(release);
   }
 
   #recordType(map: BpfMap, valueTypeId: number, btf: Btf | undefined, type: unknown): { btf: Btf; id: number; codec: Codec } | undefined {
