@@ -5,20 +5,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BpfError, BpfMap, BpfObject, type OpenOptions } from 'node-libbpf';
-import { bpffsPath, distDir, expectThrows, fdInfo, fixture, removeBpffs, spawnGatedGetpgid, thrown, triggerGetpgid } from './support/helpers';
+import { bpffsPath, cleanupAfterEach, distDir, expectThrows, fdInfo, fixture, removeBpffs, spawnGatedGetpgid, thrown, triggerGetpgid } from './support/helpers';
 
 const PINNED = fixture('maptypes_pinned');
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanups.splice(0).reverse()) {
-    try {
-      f();
-    } catch {
-      // already gone
-    }
-  }
-});
+const onCleanup = cleanupAfterEach();
 
 /** The fixture, loaded; its by-name pin (shared_calls) goes to a fresh pinRoot unless one is given. */
 async function loaded(options?: OpenOptions): Promise<BpfObject> {
@@ -28,18 +19,18 @@ async function loaded(options?: OpenOptions): Promise<BpfObject> {
     fs.mkdirSync(pinRoot);
   }
   const obj = BpfObject.open(PINNED, { ...options, pinRoot });
-  cleanups.push(() => obj.close());
+  onCleanup(() => obj.close());
   await obj.load();
   return obj;
 }
 /** A fresh bpffs path, removed after the test. */
 function pinPath(label: string): string {
   const p = bpffsPath(label);
-  cleanups.push(() => removeBpffs(p));
+  onCleanup(() => removeBpffs(p));
   return p;
 }
 function track<T extends { close(): void }>(x: T): T {
-  cleanups.push(() => x.close());
+  onCleanup(() => x.close());
   return x;
 }
 function expectBpfError(fn: () => unknown, code: string, syscall?: string): BpfError {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { BpfError, BpfMap, BpfObject, Btf, MapFlags, MapMemory, numPossibleCpus, type OpenOptions } from 'node-libbpf';
-import { expectThrows, fdInfo, fixture, spawnGatedGetpgid, thrown, triggerGetpgid } from './support/helpers';
+import { cleanupAfterEach, expectThrows, fdInfo, fixture, spawnGatedGetpgid, thrown, triggerGetpgid } from './support/helpers';
 
 const KINDS = fixture('maptypes_kinds');
 const NESTED = fixture('maptypes_nested');
@@ -14,19 +14,7 @@ const UNSIZED = fixture('maptypes_unsized');
 const SYSCALLS = fixture('maptypes_syscalls');
 
 // Everything a test opens is closed after it, in reverse order.
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanups.splice(0).reverse()) {
-    try {
-      f();
-    } catch {
-      // already gone
-    }
-  }
-});
-function onCleanup(f: () => void): void {
-  cleanups.push(f);
-}
+const onCleanup = cleanupAfterEach();
 
 function open(file: string, options?: OpenOptions): BpfObject {
   const obj = BpfObject.open(file, options);

@@ -62,20 +62,6 @@ function updateFlags(flags: UpdateFlag | number | undefined): number {
   throw argTypeError('flags', "'any', 'noexist', 'exist', 'lock' or a number", flags);
 }
 
-function u32(name: string): Codec<number> {
-  return {
-    size: 4,
-    typeName: name,
-    decode: (view, offset) => view.getUint32(offset, true),
-    encode(value, view, offset, path = 'value') {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-        throw (typeof value === 'number' ? argRangeError : argTypeError)(path, 'an integer 0..2^32-1', value);
-      }
-      view.setUint32(offset, value, true);
-    },
-    zero: () => 0,
-  };
-}
 
 /** Something whose file descriptor a map can hold: a BpfMap, a Program, a socket or a number. */
 export interface HasFd {
@@ -134,6 +120,12 @@ function lpmCodec(size: number): Codec<LpmKey> {
     },
     zero: () => ({ prefixlen: 0, data: Buffer.alloc(size - 4) }),
   };
+}
+
+// Keys of maps without BTF that are indexes or fds: plain u32s.
+function scalarCodec(name: ScalarName): Codec {
+  const { btf, id } = scalarType(name);
+  return codecFor(btf, id);
 }
 
 /** A key or value type for BpfMap.create(): a scalar name, or a type from some BTF. */
@@ -236,6 +228,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   #batch = true; // until the kernel says BPF_MAP_LOOKUP_BATCH is not there for this map
   #lookupThenDelete = false; // when BPF_MAP_LOOKUP_AND_DELETE_ELEM is not there for it
   #pinPath: string | undefined; // standalone maps
+  #closed = false; // standalone maps: close() ran
 
   /** @internal Maps come from BpfObject.map(), create(), fromPinned() and fromId(). */
   constructor(token: symbol, native: NativeMap, owner: MapOwner) {
@@ -269,7 +262,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       mapExtra: o.mapExtra,
       innerMap: o.innerMap ? o.innerMap.#native : undefined,
     });
-    const map = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => native.fd() });
+    const map: BpfMap<K, V> = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => map.#checkOpen() });
     map.#layout = map.#makeLayout(key ? codecFor(key.btf, key.id) : undefined, value ? codecFor(value.btf, value.id) : undefined);
     return map;
   }
@@ -290,8 +283,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   static #standalone<K, V>(native: NativeMap): BpfMap<K, V> {
     let btf: Btf | null | undefined;
-    return new BpfMap<K, V>(INTERNAL, native, {
-      check: () => native.fd(),
+    const map: BpfMap<K, V> = new BpfMap<K, V>(INTERNAL, native, {
+      check: () => map.#checkOpen(),
       btf: () => {
         if (btf === undefined) {
           const id = native.info().btfId;
@@ -301,6 +294,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
         return btf ?? undefined;
       },
     });
+    return map;
   }
 
   get name(): string {
@@ -613,6 +607,12 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** Close a standalone map (idempotent). A map of a BpfObject closes with its object. */
   close(): void {
     this.#native.close();
+    this.#closed = true;
+  }
+
+  // A standalone map's liveness without a native call (iteration checks it per element).
+  #checkOpen(): void {
+    if (this.#closed) throw new TypeError(MAP_CLOSED);
   }
 
   [Symbol.dispose](): void {
@@ -644,8 +644,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const keySize = this.#native.keySize(), valueSize = this.#native.valueSize();
     keyCodec ??=
       btf && keyId ? codecFor(btf, keyId)
-      : INDEX_KEYED.has(type) && keySize === 4 ? u32('u32')
-      : FD_KEYED.has(type) && keySize === 4 ? u32('fd')
+      : (INDEX_KEYED.has(type) || FD_KEYED.has(type)) && keySize === 4 ? scalarCodec('u32')
       : type === 'lpm_trie' && keySize > 4 ? lpmCodec(keySize)
       : rawCodec(keySize);
     const fdValued = FD_VALUED.has(type) && (valueSize === 4 || (valueSize === 8 && type.startsWith('sock')));

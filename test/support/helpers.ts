@@ -169,3 +169,21 @@ export function expectThrows(fn: () => unknown, kind: string, message?: string |
 export async function expectRejects(p: Promise<unknown>, kind: string, message?: string | RegExp): Promise<void> {
   expectError(await rejection(p), kind, message);
 }
+
+/**
+ * Registers an afterEach that runs the returned function's arguments, newest first, after
+ * each test (what a test opened, closed even when it failed).
+ */
+export function cleanupAfterEach(): (f: () => void) => void {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const f of cleanups.splice(0).reverse()) {
+      try {
+        f();
+      } catch {
+        // already gone
+      }
+    }
+  });
+  return (f) => cleanups.push(f);
+}
