@@ -2,12 +2,13 @@
 'use strict';
 // Benchmark runner: `npm run bench -- [NAME...] [options]`; no NAME runs them all.
 // Each benchmark is a module in this folder exporting { name, summary, main(args) }:
-// add a new one (ringbuf, ...) to BENCHMARKS below. Benchmarks are not tests: the exit
+// add a new one to BENCHMARKS below. Benchmarks are not tests: the exit
 // status is 0 whether targets are met or not, and non-zero only when one could not run.
 const { parseArgs } = require('./common');
 
 const BENCHMARKS = {
   maps: () => require('./maps'),
+  ringbuf: () => require('./ringbuf'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]
@@ -15,7 +16,8 @@ const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--
   --rounds N  alternating C / node rounds; medians are reported (default 3)
   --cpu N     the CPU every measured process is pinned to with taskset (default 1; 'none')
   --n N       maps: entries in the hash map (default 200000)
-  --json FILE maps: also write every round's numbers as JSON
+  --secs S    ringbuf: seconds per pipeline run (default 3)
+  --json FILE also write every round's numbers as JSON
 `;
 
 async function main() {

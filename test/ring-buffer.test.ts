@@ -726,15 +726,20 @@ describe('close() and misuse', () => {
     expect(outer.closed).toBe(true);
   });
 
-  test('close() from inside the callback stops the batch', async () => {
+  test.each([['in place', false], ['copying', true]])('close() from inside the callback stops the batch (%s)', async (_, copy) => {
     const obj = await load();
     let n = 0;
-    const rb: RingBuffer = track(new RingBuffer(obj.map('events'), () => {
+    let kept: RawEvent | undefined;
+    const rb: RingBuffer = track(new RingBuffer(obj.map('events'), (e: RawEvent) => {
+      kept = e;
       if (++n === 3) rb.close();
-    }));
+    }, { raw: true, copy }));
     fireSync(obj, 10);
     expect(rb.consume()).toBe(3);
     expect(rb.closed).toBe(true);
+    expect(n).toBe(3);
+    // The record's memory is gone with the ring: reading it throws instead of crashing.
+    expect(() => kept!.view.getUint32(kept!.offset, true)).toThrow(TypeError);
   });
 
   test('consume() from inside the callback is refused', async () => {

@@ -92,7 +92,9 @@ const COPY_BATCH = 1 << 18;
 const IN_PLACE_MAX = 1 << 30;
 const NO_LIMIT = 0x7fffffff;
 
-type Deliver = (view: DataView, offset: number, length: number) => void;
+// A delivery gets the ring's one cursor record, pointed at the current record: a raw
+// callback is the delivery itself (no call in between), decoders read view and offset.
+type Deliver = (record: RawRecord) => void;
 
 class RawRecord implements RawEvent {
   offset = 0;
@@ -122,6 +124,7 @@ class Batch {
 // One ring: its native handle, where JS is in it, and how its records are delivered.
 class Ring {
   deliver: Deliver = () => undefined;
+  readonly record: RawRecord;
   delivered = 0;
   closed = false;
   // What a delivery threw, in the last walk.
@@ -149,6 +152,7 @@ class Ring {
     const memory = copy || size > IN_PLACE_MAX ? null : native.memory();
     if (!memory) {
       this.batch = new Batch(Math.min(size, COPY_BATCH));
+      this.record = new RawRecord(this.batch.view);
       return;
     }
     this.view = new DataView(memory.data);
@@ -159,6 +163,7 @@ class Ring {
     this.consHi = this.consumer[HI];
     this.cons = this.consHi * TWO32 + this.consumer[LO];
     this.offset = this.cons % size | 0;
+    this.record = new RawRecord(this.view);
   }
 
   takeError(): unknown {
@@ -208,26 +213,32 @@ let walked = 0;
 
 // The hot loop: records from byte `start` up to `end` of `view`, at most `max` delivered.
 // Returns where it stopped: at `end`, at a record still being written (busy: the length
-// reads negative), after `max` records, or after the record whose delivery threw.
+// reads negative), after `max` records, after the record whose delivery threw, or after
+// the one whose callback closed the ring.
 function walkOrdered(ring: Ring, view: DataView, headers: Int32Array, start: number, end: number, max: number): number {
   const deliver = ring.deliver;
+  const record = ring.record;
+  if (record.view !== view) record.view = view; // a copying ring's new batch
   let p = start;
   let n = 0;
   while (p < end && n < max) {
     const len = headers[p >>> 2];
-    if (len < 0) break;
+    // Busy (bit 31: negative), or undefined once close() in a callback detached the
+    // memory: that read is the only check per record for a close (see close()).
+    if (!(len >= 0)) break;
     const next = p + (((len & Rec.LENGTH) + Rec.HEADER + 7) & ~7);
     if ((len & Rec.DISCARD) === 0) {
       n++;
       try {
-        deliver(view, p + Rec.HEADER, len & Rec.LENGTH);
+        record.offset = p + Rec.HEADER;
+        record.length = len & Rec.LENGTH;
+        deliver(record);
       } catch (e) {
         ring.failed = true;
         ring.error = e;
         p = next;
         break;
       }
-      if (ring.closed) break;
     }
     p = next;
   }
@@ -239,23 +250,27 @@ function walkOrdered(ring: Ring, view: DataView, headers: Int32Array, start: num
 // A copy rather than a branch: the branch alone costs a quarter of the loop on x86.
 function walkAcquire(ring: Ring, view: DataView, headers: Int32Array, start: number, end: number, max: number): number {
   const deliver = ring.deliver;
+  const record = ring.record;
+  if (record.view !== view) record.view = view; // a copying ring's new batch
   let p = start;
   let n = 0;
   while (p < end && n < max) {
+    if (p >= headers.byteLength) break; // detached by close() (Atomics.load would throw)
     const len = Atomics.load(headers, p >>> 2);
     if (len < 0) break;
     const next = p + (((len & Rec.LENGTH) + Rec.HEADER + 7) & ~7);
     if ((len & Rec.DISCARD) === 0) {
       n++;
       try {
-        deliver(view, p + Rec.HEADER, len & Rec.LENGTH);
+        record.offset = p + Rec.HEADER;
+        record.length = len & Rec.LENGTH;
+        deliver(record);
       } catch (e) {
         ring.failed = true;
         ring.error = e;
         p = next;
         break;
       }
-      if (ring.closed) break;
     }
     p = next;
   }
@@ -532,7 +547,14 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     this.#closed = true;
     for (const ring of this.#rings) {
       ring.closed = true;
+      // Detaches the views over the ring before unmapping it; a copying ring's batch is
+      // detached here. A walk in progress (close() from a callback) stops at its next
+      // header read, which then reads undefined.
       ring.native.close();
+      if (ring.batch) {
+        const buffer = ring.batch.bytes.buffer as ArrayBuffer;
+        structuredClone(buffer, { transfer: [buffer] });
+      }
     }
     for (const release of this.#releases.splice(0)) release();
     this.#signal?.removeEventListener('abort', this.#onAbort);
@@ -611,31 +633,22 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
 
   #deliverer(ring: Ring, callback: ((event: any) => void) | undefined, typed: { btf: Btf; id: number; codec: Codec } | undefined, lazy: boolean): Deliver {
     const push = (event: T): void => this.#push(event);
-    if (!typed) {
-      if (!callback) return (view, offset, length) => push(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset, length)) as T);
-      const record = new RawRecord(ring.view ?? ring.batch!.view);
-      return (view, offset, length) => {
-        if (record.view !== view) record.view = view; // a copying ring's new batch
-        record.offset = offset;
-        record.length = length;
-        callback(record);
-      };
-    }
+    if (!typed) return callback ?? ((record) => push(record.copy() as T));
     const { codec } = typed;
     const { size, decode } = codec;
     if (lazy) {
-      const record = new (lazyClass(typed.btf, typed.id, codec))();
-      return (view, offset, length) => {
-        if (length < size) throw tooShort(ring, codec, length);
-        record[VIEW] = view;
-        record[OFFSET] = offset;
-        callback!(record);
+      const lazyRecord = new (lazyClass(typed.btf, typed.id, codec))();
+      return (record) => {
+        if (record.length < size) throw tooShort(ring, codec, record.length);
+        lazyRecord[VIEW] = record.view;
+        lazyRecord[OFFSET] = record.offset;
+        callback!(lazyRecord);
       };
     }
     const deliver = callback ?? push;
-    return (view, offset, length) => {
-      if (length < size) throw tooShort(ring, codec, length);
-      deliver(decode(view, offset) as T);
+    return (record) => {
+      if (record.length < size) throw tooShort(ring, codec, record.length);
+      deliver(decode(record.view, record.offset) as T);
     };
   }
 
