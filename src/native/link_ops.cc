@@ -34,7 +34,7 @@ Napi::Value LinkHandle::FromPinned(const Napi::CallbackInfo& info) {
   errno = 0;
   bpf_link* link = CheckPtr(env, bpf_link__open(path.c_str()), "bpf_link__open", log);
   std::string kind = FdKind(bpf_link__fd(link));
-  if (kind != "bpf_link") {
+  if (kind != "bpf-link") {
     bpf_link__destroy(link);  // closes the fd of whatever it was
     throw MakeBpfError(env, EINVAL, "bpf_link__open", {{0, "'" + path + "' is a pinned " + kind + ", not a link"}});
   }

@@ -49,10 +49,10 @@ export function decodeLinkInfo(raw: { type: string; [k: string]: unknown }): Lin
     case 'iter':
       if (typeof raw.order === 'number') info.order = CGROUP_ITER_ORDERS[raw.order - 1] ?? raw.order;
       break;
-    case 'perf_event':
-      info.kind = PERF_KINDS[raw.perfEventType as number] ?? 'unspec';
-      delete info.perfEventType;
-      break;
+    case 'perf_event': {
+      const { type, id, programId, perfEventType, ...rest } = raw;
+      return { type, id, programId, kind: PERF_KINDS[perfEventType as number] ?? 'unspec', ...rest } as unknown as LinkInfo;
+    }
     case 'tcx':
       info.direction = String(raw.attachType).endsWith('egress') ? 'egress' : 'ingress';
       break;
