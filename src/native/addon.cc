@@ -4,6 +4,7 @@
 
 #include "btf.h"
 #include "errors.h"
+#include "iter.h"
 #include "link.h"
 #include "log.h"
 #include "map.h"
@@ -47,6 +48,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeMap", MapHandle::Init(env, this));
   exports.Set("NativeLink", LinkHandle::Init(env, this));
   exports.Set("NativeRingBuffer", RingBufferHandle::Init(env, this));
+  exports.Set("NativeIter", IterHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));

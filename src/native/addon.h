@@ -12,6 +12,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::FunctionReference objectCtor, programCtor, mapCtor, linkCtor;
   Napi::FunctionReference ringBufferCtor;
+  Napi::FunctionReference iterCtor;  // iter.cc
   Napi::FunctionReference bpfError;    // (errno, call, lines) => BpfError
   Napi::FunctionReference typeError;   // (message) => TypeError
   Napi::FunctionReference rangeError;  // (message) => RangeError

@@ -12,7 +12,11 @@ static const char* const kDestroyed = "Link is destroyed";
 
 Napi::Function LinkHandle::Init(Napi::Env env, Addon* addon) {
   using L = LinkHandle;
-  Napi::Function ctor = DefineCheckedClass<L>(env, {},
+  Napi::Function ctor = DefineCheckedClass<L>(env,
+                                    {
+                                        // link_ops.cc
+                                        StaticMethod("fromPinned", &L::FromPinned),
+                                    },
                                     {
                                         Method<L, &L::Destroy>(env, "destroy"),
                                         Method<L, &L::Disconnect>(env, "disconnect"),
@@ -21,6 +25,9 @@ Napi::Function LinkHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<L, &L::PinPath>(env, "pinPath"),
                                         Method<L, &L::Fd>(env, "fd"),
                                         Method<L, &L::Destroyed>(env, "destroyed"),
+                                        // link_ops.cc
+                                        Method<L, &L::Update>(env, "update"),
+                                        Method<L, &L::Info>(env, "info"),
                                     });
   addon->linkCtor = Napi::Persistent(ctor);
   return ctor;

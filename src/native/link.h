@@ -32,6 +32,11 @@ class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
   Napi::Value Fd(const Napi::CallbackInfo& info);
   Napi::Value Destroyed(const Napi::CallbackInfo& info);
 
+  // --- Links by pin, program swap and the kernel's link info (link_ops.cc) ---
+  static Napi::Value FromPinned(const Napi::CallbackInfo& info);
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+
   // While it owns an attachment (not destroyed, disconnected or pinned) the wrapper holds
   // a reference to itself, so GC never detaches a program; ownerRef_ keeps the object.
   void Hold(bool on);

@@ -12,7 +12,11 @@ const napi_type_tag ProgramHandle::kTypeTag = {0x6e6c627070726f67ULL, 0x2b7d0c9a
 
 Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
   using P = ProgramHandle;
-  Napi::Function ctor = DefineCheckedClass<P>(env, {},
+  Napi::Function ctor = DefineCheckedClass<P>(env,
+                                    {
+                                        // program_iter.cc
+                                        P::StaticMethod("enableStats", &P::EnableStats),
+                                    },
                                     {
                                         Method<P, &P::Name>(env, "name"),
                                         Method<P, &P::SectionName>(env, "sectionName"),
@@ -29,6 +33,9 @@ Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
                                         Method<P, &P::Pin>(env, "pin"),
                                         Method<P, &P::Unpin>(env, "unpin"),
+                                        // iterators and introspection (program_iter.cc)
+                                        Method<P, &P::AttachIter>(env, "attachIter"),
+                                        Method<P, &P::Info>(env, "info"),
                                     });
   addon->programCtor = Napi::Persistent(ctor);
   return ctor;

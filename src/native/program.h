@@ -38,6 +38,11 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Unpin(const Napi::CallbackInfo& info);
 
+  // --- Iterators, introspection and run-time statistics (program_iter.cc) ---
+  Napi::Value AttachIter(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  static Napi::Value EnableStats(const Napi::CallbackInfo& info);
+
   ObjectHandle* owner_;
   Napi::ObjectReference ownerRef_;
   bpf_program* prog_;

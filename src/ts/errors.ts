@@ -150,9 +150,16 @@ export function hintFor(code: string, syscall: string, text: string): string | u
     case 'ENOTSUPP':
       return 'not supported by this kernel, or by this program type or section';
     case 'ENOENT':
-      if (syscall.includes('pin') || syscall.includes('obj_get')) return 'is bpffs mounted (mount -t bpf bpf /sys/fs/bpf) and does the path exist?';
+      if (syscall.includes('pin') || syscall.includes('obj_get') || syscall === 'bpf_link__open') return 'is bpffs mounted (mount -t bpf bpf /sys/fs/bpf) and does the path exist?';
       return undefined;
     case 'EINVAL':
+      if (syscall === 'bpf_link__update_program') {
+        return 'this link type cannot swap programs (raw_tp, tracepoint, kprobe/uprobe links cannot), or the new program differs in type or attach target';
+      }
+      if (syscall === 'bpf_link__open') return 'the pin is not a link (open maps with BpfMap.fromPinned)';
+      if (syscall === 'bpf_program__attach_iter') {
+        return 'not an iterator program (SEC("iter/...")), or the options do not fit its target (map-element iterators need options.map; cgroup order "children" needs a newer kernel)';
+      }
       if (syscall.includes('pin')) return 'pins must live on a bpffs mount such as /sys/fs/bpf';
       return undefined;
     default:

@@ -1,8 +1,10 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way.
 export { BpfObject, type OpenOptions } from './object';
-export { Program } from './program';
+export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './program';
 export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './map';
-export { Link } from './link';
+export { Link, IterLink } from './link';
+export type { LinkInfo, PerfEventLinkInfo, CgroupIterOrder } from './link-info';
+export type { IterReadOptions } from './iter';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';

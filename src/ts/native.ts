@@ -34,6 +34,52 @@ export interface NativeProgram {
   attachRawTracepoint(name: string): NativeLink;
   pin(path: string): void;
   unpin(path: string): void;
+  // iterators and introspection (program_iter.cc)
+  attachIter(options: NativeIterOptions): NativeLink;
+  info(): NativeProgramInfo;
+}
+
+/** bpf_iter_link_info, one union member at most (checked in TypeScript). */
+export interface NativeIterOptions {
+  mapFd?: number;
+  order?: number;
+  cgroupFd?: number;
+  cgroupId?: bigint;
+  tid?: number;
+  pid?: number;
+  pidFd?: number;
+}
+
+export interface NativeProgramInfo {
+  id: number;
+  name: string;
+  type: string;
+  tag: string;
+  runCount: bigint;
+  runTimeNs: bigint;
+  recursionMisses: bigint;
+  verifiedInstructions: number;
+  jitedSize: number;
+  xlatedSize: number;
+  mapIds: number[];
+  btfId: number;
+  loadTime: bigint;
+  createdByUid: number;
+  gplCompatible: boolean;
+  ifindex: number;
+  netnsDev: bigint;
+  netnsIno: bigint;
+  attachBtfObjId: number;
+  attachBtfId: number;
+  functionCount: number;
+}
+
+/** One instance of a BPF iterator (iter.cc): each open() walks from the start. */
+export interface NativeIter {
+  readSync(buffer: Uint8Array): number;
+  /** Up to `size` bytes read on the thread pool; an empty Buffer at the end. */
+  read(size: number): Promise<Buffer>;
+  close(): void;
 }
 
 export interface NativeMap {
@@ -108,6 +154,9 @@ export interface NativeLink {
   pinPath(): string | null;
   fd(): number;
   destroyed(): boolean;
+  // link_ops.cc
+  update(programFd: number): void;
+  info(): { type: string; id: number; programId: number; [detail: string]: unknown };
 }
 
 /** One BPF_MAP_TYPE_RINGBUF map, mmap()ed, with a uv_poll_t calling onReadable. */
@@ -140,6 +189,9 @@ interface Addon {
     fromId(id: number): NativeMap;
     btfById(id: number): Buffer | null;
   };
+  NativeProgram: { enableStats(): number };
+  NativeLink: { fromPinned(path: string): NativeLink };
+  NativeIter: { open(linkFd: number): NativeIter };
   NativeRingBuffer: {
     open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
   };

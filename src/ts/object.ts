@@ -81,7 +81,7 @@ export class BpfObject implements Disposable {
     if (token !== INTERNAL) throw new TypeError('Illegal constructor: use BpfObject.open()');
     this.#native = native;
     const programOwner = {
-      adoptLink: (n: NativeLink) => this.#adopt(n),
+      adoptLink: (n: NativeLink, kind?: typeof Link) => this.#adopt(n, kind),
       verifierLog: (name: string) => this.#verifierLogs.get(name),
     };
     const mapOwner = {
@@ -212,8 +212,8 @@ export class BpfObject implements Disposable {
     if (this.#closed) throw new TypeError(CLOSED);
   }
 
-  #adopt(native: NativeLink): Link {
-    const link = new Link(INTERNAL, native, (l) => this.#links.delete(l));
+  #adopt(native: NativeLink, kind: typeof Link = Link): Link {
+    const link = new kind(INTERNAL, native, (l) => this.#links.delete(l));
     this.#links.add(link);
     return link;
   }

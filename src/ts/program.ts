@@ -1,14 +1,18 @@
 // Program: a borrowed view of one BPF program of a BpfObject.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { checkString } from './args';
+import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from './args';
 import { BpfError } from './errors';
-import { checkInternal } from './internal';
-import type { Link } from './link';
-import type { NativeLink, NativeProgram } from './native';
+import { checkInternal, INTERNAL as INTERNAL_TOKEN } from './internal';
+import { IterLink, type Link } from './link';
+import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
+import { BpfMap } from './map';
+import { addon, type NativeIterOptions, type NativeLink, type NativeProgram, type NativeProgramInfo } from './native';
 
 /** What a Program needs from its BpfObject. */
 export interface ProgramOwner {
-  adoptLink(native: NativeLink): Link;
+  /** Holds the link until destroy()/disconnect()/close(); `kind` picks the Link subclass. */
+  adoptLink(native: NativeLink, kind?: typeof Link): Link;
   verifierLog(program: string): string | undefined;
 }
 
@@ -108,6 +112,76 @@ export class Program {
     return this.#owner.adoptLink(this.#native.attachRawTracepoint(checkString(name, 'name')));
   }
 
+  // --- Iterators and introspection (native: program_iter.cc) ---
+
+  /**
+   * Attach an iterator program (SEC("iter/task"), "iter/bpf_map_elem", "iter/cgroup",
+   * "iter/tcp", "iter/bpf_prog", "iter/ksym", ...). Options narrow the walk, one at most:
+   * `map` (required by map-element iterators), `task` (one process `pid`, one thread
+   * `tid`, or a pidfd `fd`), `cgroup` (`path`, `fd` or `id`, plus the walk's `order`,
+   * default 'descendants-pre'). Read the result with {@link IterLink.read} or `for await`.
+   * @example
+   * const it = obj.program('dump_task').attachIter({ task: { pid: process.pid } });
+   * console.log(it.readText());
+   * it.destroy();
+   */
+  attachIter(options?: IterAttachOptions): IterLink {
+    const o = checkOptions<IterAttachOptions>(options, 'options', ['map', 'task', 'cgroup']);
+    const given = (['map', 'task', 'cgroup'] as const).filter((k) => o[k] !== undefined);
+    if (given.length > 1) throw argTypeError('options', 'at most one of map, task, cgroup', options);
+    const native: NativeIterOptions = {};
+    let cgroupFd: number | undefined;
+    if (o.map !== undefined) {
+      if (!(o.map instanceof BpfMap)) throw argTypeError('options.map', 'a BpfMap', o.map);
+      native.mapFd = o.map.fd;
+    } else if (o.task !== undefined) {
+      const t = checkOptions<TaskIterOptions>(o.task, 'options.task', ['pid', 'tid', 'fd']);
+      const set = (['pid', 'tid', 'fd'] as const).filter((k) => t[k] !== undefined);
+      if (set.length !== 1) throw argTypeError('options.task', 'exactly one of pid, tid, fd', o.task);
+      if (t.pid !== undefined) native.pid = checkInteger(t.pid, 'options.task.pid', 1, 2 ** 31 - 1);
+      if (t.tid !== undefined) native.tid = checkInteger(t.tid, 'options.task.tid', 1, 2 ** 31 - 1);
+      if (t.fd !== undefined) native.pidFd = checkInteger(t.fd, 'options.task.fd', 0, 2 ** 31 - 1);
+    } else if (o.cgroup !== undefined) {
+      const c = checkOptions<CgroupIterOptions>(o.cgroup, 'options.cgroup', ['path', 'fd', 'id', 'order']);
+      const set = (['path', 'fd', 'id'] as const).filter((k) => c[k] !== undefined);
+      if (set.length > 1) throw argTypeError('options.cgroup', 'at most one of path, fd, id', o.cgroup);
+      const order = c.order ?? 'descendants-pre';
+      if (!CGROUP_ITER_ORDERS.includes(order)) throw argRangeError('options.cgroup.order', `one of ${CGROUP_ITER_ORDERS.join(', ')}`, order);
+      native.order = CGROUP_ITER_ORDERS.indexOf(order) + 1;
+      if (c.fd !== undefined) native.cgroupFd = checkInteger(c.fd, 'options.cgroup.fd', 0, 2 ** 31 - 1);
+      if (c.id !== undefined) {
+        if (typeof c.id !== 'bigint' || c.id <= 0n || c.id >= 2n ** 64n) throw argTypeError('options.cgroup.id', 'a bigint 1..2^64-1', c.id);
+        native.cgroupId = c.id;
+      }
+      if (c.path !== undefined) native.cgroupFd = cgroupFd = openCgroup(checkString(c.path, 'options.cgroup.path'));
+    }
+    try {
+      return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
+    } finally {
+      if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
+    }
+  }
+
+  /**
+   * The kernel's view of the loaded program (bpf_prog_info): id, tag, the map ids it
+   * uses, sizes, and run statistics (runCount, runTimeNs: counted only while
+   * {@link enableStats} is on).
+   * @example
+   * const { id, tag, runCount } = obj.program('handle_exec').info();
+   */
+  info(): ProgramInfo {
+    return this.#native.info();
+  }
+
+  /**
+   * Same as the top-level {@link enableStats}.
+   * @example
+   * using stats = Program.enableStats();
+   */
+  static enableStats(): StatsHandle {
+    return enableStats();
+  }
+
   /** Pin the loaded program on bpffs. */
   pin(path: string): void {
     this.#native.pin(checkString(path, 'path'));
@@ -117,4 +191,116 @@ export class Program {
   unpin(path: string): void {
     this.#native.unpin(checkString(path, 'path'));
   }
+}
+
+export interface TaskIterOptions {
+  /** Only this process's threads (its tgid). */
+  pid?: number;
+  /** Only this thread. */
+  tid?: number;
+  /** A pidfd (pidfd_open): only that process's threads. */
+  fd?: number;
+}
+
+export interface CgroupIterOptions {
+  /** The cgroup v2 directory to start from, e.g. /sys/fs/cgroup/unified/app. */
+  path?: string;
+  /** An open fd of that directory. */
+  fd?: number;
+  /** Its cgroup id (the directory's inode number on cgroup v2). */
+  id?: bigint;
+  /** The walk from there (default 'descendants-pre'). */
+  order?: CgroupIterOrder;
+}
+
+export interface IterAttachOptions {
+  /** The map a map-element iterator (iter/bpf_map_elem, iter/bpf_sk_storage_map, ...) walks. */
+  map?: BpfMap;
+  /** Restrict task iterators (task, task_file, task_vma) to one process or thread. */
+  task?: TaskIterOptions;
+  /** Where a cgroup iterator starts and how it walks (without it: the root, descendants). */
+  cgroup?: CgroupIterOptions;
+}
+
+/** Program.info(): the kernel's bpf_prog_info. */
+export interface ProgramInfo extends NativeProgramInfo {
+  /** The kernel's program id (see `bpftool prog`). */
+  id: number;
+  /** The name the kernel keeps: the C function's name, cut to 15 characters. */
+  name: string;
+  /** The program's tag: a hash of its instructions, 16 hex digits. */
+  tag: string;
+  /** Runs counted while statistics were on (enableStats). */
+  runCount: bigint;
+  /** Time spent in the program while statistics were on. */
+  runTimeNs: bigint;
+  /** Runs skipped because the program was already running on that CPU. */
+  recursionMisses: bigint;
+  /** Load time, in nanoseconds since boot (CLOCK_BOOTTIME). */
+  loadTime: bigint;
+}
+
+function openCgroup(path: string): number {
+  try {
+    return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (e) {
+    const errno = -((e as NodeJS.ErrnoException).errno ?? -os.constants.errno.EINVAL);
+    throw new BpfError(errno, 'open', `cgroup '${path}'`, { hint: 'a cgroup v2 directory, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified' });
+  }
+}
+
+/**
+ * Run-time statistics switched on by {@link enableStats}; they stay on, for every
+ * program on the system, until close() (or the process exits).
+ */
+export class StatsHandle implements Disposable {
+  #fd: number | undefined;
+
+  /** @internal Use enableStats(). */
+  constructor(token: symbol, fd: number) {
+    checkInternal(token, 'StatsHandle');
+    this.#fd = fd;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#fd === undefined;
+  }
+
+  /**
+   * Stop counting (when no one else asked for statistics too). Idempotent.
+   * @example
+   * const stats = enableStats();
+   * stats.close();
+   */
+  close(): void {
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  /**
+   * close(), for `using`.
+   * @example
+   * { using stats = enableStats(); }
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Turn on the kernel's run-time statistics for BPF programs (BPF_ENABLE_STATS,
+ * BPF_STATS_RUN_TIME): while on, Program.info() counts runCount and runTimeNs. They cost
+ * a little on every program run, system-wide, and stay on until the handle is closed
+ * (`using` closes it at the end of the block); garbage collection never closes it.
+ * @example
+ * import { enableStats } from 'node-libbpf';
+ * {
+ *   using stats = enableStats();
+ *   await work();
+ *   console.log(prog.info().runCount);
+ * }
+ */
+export function enableStats(): StatsHandle {
+  return new StatsHandle(INTERNAL_TOKEN, addon.NativeProgram.enableStats());
 }

@@ -9,9 +9,11 @@
 // expected whatever it found could never fail.
 import * as os from 'node:os';
 
-export type GatedKind = 'fentry' | 'fexit' | 'fmod_ret' | 'lsm' | 'struct_ops' | 'kprobe' | 'kprobe_multi' | 'ksyscall';
+export type GatedKind = 'fentry' | 'fexit' | 'fmod_ret' | 'lsm' | 'struct_ops' | 'kprobe' | 'kprobe_multi' | 'ksyscall' | 'iter_map_elem';
 
-const GATED: readonly GatedKind[] = ['fentry', 'fexit', 'fmod_ret', 'lsm', 'struct_ops', 'kprobe', 'kprobe_multi', 'ksyscall'];
+// iter_map_elem: map-element iterators (iter/bpf_map_elem, iter/sockmap,
+// iter/bpf_sk_storage_map), whose loads the development host refuses with EPERM.
+const GATED: readonly GatedKind[] = ['fentry', 'fexit', 'fmod_ret', 'lsm', 'struct_ops', 'kprobe', 'kprobe_multi', 'ksyscall', 'iter_map_elem'];
 
 function declared(): Set<string> {
   const list = (process.env.NODE_LIBBPF_KERNEL_ALLOWS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
