@@ -29,6 +29,15 @@ Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
                                         Method<P, &P::Pin>(env, "pin"),
                                         Method<P, &P::Unpin>(env, "unpin"),
+                                        // tracing, user-space and sampling (program_trace.cc)
+                                        Method<P, &P::SetAttachTarget>(env, "setAttachTarget"),
+                                        Method<P, &P::AttachKprobe>(env, "attachKprobe"),
+                                        Method<P, &P::AttachKprobeMulti>(env, "attachKprobeMulti"),
+                                        Method<P, &P::AttachKsyscall>(env, "attachKsyscall"),
+                                        Method<P, &P::AttachUprobe>(env, "attachUprobe"),
+                                        Method<P, &P::AttachUprobeMulti>(env, "attachUprobeMulti"),
+                                        Method<P, &P::AttachUsdt>(env, "attachUsdt"),
+                                        Method<P, &P::AttachPerfEvent>(env, "attachPerfEvent"),
                                     });
   addon->programCtor = Napi::Persistent(ctor);
   return ctor;

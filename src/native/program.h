@@ -38,6 +38,17 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Unpin(const Napi::CallbackInfo& info);
 
+  // --- Tracing, user-space and sampling attach kinds (program_trace.cc) ---
+  Napi::Value SetAttachTarget(const Napi::CallbackInfo& info);
+  Napi::Value AttachKprobe(const Napi::CallbackInfo& info);
+  Napi::Value AttachKprobeMulti(const Napi::CallbackInfo& info);
+  Napi::Value AttachKsyscall(const Napi::CallbackInfo& info);
+  Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
+  Napi::Value AttachUprobeMulti(const Napi::CallbackInfo& info);
+  Napi::Value AttachUsdt(const Napi::CallbackInfo& info);
+  Napi::Value AttachPerfEvent(const Napi::CallbackInfo& info);
+  // --- end of program_trace.cc ---
+
   ObjectHandle* owner_;
   Napi::ObjectReference ownerRef_;
   bpf_program* prog_;
