@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import { argTypeError, checkString } from './args';
 import {
-  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, uprobeArgs, uprobeMultiArgs, usdtArgs,
+  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, withDetail, uprobeArgs, uprobeMultiArgs, usdtArgs,
   type KprobeMultiOptions, type KprobeMultiTarget, type KprobeOptions, type KsyscallOptions, type PerfEventOptions,
   type UprobeMultiOptions, type UprobeOptions, type UsdtOptions,
 } from './attach-trace';
@@ -199,7 +199,15 @@ export class Program {
    * prog.attachUprobeMulti({ binary: 'libc', funcs: ['malloc', 'free'], cookies: [1n, 2n] });
    */
   attachUprobeMulti(options: UprobeMultiOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachUprobeMulti(...uprobeMultiArgs(options)));
+    const args = uprobeMultiArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUprobeMulti(...args));
+    } catch (e) {
+      const [binary, pattern, funcs] = args;
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || (!pattern && !funcs) || e.message.includes(binary)) throw e;
+      const what = pattern ? `no function matches '${pattern}'` : `not every function of ${funcs!.map((f) => `'${f}'`).join(', ')} exists`;
+      throw withDetail(e, `prog '${this.name}': ${what} in '${binary}'`, undefined);
+    }
   }
 
   /**
@@ -210,7 +218,14 @@ export class Program {
    * prog.attachUsdt({ binary: '/usr/lib/x86_64-linux-gnu/libc.so.6', provider: 'libc', name: 'memory_sbrk_more' });
    */
   attachUsdt(options: UsdtOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachUsdt(...usdtArgs(options)));
+    const args = usdtArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUsdt(...args));
+    } catch (e) {
+      // libbpf only says so at debug level: name the probe here.
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || e.message.includes(args[2])) throw e;
+      throw withDetail(e, `prog '${this.name}': no USDT probe '${args[1]}:${args[2]}' in '${args[0]}'`, undefined);
+    }
   }
 
   /**
