@@ -62,6 +62,9 @@ describe('README', () => {
     if (code.includes('BpfMap.create')) {
       expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
     }
+    if (code.includes("func: 'malloc'")) {
+      expect(stdout).toMatch(/^malloc\(\) calls seen: true$/m);
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);
