@@ -3,6 +3,10 @@ export { BpfObject, type OpenOptions } from './object';
 export { Program } from './program';
 export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './map';
 export { Link } from './link';
+export type {
+  Cookie, KprobeOptions, KprobeMultiTarget, KprobeMultiOptions, KsyscallOptions, UprobeOptions, UprobeMultiOptions,
+  UsdtOptions, PerfEventOptions, SoftwareEvent, HardwareEvent,
+} from './attach-trace';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
