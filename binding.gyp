@@ -6,6 +6,7 @@
       'src/native/object.cc', 'src/native/program.cc', 'src/native/map.cc',
       'src/native/link.cc', 'src/native/btf.cc', 'src/native/ring_buffer.cc',
       'src/native/program_iter.cc', 'src/native/iter.cc', 'src/native/link_ops.cc',
+      'src/native/program_trace.cc',
     ],
     'dependencies': ['deps/libbpf.gyp:libbpf'],
     'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],

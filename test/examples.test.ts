@@ -65,6 +65,9 @@ describe('README', () => {
     if (code.includes('attachIter')) {
       expect(stdout).toBe('true\ntrue\ntrue\ntrue iter\ntrue\n');
     }
+    if (code.includes("func: 'malloc'")) {
+      expect(stdout).toMatch(/^malloc\(\) calls seen: true$/m);
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);

@@ -36,6 +36,15 @@ Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
                                         // iterators and introspection (program_iter.cc)
                                         Method<P, &P::AttachIter>(env, "attachIter"),
                                         Method<P, &P::Info>(env, "info"),
+                                        // tracing, user-space and sampling (program_trace.cc)
+                                        Method<P, &P::SetAttachTarget>(env, "setAttachTarget"),
+                                        Method<P, &P::AttachKprobe>(env, "attachKprobe"),
+                                        Method<P, &P::AttachKprobeMulti>(env, "attachKprobeMulti"),
+                                        Method<P, &P::AttachKsyscall>(env, "attachKsyscall"),
+                                        Method<P, &P::AttachUprobe>(env, "attachUprobe"),
+                                        Method<P, &P::AttachUprobeMulti>(env, "attachUprobeMulti"),
+                                        Method<P, &P::AttachUsdt>(env, "attachUsdt"),
+                                        Method<P, &P::AttachPerfEvent>(env, "attachPerfEvent"),
                                     });
   addon->programCtor = Napi::Persistent(ctor);
   return ctor;

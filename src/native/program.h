@@ -42,6 +42,16 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value AttachIter(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   static Napi::Value EnableStats(const Napi::CallbackInfo& info);
+  // --- Tracing, user-space and sampling attach kinds (program_trace.cc) ---
+  Napi::Value SetAttachTarget(const Napi::CallbackInfo& info);
+  Napi::Value AttachKprobe(const Napi::CallbackInfo& info);
+  Napi::Value AttachKprobeMulti(const Napi::CallbackInfo& info);
+  Napi::Value AttachKsyscall(const Napi::CallbackInfo& info);
+  Napi::Value AttachUprobe(const Napi::CallbackInfo& info);
+  Napi::Value AttachUprobeMulti(const Napi::CallbackInfo& info);
+  Napi::Value AttachUsdt(const Napi::CallbackInfo& info);
+  Napi::Value AttachPerfEvent(const Napi::CallbackInfo& info);
+  // --- end of program_trace.cc ---
 
   ObjectHandle* owner_;
   Napi::ObjectReference ownerRef_;

@@ -2,6 +2,7 @@
 // the libbpf call, the lines libbpf printed, and a hint where the usual cause is known.
 import * as util from 'node:util';
 import type { LibbpfLine } from './native';
+import { traceHint } from './trace-hints';
 
 // libbpf's own error codes (libbpf.h, enum libbpf_errno), beyond the kernel's errnos.
 const LIBBPF_ERRNO: Record<number, [string, string]> = {
@@ -115,6 +116,8 @@ function detailOf(lines: LibbpfLine[]): { detail?: string; program?: string } {
 }
 
 export function hintFor(code: string, syscall: string, text: string): string | undefined {
+  const traced = traceHint(code, syscall, text);
+  if (traced) return traced;
   if (/kernel BTF is missing|failed to find valid kernel BTF/.test(text)) {
     return 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, or pass btfCustomPath';
   }

@@ -5,6 +5,10 @@ export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, 
 export { Link, IterLink } from './link';
 export type { LinkInfo, PerfEventLinkInfo, CgroupIterOrder } from './link-info';
 export type { IterReadOptions } from './iter';
+export type {
+  Cookie, KprobeOptions, KprobeMultiTarget, KprobeMultiOptions, KsyscallOptions, UprobeOptions, UprobeMultiOptions,
+  UsdtOptions, PerfEventOptions, SoftwareEvent, HardwareEvent,
+} from './attach-trace';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';

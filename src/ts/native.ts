@@ -37,6 +37,15 @@ export interface NativeProgram {
   // iterators and introspection (program_iter.cc)
   attachIter(options: NativeIterOptions): NativeLink;
   info(): NativeProgramInfo;
+  // tracing, user-space and sampling attach kinds (program_trace.cc)
+  setAttachTarget(programFd: number, func: string | null): void;
+  attachKprobe(func: string, retprobe: boolean, offset: number, cookie: bigint): NativeLink;
+  attachKprobeMulti(pattern: string | null, funcs: string[] | null, cookies: bigint[] | null, retprobe: boolean): NativeLink;
+  attachKsyscall(name: string, retprobe: boolean, cookie: bigint): NativeLink;
+  attachUprobe(binary: string, func: string | null, offset: number, pid: number, retprobe: boolean, cookie: bigint): NativeLink;
+  attachUprobeMulti(binary: string, pattern: string | null, funcs: string[] | null, offsets: number[] | null, cookies: bigint[] | null, pid: number, retprobe: boolean): NativeLink;
+  attachUsdt(binary: string, provider: string, name: string, pid: number, cookie: bigint): NativeLink;
+  attachPerfEvent(type: number, config: bigint, freq: boolean, sample: bigint, cpu: number, pid: number, cookie: bigint): NativeLink;
 }
 
 /** bpf_iter_link_info, one union member at most (checked in TypeScript). */

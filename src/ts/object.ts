@@ -1,5 +1,6 @@
 // BpfObject: one clang-compiled *.bpf.o, opened, configured, loaded (CO-RE relocation
 // and verification against the running kernel), attached and closed.
+import { refineLoadError } from './attach-trace';
 import { argRangeError, argTypeError, checkOptionalString, checkOptions, checkInteger } from './args';
 import { Btf } from './btf';
 import { CLOSED, verifierLogs } from './errors';
@@ -169,7 +170,8 @@ export class BpfObject implements Disposable {
       const lines = await this.#native.load();
       this.#verifierLogs = verifierLogs(lines);
       this.#loaded = true;
-    } catch (e) {
+    } catch (caught) {
+      const e = refineLoadError(caught, this.#programs); // trampoline kinds: why the kernel refused
       if (e instanceof Error && trace.stack) e.stack = `${e.name}: ${e.message}\n${trace.stack.split('\n').slice(1).join('\n')}`;
       throw e;
     }

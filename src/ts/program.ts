@@ -2,6 +2,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from './args';
+import {
+  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, withDetail, uprobeArgs, uprobeMultiArgs, usdtArgs,
+  type KprobeMultiOptions, type KprobeMultiTarget, type KprobeOptions, type KsyscallOptions, type PerfEventOptions,
+  type UprobeMultiOptions, type UprobeOptions, type UsdtOptions,
+} from './attach-trace';
 import { BpfError } from './errors';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from './internal';
 import { IterLink, type Link } from './link';
@@ -180,6 +185,145 @@ export class Program {
    */
   static enableStats(): StatsHandle {
     return enableStats();
+  }
+
+  // ---- tracing, user-space and sampling attach kinds (options parsed in attach-trace.ts) ----
+
+  /**
+   * Set a BTF attach target before load, for fentry/fexit/fmod_ret/lsm/tp_btf programs
+   * shipped with a placeholder section (`SEC("fentry")`, `SEC("tp_btf")`): a kernel
+   * function (or tp_btf tracepoint), or with `program` a function of another loaded BPF
+   * program (fentry on BPF, freplace). Throws BpfError (ESRCH/ENOENT) when the kernel's
+   * BTF has no such function.
+   * @example
+   * const obj = BpfObject.open('tool.bpf.o');
+   * obj.program('on_open').setAttachTarget('do_sys_openat2');
+   * await obj.load();
+   * obj.program('on_open').attach();
+   */
+  setAttachTarget(func: string, options?: { program?: Program | number }): void {
+    const name = checkString(func, 'func');
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError('options', 'an options object', options);
+    const target = options?.program;
+    let fd = 0;
+    if (target instanceof Program) fd = target.fd;
+    else if (typeof target === 'number' && Number.isInteger(target) && target > 0) fd = target;
+    else if (target !== undefined) throw argTypeError('options.program', 'a loaded Program or a program fd', target);
+    try {
+      this.#native.setAttachTarget(fd, name);
+    } catch (e) {
+      if (!(e instanceof BpfError) || (e.code !== 'ESRCH' && e.code !== 'ENOENT')) throw e;
+      const where = fd ? `BPF program fd ${fd}'s BTF` : "the kernel's BTF (/sys/kernel/btf)";
+      throw new BpfError(e.errno, e.syscall, `prog '${this.name}': no attach target '${name}' in ${where}`, {
+        hint: 'check the function or tracepoint name: fentry/fexit/fmod_ret/lsm take a kernel function, tp_btf a tracepoint (sys_enter, sched_switch, ...)',
+        libbpfLog: e.libbpfLog,
+        program: this.name,
+      });
+    }
+  }
+
+  /**
+   * Attach a kprobe (or with `retprobe`, a kretprobe) to a kernel function. Needs a
+   * kernel with CONFIG_KPROBES; the cookie is read with bpf_get_attach_cookie().
+   * @example
+   * const link = obj.program('on_open').attachKprobe('do_sys_openat2', { cookie: 7n });
+   */
+  attachKprobe(func: string, options?: KprobeOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKprobe(...kprobeArgs(func, options)));
+  }
+
+  /**
+   * Attach a `SEC("kprobe.multi")` program to many kernel functions with one link: a
+   * glob `pattern`, or a list of `funcs` with one cookie each. Needs Linux 5.18 with
+   * CONFIG_FPROBE.
+   * @example
+   * prog.attachKprobeMulti({ pattern: 'tcp_v4_*' });
+   * prog.attachKprobeMulti({ funcs: ['vfs_read', 'vfs_write'], cookies: [1n, 2n] }, { retprobe: true });
+   */
+  attachKprobeMulti(target: KprobeMultiTarget, options?: KprobeMultiOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKprobeMulti(...kprobeMultiArgs(target, options)));
+  }
+
+  /**
+   * Attach a `SEC("ksyscall")` program to a syscall's kernel entry by its name (libbpf
+   * picks `__x64_sys_<name>` or whatever this kernel calls it). Uses kprobes.
+   * @example
+   * prog.attachKsyscall('openat');
+   */
+  attachKsyscall(name: string, options?: KsyscallOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKsyscall(...ksyscallArgs(name, options)));
+  }
+
+  /**
+   * Attach a uprobe (or uretprobe) to a function of an executable or shared library.
+   * `binary` may be a path, a program on PATH, a library file name ('libc.so.6') or a
+   * bare library name ('libc'); `func` may carry an offset ('parse+0x10').
+   * @example
+   * prog.attachUprobe({ binary: 'libc', func: 'malloc', pid: child.pid });
+   * prog.attachUprobe({ binary: '/usr/bin/bash', func: 'readline', retprobe: true, cookie: 1n });
+   */
+  attachUprobe(options: UprobeOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachUprobe(...uprobeArgs(options)));
+  }
+
+  /**
+   * Attach a `SEC("uprobe.multi")` program to many functions of one binary with one
+   * link: a glob `pattern`, `funcs` or file `offsets` (with one cookie each). Linux 6.6+.
+   * @example
+   * prog.attachUprobeMulti({ binary: 'libc', funcs: ['malloc', 'free'], cookies: [1n, 2n] });
+   */
+  attachUprobeMulti(options: UprobeMultiOptions): Link {
+    const args = uprobeMultiArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUprobeMulti(...args));
+    } catch (e) {
+      const [binary, pattern, funcs] = args;
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || (!pattern && !funcs) || e.message.includes(binary)) throw e;
+      const what = pattern ? `no function matches '${pattern}'` : `not every function of ${funcs!.map((f) => `'${f}'`).join(', ')} exists`;
+      throw withDetail(e, `prog '${this.name}': ${what} in '${binary}'`, undefined);
+    }
+  }
+
+  /**
+   * Attach a `SEC("usdt")` program to a USDT probe (STAP_PROBE/DTRACE_PROBE in the
+   * binary's .note.stapsdt). The program reads the probe's arguments with
+   * bpf_usdt_arg() and the cookie with bpf_usdt_cookie() (from <bpf/usdt.bpf.h>).
+   * @example
+   * prog.attachUsdt({ binary: '/usr/lib/x86_64-linux-gnu/libc.so.6', provider: 'libc', name: 'memory_sbrk_more' });
+   */
+  attachUsdt(options: UsdtOptions): Link {
+    const args = usdtArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUsdt(...args));
+    } catch (e) {
+      // libbpf only says so at debug level: name the probe here.
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || e.message.includes(args[2])) throw e;
+      throw withDetail(e, `prog '${this.name}': no USDT probe '${args[1]}:${args[2]}' in '${args[0]}'`, undefined);
+    }
+  }
+
+  /**
+   * Open a perf event (perf_event_open(2)) and attach this `SEC("perf_event")` program
+   * to its samples. With `cpu: 'all'` (the default without a pid) the one Link returned
+   * owns one attachment per online CPU: destroy() and disconnect() act on all of them;
+   * it has no single `fd` and cannot be pinned (attach with `{ cpu: n }` for that).
+   * Hardware events need a PMU: virtual machines often have none (BpfError ENOENT).
+   * @example
+   * const link = prog.attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 99 });
+   */
+  attachPerfEvent(options: PerfEventOptions): Link {
+    const plan = perfEventArgs(options);
+    const one = (cpu: number): NativeLink => this.#native.attachPerfEvent(plan.type, plan.config, plan.freq, plan.sample, cpu, plan.pid, plan.cookie);
+    const perCpu = options.cpu === 'all' || (options.cpu === undefined && plan.pid === -1);
+    if (!perCpu) return this.#owner.adoptLink(one(plan.cpus[0]));
+    const made: NativeLink[] = [];
+    try {
+      for (const cpu of plan.cpus) made.push(one(cpu));
+    } catch (e) {
+      for (const l of made) l.destroy();
+      throw e;
+    }
+    return this.#owner.adoptLink(new PerCpuLinks(made));
   }
 
   /** Pin the loaded program on bpffs. */
