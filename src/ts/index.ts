@@ -6,6 +6,7 @@ export { Link } from './link';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
-export { BpfError, VerifierError } from './errors';
+export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
+export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
 export { setLogger, type Logger, type LogLevel } from './log';
 export { libbpfVersion } from './version';
