@@ -164,18 +164,30 @@ class TypeScriptEmitter {
   }
 
   private cstr(o: string, n: number): string {
+    // Repeated ASCII names (comm, paths) come from a small cache keyed by their hash.
+    if (!this.helpers.has('cstr')) this.decls.unshift("const CSTR: string[] = new Array<string>(4096).fill('');");
     return this.helper('cstr', `(v: DataView, o: number, n: number): string => {
-  let s = '';
-  for (let i = 0; i < n; i++) {
+  let h = 0;
+  let high = 0;
+  let i = 0;
+  for (; i < n; i++) {
     const b = v.getUint8(o + i);
     if (b === 0) break;
-    if (b >= 0x80) {
-      let end = i;
-      while (end < n && v.getUint8(o + end) !== 0) end++;
-      return s + Buffer.from(v.buffer, v.byteOffset + o + i, end - i).toString('utf8');
-    }
-    s += String.fromCharCode(b);
+    high |= b;
+    h = Math.imul(h ^ b, 0x01000193);
   }
+  if (i === 0) return '';
+  if (high >= 0x80) return Buffer.from(v.buffer, v.byteOffset + o, i).toString('utf8');
+  const slot = (h ^ (h >>> 16)) & 4095;
+  const cached = CSTR[slot];
+  if (cached.length === i) {
+    let j = 0;
+    while (j < i && cached.charCodeAt(j) === v.getUint8(o + j)) j++;
+    if (j === i) return cached;
+  }
+  let s = '';
+  for (let j = 0; j < i; j++) s += String.fromCharCode(v.getUint8(o + j));
+  CSTR[slot] = s;
   return s;
 }`, `v, ${o}, ${n}`);
   }
@@ -281,6 +293,15 @@ class TypeScriptEmitter {
     if (size > 4 && !(r.kind === 'int' && r.bool)) {
       const raw = this.helper('bitsBig', '(v: DataView, o: number, shift: number, n: number, signed: boolean): bigint => { let x = 0n; const bytes = Math.ceil((shift + n) / 8); for (let i = bytes - 1; i >= 0; i--) x = (x << 8n) | BigInt(v.getUint8(o + i)); x = (x >> BigInt(shift)) & ((1n << BigInt(n)) - 1n); return signed ? BigInt.asIntN(n, x) : x; }', `v, ${at(o, start)}, ${shift}, ${bits}, ${signed}`);
       return r.kind === 'enum64' ? this.helper('safe', '(x: bigint): number | bigint => (x >= -0x1fffffffffffffn && x <= 0x1fffffffffffffn ? Number(x) : x)', raw) : raw;
+    }
+    const bytes = Math.ceil((shift + bits) / 8);
+    if (bytes <= 4 && bytes !== 3) {
+      // one aligned-size read, then shift and mask (sign-extend with a shift pair)
+      const read = bytes === 1 ? `v.getUint8(${at(o, start)})` : `v.getUint${bytes * 8}(${at(o, start)}, true)`;
+      const inline = signed
+        ? `((${read} << ${32 - shift - bits}) >> ${32 - bits})`
+        : bits === 32 ? `(${read} >>> 0)` : `((${read} >>> ${shift}) & 0x${((2 ** bits) - 1).toString(16)})`;
+      return r.kind === 'int' && (r.bool || r.name === '_Bool') ? `${inline} !== 0` : inline;
     }
     const raw = this.helper('bits', '(v: DataView, o: number, shift: number, n: number, signed: boolean): number => { let x = 0; const bytes = Math.ceil((shift + n) / 8); for (let i = bytes - 1; i >= 0; i--) x = x * 256 + v.getUint8(o + i); x = Math.floor(x / 2 ** shift) % 2 ** n; return signed && x >= 2 ** (n - 1) ? x - 2 ** n : x; }', `v, ${at(o, start)}, ${shift}, ${bits}, ${signed}`);
     return r.kind === 'int' && (r.bool || r.name === '_Bool') ? `${raw} !== 0` : raw;
