@@ -235,6 +235,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   #batch = true; // until the kernel says BPF_MAP_LOOKUP_BATCH is not there for this map
   #lookupThenDelete = false; // when BPF_MAP_LOOKUP_AND_DELETE_ELEM is not there for it
   #decoders: Decoders = {};
+  #created: { key?: Codec; value?: Codec } = {}; // create(): the codecs of its key and value specs
   #pinPath: string | undefined; // standalone maps
   #closed = false; // standalone maps: close() ran
 
@@ -271,7 +272,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       innerMap: o.innerMap ? o.innerMap.#native : undefined,
     });
     const map: BpfMap<K, V> = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => map.#checkOpen() });
-    map.#layout = map.#makeLayout(key ? codecFor(key.btf, key.id) : undefined, value ? codecFor(value.btf, value.id) : undefined);
+    map.#created = { key: key ? codecFor(key.btf, key.id) : undefined, value: value ? codecFor(value.btf, value.id) : undefined };
+    map.#layout = map.#makeLayout(map.#created.key, map.#created.value);
     return map;
   }
 
@@ -660,7 +662,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   // Codecs come from BTF on first use: sizes may change until load.
   #slots(): Layout<K> {
-    return (this.#layout ??= this.#makeLayout());
+    return (this.#layout ??= this.#makeLayout(this.#created.key, this.#created.value));
   }
 
   #makeLayout(keyCodec?: Codec, valueCodec?: Codec): Layout<K> {

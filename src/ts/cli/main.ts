@@ -16,6 +16,12 @@ const USAGE = `usage:
   node-libbpf doctor [--json]                    what this kernel allows for BPF, and why not
 `;
 
+// Resolves once the text is handed to the OS: process.exit() right after a plain write
+// cuts a large output (vmlinux.h is megabytes) short when stdout is a pipe.
+function print(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+}
+
 interface Parsed {
   positional: string[];
   flags: Map<string, string[]>;
@@ -45,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
       const out = flags.get('-o')?.[0];
       const header = btf ? Btf.fromFile(btf).toCHeader() : fs.readFileSync(vmlinuxHeader(), 'utf8');
       if (out) fs.writeFileSync(out, header);
-      else process.stdout.write(header);
+      else await print(header);
       return 0;
     }
     case 'build': {
@@ -80,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
         fs.writeFileSync(out, source);
         process.stderr.write(`wrote ${out}\n`);
       } else {
-        process.stdout.write(source);
+        await print(source);
       }
       return 0;
     }
@@ -89,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
       const unknown = rest.filter((a) => a !== '--json');
       if (unknown.length) throw new Error(`doctor: unknown argument ${unknown[0]}`);
       const report = doctor();
-      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+      await print(json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
       return 0;
     }
     case undefined:
