@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
-#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev
-#      (apt-get, as root)
+#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
+#      bpftool (apt-get, as root)
 #   2. tracefs and bpffs mounted (as root)
 #   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
 set -euo pipefail
@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
 is_root() { [ "$(id -u)" = 0 ]; }
 
-have_clang() { compgen -c | grep -qE '^clang(-[0-9]+)?$'; }
+# grep without -q: it reads all of compgen's output, so pipefail never sees a SIGPIPE.
+have_clang() { compgen -c | grep -E '^clang(-[0-9]+)?$' >/dev/null; }
 missing=()
 have_clang || missing+=(clang-19)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
@@ -21,6 +22,8 @@ command -v g++ >/dev/null || missing+=(g++)
 command -v gcc >/dev/null || missing+=(gcc)
 # <sys/sdt.h>: the USDT probes of the uprobe tests' target programs
 echo '#include <sys/sdt.h>' | gcc -E -x c - >/dev/null 2>&1 || missing+=(systemtap-sdt-dev)
+# The vmlinux test compares `node-libbpf vmlinux` with bpftool's output.
+command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "map.h"
 #include "object.h"
+#include "probe.h"
 #include "program.h"
 #include "ring_buffer.h"
 #include "wrap.h"
@@ -51,6 +52,13 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeIter", IterHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
+  exports.Set("btfMinCore", Napi::Function::New(env, BtfMinCore, "btfMinCore"));
+  exports.Set("probeProgramType", Napi::Function::New(env, ProbeProgramType, "probeProgramType"));
+  exports.Set("probeMapType", Napi::Function::New(env, ProbeMapType, "probeMapType"));
+  exports.Set("probeHelper", Napi::Function::New(env, ProbeHelper, "probeHelper"));
+  exports.Set("probeAttach", Napi::Function::New(env, ProbeAttach, "probeAttach"));
+  exports.Set("helperNames", Napi::Function::New(env, HelperNames, "helperNames"));
+  exports.Set("attachTypes", Napi::Function::New(env, AttachTypes, "attachTypes"));
   exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));
   exports.Set("programTypes", Napi::Function::New(env, Names<bpf_prog_type, libbpf_bpf_prog_type_str>, "programTypes"));
   DefineAddon(exports, {

@@ -8,22 +8,30 @@
 #include <string>
 
 #include "errors.h"
+#include "min_core_btf.h"
 #include "wrap.h"
 
 namespace nlb {
 
 using BtfPtr = std::unique_ptr<struct btf, decltype(&btf__free)>;
 
-static BtfPtr Parse(const Napi::CallbackInfo& info, BtfPtr& base, LogCapture& log) {
+// A path (raw BTF or ELF) or the raw bytes of a BTF, optionally split on a base.
+static struct btf* ParseOne(const Napi::CallbackInfo& info, size_t i, struct btf* base, const char* what, LogCapture& log) {
   Napi::Env env = info.Env();
-  std::string path = StringArg(info, 0, "path");
   errno = 0;
-  if (info[1].IsString()) {
-    std::string basePath = StringArg(info, 1, "base path");
-    base.reset(CheckPtr(env, btf__parse(basePath.c_str(), nullptr), "btf__parse", log));
-    return BtfPtr(CheckPtr(env, btf__parse_split(path.c_str(), base.get()), "btf__parse_split", log), btf__free);
+  if (info[i].IsTypedArray()) {
+    Napi::Uint8Array bytes = BytesArg(info, i, what);
+    return base ? CheckPtr(env, btf__new_split(bytes.Data(), bytes.ByteLength(), base), "btf__new_split", log)
+                : CheckPtr(env, btf__new(bytes.Data(), bytes.ByteLength()), "btf__new", log);
   }
-  return BtfPtr(CheckPtr(env, btf__parse(path.c_str(), nullptr), "btf__parse", log), btf__free);
+  std::string path = StringArg(info, i, what);
+  return base ? CheckPtr(env, btf__parse_split(path.c_str(), base), "btf__parse_split", log)
+              : CheckPtr(env, btf__parse(path.c_str(), nullptr), "btf__parse", log);
+}
+
+static BtfPtr Parse(const Napi::CallbackInfo& info, BtfPtr& base, LogCapture& log) {
+  if (info[1].IsString() || info[1].IsTypedArray()) base.reset(ParseOne(info, 1, nullptr, "base", log));
+  return BtfPtr(ParseOne(info, 0, base.get(), "path", log), btf__free);
 }
 
 Napi::Value BtfRawData(const Napi::CallbackInfo& info) {
@@ -72,6 +80,20 @@ Napi::Value BtfToCHeader(const Napi::CallbackInfo& info) {
       "\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
       "#endif /* __VMLINUX_H__ */\n";
   return Napi::String::New(env, out);
+}
+
+Napi::Value BtfMinCore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source = StringArg(info, 0, "btf path");
+  std::string object = StringArg(info, 1, "object path");
+  LogCapture log;
+  int err = 0;
+  BtfPtr out(nlb_min_core_btf(source.c_str(), object.c_str(), &err), btf__free);
+  if (!out) Check(env, err ? err : -EINVAL, "min_core_btf", log);
+  uint32_t size = 0;
+  const void* data = btf__raw_data(out.get(), &size);
+  if (!data) Check(env, -ENOMEM, "btf__raw_data", log);
+  return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(data), size);
 }
 
 }  // namespace nlb

@@ -94,6 +94,9 @@ export function buildCommand(source: string, options: BuildOptions = {}): { clan
   const o = checkOptions<BuildOptions>(options, 'options', BUILD_OPTIONS);
   const clang = o.clang ?? findClang();
   const output = o.output ?? source.replace(/\.c$/, '') + '.o';
+  if (o.arch !== undefined && (typeof o.arch !== 'string' || !/^[a-z0-9_]+$/.test(o.arch))) {
+    throw argTypeError('options.arch', 'a BPF target architecture (x86, arm64, ...)', o.arch);
+  }
   const arch = o.arch ?? ARCH[process.arch];
   if (!arch) throw argTypeError('options.arch', 'a BPF target architecture (x86, arm64, ...)', o.arch);
   for (const d of o.includeDirs ?? []) checkString(d, 'options.includeDirs[]');

@@ -12,6 +12,10 @@ export type {
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
-export { BpfError, VerifierError } from './errors';
+export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
+export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
 export { setLogger, type Logger, type LogLevel } from './log';
 export { libbpfVersion } from './version';
+export { build, buildCommand, findClang, vmlinuxHeader, type BuildOptions } from './build';
+export { generate, minCoreBtf, type GenOptions } from './gen';
+export { doctor, formatDoctor, type DoctorReport } from './doctor';

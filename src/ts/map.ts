@@ -128,6 +128,13 @@ function scalarCodec(name: ScalarName): Codec {
   return codecFor(btf, id);
 }
 
+type Decoders = { key?: (view: DataView, offset: number) => unknown; value?: (view: DataView, offset: number) => unknown };
+
+// A codec with its decode replaced (useDecoders); everything else from the original.
+function withDecoder(codec: Codec, decode: ((view: DataView, offset: number) => unknown) | undefined): Codec {
+  return decode ? Object.assign(Object.create(codec) as Codec, { decode }) : codec;
+}
+
 /** A key or value type for BpfMap.create(): a scalar name, or a type from some BTF. */
 export type TypeSpec = ScalarName | { btf: Btf; type: string | number };
 
@@ -227,6 +234,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   #memory: MapMemory<V> | undefined;
   #batch = true; // until the kernel says BPF_MAP_LOOKUP_BATCH is not there for this map
   #lookupThenDelete = false; // when BPF_MAP_LOOKUP_AND_DELETE_ELEM is not there for it
+  #decoders: Decoders = {};
+  #created: { key?: Codec; value?: Codec } = {}; // create(): the codecs of its key and value specs
   #pinPath: string | undefined; // standalone maps
   #closed = false; // standalone maps: close() ran
 
@@ -263,7 +272,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       innerMap: o.innerMap ? o.innerMap.#native : undefined,
     });
     const map: BpfMap<K, V> = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => map.#checkOpen() });
-    map.#layout = map.#makeLayout(key ? codecFor(key.btf, key.id) : undefined, value ? codecFor(value.btf, value.id) : undefined);
+    map.#created = { key: key ? codecFor(key.btf, key.id) : undefined, value: value ? codecFor(value.btf, value.id) : undefined };
+    map.#layout = map.#makeLayout(map.#created.key, map.#created.value);
     return map;
   }
 
@@ -386,6 +396,24 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   internals(token: symbol): { native: NativeMap; owner: MapOwner } {
     checkInternal(token, 'BpfMap.internals');
     return { native: this.#native, owner: this.#owner };
+  }
+
+  /**
+   * Decode keys and/or values with these functions instead of the BTF-driven codecs
+   * (encoding, and so validation, stays BTF-driven). The typed wrappers `node-libbpf gen`
+   * writes pass their generated decoders here. For per-CPU maps `value` decodes one
+   * CPU's value. Returns this map, retyped.
+   * @example const counts = obj.map('counts').useDecoders<number, bigint>({ value: (v, o) => v.getBigUint64(o, true) });
+   */
+  useDecoders<K2 = K, V2 = V>(decoders: { key?: (view: DataView, offset: number) => K2; value?: (view: DataView, offset: number) => unknown }): BpfMap<K2, V2> {
+    const d = checkOptions<{ key?: unknown; value?: unknown }>(decoders, 'decoders', ['key', 'value'] as const);
+    for (const k of ['key', 'value'] as const) {
+      if (d[k] !== undefined && typeof d[k] !== 'function') throw argTypeError(`decoders.${k}`, 'a function (view, offset) => value', d[k]);
+    }
+    this.#decoders = { ...this.#decoders, ...(decoders as Decoders) };
+    this.#layout = undefined;
+    this.#memory = undefined;
+    return this as unknown as BpfMap<K2, V2>;
   }
 
   /** Byte-level access (Buffers in and out), always available. */
@@ -634,7 +662,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   // Codecs come from BTF on first use: sizes may change until load.
   #slots(): Layout<K> {
-    return (this.#layout ??= this.#makeLayout());
+    return (this.#layout ??= this.#makeLayout(this.#created.key, this.#created.value));
   }
 
   #makeLayout(keyCodec?: Codec, valueCodec?: Codec): Layout<K> {
@@ -649,6 +677,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       : rawCodec(keySize);
     const fdValued = FD_VALUED.has(type) && (valueSize === 4 || (valueSize === 8 && type.startsWith('sock')));
     valueCodec ??= fdValued ? fdCodec(valueSize as 4 | 8) : btf && valueId ? codecFor(btf, valueId) : rawCodec(valueSize);
+    keyCodec = withDecoder(keyCodec, this.#decoders.key);
+    valueCodec = withDecoder(valueCodec, this.#decoders.value);
     const perCpu = PER_CPU.has(type) ? numPossibleCpus() : 0;
     const stride = perCpu ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
     const name = this.#label();

@@ -190,6 +190,31 @@ export interface OpenOptions {
   kernelLogLevel?: number;
 }
 
+/** How probeAttach loads (`r0 = retval; exit`) and attaches one tiny program. */
+export interface NativeProbeRecipe {
+  progType: number;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  /** BPF_F_* load flags (BPF_F_SLEEPABLE = 16). */
+  progFlags?: number;
+  retval?: number;
+  attach: 'none' | 'link' | 'raw_tp' | 'perf' | 'socket' | 'test_run' | 'kprobe_multi' | 'uprobe_multi' | 'netfilter';
+  linkAttachType?: number;
+  ifindex?: number;
+  /** Opened O_RDONLY as the link target (a cgroup directory, a netns file). */
+  targetPath?: string;
+  rawTp?: string;
+  /** perf_event_attr type and config; with func (kprobe) or binary+func (uprobe) as config1/config2. */
+  perf?: { type: number; config: number };
+  binary?: string;
+  func?: string;
+  pf?: number;
+  hooknum?: number;
+  priority?: number;
+  /** Attach inside a private network namespace, left again before returning. */
+  netns?: boolean;
+}
+
 interface Addon {
   NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
   NativeMap: {
@@ -214,8 +239,15 @@ interface Addon {
   setLogger(logger: ((lines: LibbpfLine[]) => void) | null, level: number): void;
   numPossibleCpus(): number;
   libbpfVersion(): string;
-  btfToCHeader(path: string, basePath?: string): string;
-  btfRawData(path: string, basePath?: string): Buffer;
+  btfToCHeader(path: string | Uint8Array, base?: string | Uint8Array): string;
+  btfRawData(path: string | Uint8Array, base?: string | Uint8Array): Buffer;
+  btfMinCore(btfPath: string, objectPath: string): Buffer;
+  probeProgramType(type: number): boolean;
+  probeMapType(type: number): boolean;
+  probeHelper(programType: number, helper: number): boolean;
+  probeAttach(recipe: NativeProbeRecipe): void;
+  helperNames(): string[];
+  attachTypes(): string[];
 }
 
 /** The package's root directory (holding package.json, prebuilds/, build/, include/). */

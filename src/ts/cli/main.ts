@@ -1,13 +1,26 @@
 #!/usr/bin/env node
-// The `node-libbpf` command: vmlinux, build.
+// The `node-libbpf` command: vmlinux, build, gen, gen min-btf, doctor.
 import * as fs from 'node:fs';
+import { Btf } from '../btf';
 import { build, vmlinuxHeader } from '../build';
-import { addon } from '../native';
+import { doctor, formatDoctor } from '../doctor';
+import { generate, minCoreBtf } from '../gen';
 
 const USAGE = `usage:
   node-libbpf vmlinux [--btf FILE] [-o FILE]     C header of every kernel type (CO-RE ready)
-  node-libbpf build FILE.bpf.c [-o FILE.bpf.o] [-I DIR]... [--arch ARCH] [--cflags "..."]
+  node-libbpf build FILE.bpf.c [-o FILE.bpf.o] [-I DIR]... [--arch ARCH] [--cflags "..."] [--btf FILE]
+                                                 compile a CO-RE object (clang -g -O2 -target bpf)
+  node-libbpf gen FILE.bpf.o [-o FILE.ts]        TypeScript types and a typed wrapper embedding the object
+  node-libbpf gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf
+                                                 the minimal BTF the object's CO-RE relocations need
+  node-libbpf doctor [--json]                    what this kernel allows for BPF, and why not
 `;
+
+// Resolves once the text is handed to the OS: process.exit() right after a plain write
+// cuts a large output (vmlinux.h is megabytes) short when stdout is a pipe.
+function print(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+}
 
 interface Parsed {
   positional: string[];
@@ -36,9 +49,9 @@ async function main(argv: string[]): Promise<number> {
       const { flags } = parse(rest, ['--btf', '-o']);
       const btf = flags.get('--btf')?.[0];
       const out = flags.get('-o')?.[0];
-      const header = btf ? addon.btfToCHeader(btf) : fs.readFileSync(vmlinuxHeader(), 'utf8');
+      const header = btf ? Btf.fromFile(btf).toCHeader() : fs.readFileSync(vmlinuxHeader(), 'utf8');
       if (out) fs.writeFileSync(out, header);
-      else process.stdout.write(header);
+      else await print(header);
       return 0;
     }
     case 'build': {
@@ -52,6 +65,37 @@ async function main(argv: string[]): Promise<number> {
         cflags: flags.get('--cflags')?.flatMap((f) => f.split(/\s+/).filter(Boolean)),
       });
       process.stderr.write(`wrote ${output}\n`);
+      return 0;
+    }
+    case 'gen': {
+      if (rest[0] === 'min-btf') {
+        const { positional, flags } = parse(rest.slice(1), ['--btf', '-o']);
+        const btf = flags.get('--btf')?.[0];
+        const out = flags.get('-o')?.[0];
+        if (positional.length !== 1 || !btf || !out) throw new Error('usage: gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf');
+        const bytes = minCoreBtf(positional[0], btf);
+        fs.writeFileSync(out, bytes);
+        process.stderr.write(`wrote ${out} (${bytes.length} bytes, from ${fs.statSync(btf).size})\n`);
+        return 0;
+      }
+      const { positional, flags } = parse(rest, ['-o', '--name']);
+      if (positional.length !== 1) throw new Error('gen takes one FILE.bpf.o');
+      const out = flags.get('-o')?.[0];
+      const source = generate(positional[0], { name: flags.get('--name')?.[0] });
+      if (out) {
+        fs.writeFileSync(out, source);
+        process.stderr.write(`wrote ${out}\n`);
+      } else {
+        await print(source);
+      }
+      return 0;
+    }
+    case 'doctor': {
+      const json = rest.includes('--json');
+      const unknown = rest.filter((a) => a !== '--json');
+      if (unknown.length) throw new Error(`doctor: unknown argument ${unknown[0]}`);
+      const report = doctor();
+      await print(json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
       return 0;
     }
     case undefined:
