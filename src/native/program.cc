@@ -12,8 +12,7 @@ const napi_type_tag ProgramHandle::kTypeTag = {0x6e6c627070726f67ULL, 0x2b7d0c9a
 
 Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
   using P = ProgramHandle;
-  Napi::Function ctor = DefineCheckedClass<P>(env, {},
-                                    {
+  std::vector<Napi::PropertyDescriptor> methods = {
                                         Method<P, &P::Name>(env, "name"),
                                         Method<P, &P::SectionName>(env, "sectionName"),
                                         Method<P, &P::Type>(env, "type"),
@@ -29,7 +28,10 @@ Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
                                         Method<P, &P::Pin>(env, "pin"),
                                         Method<P, &P::Unpin>(env, "unpin"),
-                                    });
+                                    };
+  std::vector<Napi::ClassPropertyDescriptor<P>> statics;
+  InitNet(env, methods, statics);  // program_net.cc
+  Napi::Function ctor = DefineCheckedClass<P>(env, statics, methods);
   addon->programCtor = Napi::Persistent(ctor);
   return ctor;
 }

@@ -34,6 +34,47 @@ export interface NativeProgram {
   attachRawTracepoint(name: string): NativeLink;
   pin(path: string): void;
   unpin(path: string): void;
+  // --- network attach kinds and BPF_PROG_TEST_RUN (program_net.cc) ---
+  attachXdp(ifindex: number): NativeLink;
+  attachTcx(ifindex: number, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): NativeLink;
+  /** bpf_link_create(): the new link's fd, owned by the caller. */
+  linkCreate(target: number, attachType: string, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): number;
+  attachCgroup(target: string | number): NativeLink;
+  attachNetns(target: string | number): NativeLink;
+  attachSockmap(mapFd: number): NativeLink;
+  attachNetfilter(pf: number, hooknum: number, priority: number, flags: number): NativeLink;
+  tcAttach(ifindex: number, egress: boolean, handle: number, priority: number): { handle: number; priority: number };
+  tcDetach(ifindex: number, egress: boolean, handle: number, priority: number): void;
+  /** SO_ATTACH_BPF; returns the socket's inode number. */
+  socketAttach(fd: number): number;
+  /** SO_DETACH_BPF if `fd` still names the socket with inode `ino`. */
+  socketDetach(fd: number, ino: number): boolean;
+  testRun(options: NativeTestRunOptions): NativeTestRunResult;
+  testRunAsync(options: NativeTestRunOptions): Promise<NativeTestRunResult>;
+}
+
+export interface NativeTestRunOptions {
+  data?: Uint8Array;
+  dataSizeOut: number;
+  ctx?: Uint8Array;
+  ctxSizeOut: number;
+  repeat: number;
+  flags: number;
+  cpu: number;
+  batchSize: number;
+}
+
+export interface NativeTestRunResult {
+  /** Set when an output buffer was too small; the sizes say what the kernel needed. */
+  enospc?: true;
+  dataSizeOut: number;
+  ctxSizeOut: number;
+  retval?: number;
+  duration?: number;
+  data?: Buffer;
+  ctx?: Buffer;
+  /** The ctx buffer passed in, after the run (syscall programs write their ctx back there). */
+  ctxIn?: Buffer;
 }
 
 export interface NativeMap {
@@ -134,6 +175,13 @@ export interface OpenOptions {
 
 interface Addon {
   NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
+  NativeProgram: {
+    // --- network (program_net.cc) ---
+    ifNameToIndex(name: string): number;
+    ifIndexToName(index: number): string | null;
+    attachTypes(): string[];
+    pinFd(fd: number, path: string): void;
+  };
   NativeMap: {
     create(options: NativeMapCreateOptions): NativeMap;
     fromPinned(path: string): NativeMap;
