@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
-#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config (apt-get, as root)
+#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, iproute2 (ip and tc,
+#      for the network tests' namespaces, veths and tc filters) (apt-get, as root)
 #   2. tracefs and bpffs mounted (as root)
 #   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
 set -euo pipefail
@@ -17,6 +18,7 @@ pkg-config --exists libelf 2>/dev/null || missing+=(libelf-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 command -v make >/dev/null || missing+=(make)
 command -v g++ >/dev/null || missing+=(g++)
+{ command -v ip && command -v tc; } >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"
