@@ -437,7 +437,7 @@ export interface TestRunOptions {
 }
 
 export interface TestRunResult {
-  /** The program's return value (XDP_PASS, TC_ACT_OK, ...). */
+  /** The program's return value as a signed 32-bit integer (XDP_PASS, TC_ACT_OK, TCX_NEXT = -1, ...). */
   retval: number;
   /** Average time per run in nanoseconds, as the kernel measured it (0 where it does not). */
   durationNs: number;
@@ -487,7 +487,7 @@ export function testRunResult(r: NativeTestRunResult, type: string, opts: Native
       hint: 'pass a larger dataSizeOut (or ctxSizeOut)',
     });
   }
-  const out: TestRunResult = { retval: r.retval!, durationNs: r.duration! };
+  const out: TestRunResult = { retval: r.retval! | 0, durationNs: r.duration! }; // programs return int: TCX_NEXT is -1
   if (r.data) out.data = r.data;
   if (r.ctx) out.ctx = r.ctx;
   else if (type === 'syscall' && r.ctxIn) out.ctx = r.ctxIn;
