@@ -370,6 +370,24 @@ describe('socket programs', () => {
     expect(obj.globals.filtered).toBe(2n);
   });
 
+  test('attachSocket: the socket closed first, destroy() (or close()) has nothing to undo', async () => {
+    const obj = await loaded(SOCK);
+    const rx = await udpReceiver('127.0.0.1');
+    const link = obj.program('drop_d').attachSocket(rx.socket);
+    rx.close();
+    await new Promise((r) => setImmediate(r));
+    const other = await udpReceiver('127.0.0.1'); // likely reuses the fd number
+    cleanup(() => other.close());
+    const otherLink = obj.program('drop_d').attachSocket(other.socket);
+    link.destroy(); // the fd no longer names that socket: nothing is touched
+    expect(link.destroyed).toBe(true);
+    await udpSend('127.0.0.1', other.port, ['Dstill', 'end']);
+    await other.until((r) => r.includes('end'));
+    expect(other.received).toEqual(['end']); // the other socket's filter is still there
+    obj.close();
+    expect(otherLink.destroyed).toBe(true);
+  });
+
   test('attachSocket takes an fd number and a net.Socket; misuse', async () => {
     const obj = await loaded(SOCK);
     const server = net.createServer();

@@ -3,8 +3,9 @@
 // Layouts of the kernel's context structs come from the kernel's own BTF.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { BpfError, BpfObject, Btf, TEST_RUN_SYNC_MAX_REPEAT, TestRunFlags } from 'node-libbpf';
-import { cleanupAfterEach, expectRejects, expectThrows, fixture, thrown } from './support/helpers';
+import { cleanupAfterEach, distDir, expectRejects, expectThrows, fixture, thrown } from './support/helpers';
 
 const TESTRUN = fixture('net_testrun');
 const cleanup = cleanupAfterEach();
@@ -148,6 +149,30 @@ describe('testRun', () => {
     expect(r.data).toEqual(udpFrame(9));
     expect(TEST_RUN_SYNC_MAX_REPEAT).toBe(1000);
     expect(TestRunFlags.ON_CPU).toBe(1);
+  });
+
+  test('in a worker thread: testRun, testRunAsync and an interface lookup', async () => {
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const { BpfObject } = require(workerData.dist);
+      (async () => {
+        const obj = BpfObject.open(workerData.fixture);
+        await obj.load();
+        const frame = Buffer.alloc(64);
+        frame.writeUInt16BE(0x0800, 12); frame[14] = 0x45; frame[23] = 17; frame.writeUInt16BE(9, 36);
+        const sync = obj.program('tr_tc').testRun({ data: frame }).retval;
+        const async = (await obj.program('tr_tc').testRunAsync({ data: frame, repeat: 10 })).retval;
+        let badIf;
+        try { obj.program('tr_tc').attachTcx('nlb-nope0', { direction: 'ingress' }); } catch (e) { badIf = e.name; }
+        obj.close();
+        parentPort.postMessage({ sync, async, badIf });
+      })();`;
+    const result = await new Promise((resolve, reject) => {
+      const worker = new Worker(code, { eval: true, workerData: { dist: distDir(), fixture: TESTRUN } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(result).toEqual({ sync: 2, async: 2, badIf: 'RangeError' });
   });
 
   test('misuse: options, repeat cap, not loaded, closed, unsupported program type', async () => {
