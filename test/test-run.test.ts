@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BpfError, BpfObject, Btf, TEST_RUN_SYNC_MAX_REPEAT, TestRunFlags } from 'node-libbpf';
+import { addon } from '../src/ts/native';
 import { cleanupAfterEach, distDir, expectRejects, expectThrows, fixture, thrown } from './support/helpers';
 
 const TESTRUN = fixture('net_testrun');
@@ -192,6 +193,9 @@ describe('testRun', () => {
     expect([e.code, e.errno, e.syscall]).toEqual(['ENOTSUPP', 524, 'bpf_prog_test_run_opts']);
     expect(e.hint).toMatch(/^BPF_PROG_TEST_RUN cannot run this program type/);
     await expectRejects(basic.program('count_getpgid').testRunAsync(), 'BpfError', /ENOTSUPP/);
+    const NativeProgram = addon.NativeProgram as unknown as { prototype: Record<string, (...a: unknown[]) => unknown> };
+    expectThrows(() => NativeProgram.prototype.testRun.call({}, {}), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
+    expectThrows(() => NativeProgram.prototype.tcDetach.call({}, 1, false, 1, 1), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
     obj.close();
     expectThrows(() => p.testRun({ data: udpFrame(9) }), 'TypeError', 'BpfObject is closed');
   });
