@@ -153,11 +153,34 @@ export function cgroup2Root(): string {
   throw new Error('no cgroup2 mount in /proc/mounts');
 }
 
-/** A new cgroup v2 directory; remove() once its processes exited. */
+/**
+ * A new cgroup v2 directory. remove() moves what is still in it (a child killed by a
+ * failing test may not have exited yet) back to the root, then removes it, retrying
+ * briefly while the kernel finishes the exits.
+ */
 export function makeCgroup(): { path: string; remove(): void } {
-  const dir = path.join(cgroup2Root(), `nlb_test_${unique()}`);
+  const root = cgroup2Root();
+  const dir = path.join(root, `nlb_test_${unique()}`);
   fs.mkdirSync(dir);
-  return { path: dir, remove: () => fs.rmdirSync(dir) };
+  const remove = (): void => {
+    for (let attempt = 0; ; attempt++) {
+      for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
+        } catch {
+          // exiting
+        }
+      }
+      try {
+        fs.rmdirSync(dir);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt === 50) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      }
+    }
+  };
+  return { path: dir, remove };
 }
 
 /**
