@@ -177,6 +177,10 @@ describe('attachTcx', () => {
     await udpSend('127.0.0.1', rx.port, ['one']);
     await rx.until((r) => r.length === 1);
     expect(obj.globals.order).toBe('BAC');
+    // A stale expectedRevision (the hook changed since): the kernel refuses with ESTALE.
+    const stale = thrown(() => obj.program('tc_ingress').attachTcx('lo', { expectedRevision: 1 }));
+    expect(stale).toBeInstanceOf(BpfError);
+    expect([stale.code, stale.syscall]).toEqual(['ESTALE', 'bpf_program__attach_tcx']);
   });
 
   test("mode 'tc': a clsact qdisc and a direct-action filter, removed by destroy()", async () => {

@@ -25,6 +25,7 @@ const LIBBPF_ERRNO: Record<number, [string, string]> = {
 const KERNEL_NAMES: Record<number, [string, string]> = {
   95: ['EOPNOTSUPP', 'Operation not supported'],
   524: ['ENOTSUPP', 'Operation is not supported (kernel-internal ENOTSUPP)'],
+  116: ['ESTALE', 'Stale file handle'], // libuv does not name it; bpf_mprog's revision mismatch
 };
 
 const systemErrors = util.getSystemErrorMap();
@@ -129,6 +130,7 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       return 'the kernel refused these inputs for this program type: raw_tp and syscall programs take only ctx (no data, repeat or output buffers), packet programs need data of at least an Ethernet header, sk_lookup needs a whole struct bpf_sk_lookup as ctx';
     }
   }
+  if (code === 'ESTALE') return 'the attach point changed since expectedRevision: query it again';
   if (code === 'EEXIST' && syscall === 'bpf_program__attach_xdp') return 'an XDP program is already attached to this interface';
   switch (code) {
     case 'EPERM':
