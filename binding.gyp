@@ -17,6 +17,7 @@
       'src/native/program_iter.cc', 'src/native/iter.cc', 'src/native/link_ops.cc',
       'src/native/program_trace.cc',
       'src/native/probe.cc',
+      'src/native/program_net.cc',
     ],
     'dependencies': ['nlb_core', 'deps/libbpf.gyp:libbpf'],
     'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -2,7 +2,8 @@
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
 #   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
-#      bpftool (apt-get, as root)
+#      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
+#      filters) (apt-get, as root)
 #   2. tracefs and bpffs mounted (as root)
 #   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
 set -euo pipefail
@@ -24,6 +25,7 @@ command -v gcc >/dev/null || missing+=(gcc)
 echo '#include <sys/sdt.h>' | gcc -E -x c - >/dev/null 2>&1 || missing+=(systemtap-sdt-dev)
 # The vmlinux test compares `node-libbpf vmlinux` with bpftool's output.
 command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
+{ command -v ip && command -v tc; } >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"

@@ -16,6 +16,8 @@ Napi::Function LinkHandle::Init(Napi::Env env, Addon* addon) {
                                     {
                                         // link_ops.cc
                                         StaticMethod("fromPinned", &L::FromPinned),
+                                        StaticMethod("updateFd", &L::UpdateByFd),
+                                        StaticMethod("infoFd", &L::InfoByFd),
                                     },
                                     {
                                         Method<L, &L::Destroy>(env, "destroy"),

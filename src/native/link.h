@@ -36,6 +36,10 @@ class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
   static Napi::Value FromPinned(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  // The same two for links known only by their fd (bpf_link_create, attach-net.ts).
+  static Napi::Value UpdateByFd(const Napi::CallbackInfo& info);
+  static Napi::Value InfoByFd(const Napi::CallbackInfo& info);
+  static Napi::Value InfoFd(Napi::Env env, int fd);
 
   // While it owns an attachment (not destroyed, disconnected or pinned) the wrapper holds
   // a reference to itself, so GC never detaches a program; ownerRef_ keeps the object.

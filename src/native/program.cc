@@ -12,40 +12,40 @@ const napi_type_tag ProgramHandle::kTypeTag = {0x6e6c627070726f67ULL, 0x2b7d0c9a
 
 Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
   using P = ProgramHandle;
-  Napi::Function ctor = DefineCheckedClass<P>(env,
-                                    {
-                                        // program_iter.cc
-                                        P::StaticMethod("enableStats", &P::EnableStats),
-                                    },
-                                    {
-                                        Method<P, &P::Name>(env, "name"),
-                                        Method<P, &P::SectionName>(env, "sectionName"),
-                                        Method<P, &P::Type>(env, "type"),
-                                        Method<P, &P::ExpectedAttachType>(env, "expectedAttachType"),
-                                        Method<P, &P::Autoload>(env, "autoload"),
-                                        Method<P, &P::SetAutoload>(env, "setAutoload"),
-                                        Method<P, &P::Autoattach>(env, "autoattach"),
-                                        Method<P, &P::SetAutoattach>(env, "setAutoattach"),
-                                        Method<P, &P::InsnCount>(env, "insnCount"),
-                                        Method<P, &P::Fd>(env, "fd"),
-                                        Method<P, &P::Attach>(env, "attach"),
-                                        Method<P, &P::AttachTracepoint>(env, "attachTracepoint"),
-                                        Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
-                                        Method<P, &P::Pin>(env, "pin"),
-                                        Method<P, &P::Unpin>(env, "unpin"),
-                                        // iterators and introspection (program_iter.cc)
-                                        Method<P, &P::AttachIter>(env, "attachIter"),
-                                        Method<P, &P::Info>(env, "info"),
-                                        // tracing, user-space and sampling (program_trace.cc)
-                                        Method<P, &P::SetAttachTarget>(env, "setAttachTarget"),
-                                        Method<P, &P::AttachKprobe>(env, "attachKprobe"),
-                                        Method<P, &P::AttachKprobeMulti>(env, "attachKprobeMulti"),
-                                        Method<P, &P::AttachKsyscall>(env, "attachKsyscall"),
-                                        Method<P, &P::AttachUprobe>(env, "attachUprobe"),
-                                        Method<P, &P::AttachUprobeMulti>(env, "attachUprobeMulti"),
-                                        Method<P, &P::AttachUsdt>(env, "attachUsdt"),
-                                        Method<P, &P::AttachPerfEvent>(env, "attachPerfEvent"),
-                                    });
+  std::vector<Napi::PropertyDescriptor> methods = {
+      Method<P, &P::Name>(env, "name"),
+      Method<P, &P::SectionName>(env, "sectionName"),
+      Method<P, &P::Type>(env, "type"),
+      Method<P, &P::ExpectedAttachType>(env, "expectedAttachType"),
+      Method<P, &P::Autoload>(env, "autoload"),
+      Method<P, &P::SetAutoload>(env, "setAutoload"),
+      Method<P, &P::Autoattach>(env, "autoattach"),
+      Method<P, &P::SetAutoattach>(env, "setAutoattach"),
+      Method<P, &P::InsnCount>(env, "insnCount"),
+      Method<P, &P::Fd>(env, "fd"),
+      Method<P, &P::Attach>(env, "attach"),
+      Method<P, &P::AttachTracepoint>(env, "attachTracepoint"),
+      Method<P, &P::AttachRawTracepoint>(env, "attachRawTracepoint"),
+      Method<P, &P::Pin>(env, "pin"),
+      Method<P, &P::Unpin>(env, "unpin"),
+      // iterators and introspection (program_iter.cc)
+      Method<P, &P::AttachIter>(env, "attachIter"),
+      Method<P, &P::Info>(env, "info"),
+      // tracing, user-space and sampling (program_trace.cc)
+      Method<P, &P::SetAttachTarget>(env, "setAttachTarget"),
+      Method<P, &P::AttachKprobe>(env, "attachKprobe"),
+      Method<P, &P::AttachKprobeMulti>(env, "attachKprobeMulti"),
+      Method<P, &P::AttachKsyscall>(env, "attachKsyscall"),
+      Method<P, &P::AttachUprobe>(env, "attachUprobe"),
+      Method<P, &P::AttachUprobeMulti>(env, "attachUprobeMulti"),
+      Method<P, &P::AttachUsdt>(env, "attachUsdt"),
+      Method<P, &P::AttachPerfEvent>(env, "attachPerfEvent"),
+  };
+  std::vector<Napi::ClassPropertyDescriptor<P>> statics = {
+      P::StaticMethod("enableStats", &P::EnableStats),  // program_iter.cc
+  };
+  InitNet(env, methods, statics);  // program_net.cc
+  Napi::Function ctor = DefineCheckedClass<P>(env, statics, methods);
   addon->programCtor = Napi::Persistent(ctor);
   return ctor;
 }

@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
+#include <vector>
+
 namespace nlb {
 
 class Addon;
@@ -52,6 +54,30 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value AttachUsdt(const Napi::CallbackInfo& info);
   Napi::Value AttachPerfEvent(const Napi::CallbackInfo& info);
   // --- end of program_trace.cc ---
+  // --- Network attach kinds and BPF_PROG_TEST_RUN (program_net.cc) ---
+ public:
+  static void InitNet(Napi::Env env, std::vector<Napi::PropertyDescriptor>& methods,
+                      std::vector<Napi::ClassPropertyDescriptor<ProgramHandle>>& statics);
+
+ private:
+  static Napi::Value IfNameToIndex(const Napi::CallbackInfo& info);
+  static Napi::Value IfIndexToName(const Napi::CallbackInfo& info);
+  static Napi::Value AttachTypes(const Napi::CallbackInfo& info);
+  static Napi::Value PinFd(const Napi::CallbackInfo& info);
+  Napi::Value AttachXdp(const Napi::CallbackInfo& info);
+  Napi::Value AttachTcx(const Napi::CallbackInfo& info);
+  Napi::Value LinkCreate(const Napi::CallbackInfo& info);
+  Napi::Value AttachCgroup(const Napi::CallbackInfo& info);
+  Napi::Value AttachNetns(const Napi::CallbackInfo& info);
+  Napi::Value AttachSockmap(const Napi::CallbackInfo& info);
+  Napi::Value AttachNetfilter(const Napi::CallbackInfo& info);
+  Napi::Value TcAttach(const Napi::CallbackInfo& info);
+  Napi::Value TcDetach(const Napi::CallbackInfo& info);
+  Napi::Value SocketAttach(const Napi::CallbackInfo& info);
+  Napi::Value SocketDetach(const Napi::CallbackInfo& info);
+  Napi::Value TestRun(const Napi::CallbackInfo& info);
+  Napi::Value TestRunAsync(const Napi::CallbackInfo& info);
+  // --- end of the network block ---
 
   ObjectHandle* owner_;
   Napi::ObjectReference ownerRef_;

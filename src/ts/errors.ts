@@ -26,6 +26,7 @@ const LIBBPF_ERRNO: Record<number, [string, string]> = {
 const KERNEL_NAMES: Record<number, [string, string]> = {
   95: ['EOPNOTSUPP', 'Operation not supported'],
   524: ['ENOTSUPP', 'Operation is not supported (kernel-internal ENOTSUPP)'],
+  116: ['ESTALE', 'Stale file handle'], // libuv does not name it; bpf_mprog's revision mismatch
 };
 
 const systemErrors = util.getSystemErrorMap();
@@ -124,6 +125,16 @@ export function hintFor(code: string, syscall: string, text: string): string | u
   if (/tracepoint .*perf event ID/.test(text) || (code === 'ENOENT' && /tracepoint/.test(text))) {
     return 'is tracefs mounted (mount -t tracefs tracefs /sys/kernel/tracing) and does the tracepoint exist?';
   }
+  if (syscall === 'bpf_prog_test_run_opts') {
+    if (code === 'ENOTSUPP' || code === 'EOPNOTSUPP') {
+      return 'BPF_PROG_TEST_RUN cannot run this program type: it runs xdp, sched_cls/sched_act, socket_filter, cgroup_skb, lwt, raw_tracepoint, syscall, flow_dissector, sk_lookup, netfilter and tracing programs';
+    }
+    if (code === 'EINVAL') {
+      return 'the kernel refused these inputs for this program type: raw_tp and syscall programs take only ctx (no data, repeat or output buffers), packet programs need data of at least an Ethernet header, sk_lookup needs a whole struct bpf_sk_lookup as ctx';
+    }
+  }
+  if (code === 'ESTALE') return 'the attach point changed since expectedRevision: query it again';
+  if (code === 'EEXIST' && syscall === 'bpf_program__attach_xdp') return 'an XDP program is already attached to this interface';
   switch (code) {
     case 'EPERM':
     case 'EACCES':

@@ -1,6 +1,17 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way.
 export { BpfObject, type OpenOptions } from './object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './program';
+export {
+  TestRunFlags,
+  TEST_RUN_SYNC_MAX_REPEAT,
+  type XdpOptions,
+  type TcxOptions,
+  type CgroupOptions,
+  type SockmapOptions,
+  type NetfilterOptions,
+  type TestRunOptions,
+  type TestRunResult,
+} from './attach-net';
 export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './map';
 export { Link, IterLink } from './link';
 export type { LinkInfo, PerfEventLinkInfo, CgroupIterOrder } from './link-info';

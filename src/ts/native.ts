@@ -46,6 +46,23 @@ export interface NativeProgram {
   attachUprobeMulti(binary: string, pattern: string | null, funcs: string[] | null, offsets: number[] | null, cookies: bigint[] | null, pid: number, retprobe: boolean): NativeLink;
   attachUsdt(binary: string, provider: string, name: string, pid: number, cookie: bigint): NativeLink;
   attachPerfEvent(type: number, config: bigint, freq: boolean, sample: bigint, cpu: number, pid: number, cookie: bigint): NativeLink;
+  // --- network attach kinds and BPF_PROG_TEST_RUN (program_net.cc) ---
+  attachXdp(ifindex: number): NativeLink;
+  attachTcx(ifindex: number, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): NativeLink;
+  /** bpf_link_create(): the new link's fd, owned by the caller. */
+  linkCreate(target: number, attachType: string, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): number;
+  attachCgroup(target: string | number): NativeLink;
+  attachNetns(target: string | number): NativeLink;
+  attachSockmap(mapFd: number): NativeLink;
+  attachNetfilter(pf: number, hooknum: number, priority: number, flags: number): NativeLink;
+  tcAttach(ifindex: number, egress: boolean, handle: number, priority: number): { handle: number; priority: number };
+  tcDetach(ifindex: number, egress: boolean, handle: number, priority: number): void;
+  /** SO_ATTACH_BPF; returns the socket's inode number. */
+  socketAttach(fd: number): number;
+  /** SO_DETACH_BPF if `fd` still names the socket with inode `ino`. */
+  socketDetach(fd: number, ino: number): boolean;
+  testRun(options: NativeTestRunOptions): NativeTestRunResult;
+  testRunAsync(options: NativeTestRunOptions): Promise<NativeTestRunResult>;
 }
 
 /** bpf_iter_link_info, one union member at most (checked in TypeScript). */
@@ -89,6 +106,30 @@ export interface NativeIter {
   /** Up to `size` bytes read on the thread pool; an empty Buffer at the end. */
   read(size: number): Promise<Buffer>;
   close(): void;
+}
+
+export interface NativeTestRunOptions {
+  data?: Uint8Array;
+  dataSizeOut: number;
+  ctx?: Uint8Array;
+  ctxSizeOut: number;
+  repeat: number;
+  flags: number;
+  cpu: number;
+  batchSize: number;
+}
+
+export interface NativeTestRunResult {
+  /** Set when an output buffer was too small; the sizes say what the kernel needed. */
+  enospc?: true;
+  dataSizeOut: number;
+  ctxSizeOut: number;
+  retval?: number;
+  duration?: number;
+  data?: Buffer;
+  ctx?: Buffer;
+  /** The ctx buffer passed in, after the run (syscall programs write their ctx back there). */
+  ctxIn?: Buffer;
 }
 
 export interface NativeMap {
@@ -217,14 +258,27 @@ export interface NativeProbeRecipe {
 
 interface Addon {
   NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
+  NativeProgram: {
+    // --- network (program_net.cc) ---
+    ifNameToIndex(name: string): number;
+    ifIndexToName(index: number): string | null;
+    attachTypes(): string[];
+    pinFd(fd: number, path: string): void;
+    // --- iterators and introspection (program_iter.cc) ---
+    enableStats(): number;
+  };
   NativeMap: {
     create(options: NativeMapCreateOptions): NativeMap;
     fromPinned(path: string): NativeMap;
     fromId(id: number): NativeMap;
     btfById(id: number): Buffer | null;
   };
-  NativeProgram: { enableStats(): number };
-  NativeLink: { fromPinned(path: string): NativeLink };
+  NativeLink: {
+    fromPinned(path: string): NativeLink;
+    /** update() and info() for a link known only by its fd (bpf_link_create). */
+    updateFd(linkFd: number, programFd: number): void;
+    infoFd(linkFd: number): ReturnType<NativeLink['info']>;
+  };
   NativeIter: { open(linkFd: number): NativeIter };
   NativeRingBuffer: {
     open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
