@@ -71,6 +71,12 @@ describe('attachXdp', () => {
     cleanup(() => link.destroy());
     expect(fdInfo(link.fd).link_type).toBe('xdp');
     expect(xdpMode('lo')).toBe(2);
+    // A link made by bpf_link_create (no libbpf bpf_link) still has info() and update().
+    const info = link.info();
+    expect(info).toMatchObject({ type: 'xdp', ifindex: lo, programId: obj.program('xdp_count').info().id });
+    link.update(obj.program('xdp_drop'));
+    expect(link.info().programId).toBe(obj.program('xdp_drop').info().id);
+    link.update(obj.program('xdp_count'));
     link.destroy();
     const e = thrown(() => obj.program('xdp_count').attachXdp('lo', { mode: 'driver' }));
     expect(e).toBeInstanceOf(BpfError);
@@ -199,6 +205,12 @@ describe('attachTcx', () => {
     const e = thrown(() => link.pin(bpffsPath('tc_pin')));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('EOPNOTSUPP');
+    for (const call of [() => link.info(), () => link.update(obj.program('tc_any'))]) {
+      const refused = thrown(call);
+      expect(refused).toBeInstanceOf(BpfError);
+      expect(refused.code).toBe('EOPNOTSUPP');
+      expect(refused.message).toMatch(/is not a BPF link/);
+    }
     link.destroy();
     expect(link.destroyed).toBe(true);
     expect(tcFilters(veth.host, 'ingress')).not.toMatch(/tc_any/);
