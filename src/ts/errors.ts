@@ -121,6 +121,12 @@ export function hintFor(code: string, syscall: string, text: string): string | u
   if (/tracepoint .*perf event ID/.test(text) || (code === 'ENOENT' && /tracepoint/.test(text))) {
     return 'is tracefs mounted (mount -t tracefs tracefs /sys/kernel/tracing) and does the tracepoint exist?';
   }
+  if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
+    return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';
+  }
+  if (/kprobe\.multi|kprobe_multi/.test(text) && (code === 'EOPNOTSUPP' || code === 'EINVAL')) {
+    return 'kprobe.multi needs a kernel with fprobe (CONFIG_FPROBE, Linux 5.18 or later)';
+  }
   switch (code) {
     case 'EPERM':
     case 'EACCES':

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// The `node-libbpf` command: vmlinux, build.
+// The `node-libbpf` command: vmlinux, build, vm.
 import * as fs from 'node:fs';
 import { build, vmlinuxHeader } from '../build';
 import { addon } from '../native';
+import { VM_USAGE, vmCommand } from '../vm/cli';
 
 const USAGE = `usage:
   node-libbpf vmlinux [--btf FILE] [-o FILE]     C header of every kernel type (CO-RE ready)
   node-libbpf build FILE.bpf.c [-o FILE.bpf.o] [-I DIR]... [--arch ARCH] [--cflags "..."]
-`;
+${VM_USAGE}`;
 
 interface Parsed {
   positional: string[];
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`wrote ${output}\n`);
       return 0;
     }
+    case 'vm':
+      return vmCommand(rest);
     case undefined:
     case '-h':
     case '--help':
