@@ -159,6 +159,9 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       if (syscall.includes('pin') || syscall.includes('obj_get')) return 'is bpffs mounted (mount -t bpf bpf /sys/fs/bpf) and does the path exist?';
       return undefined;
     case 'EINVAL':
+      if (syscall === 'bpf_link__pin') {
+        return 'pins must live on a bpffs mount such as /sys/fs/bpf; before Linux 5.15 a tracepoint, kprobe or uprobe attachment is a perf event, not a BPF link, and cannot be pinned';
+      }
       if (syscall.includes('pin')) return 'pins must live on a bpffs mount such as /sys/fs/bpf';
       return undefined;
     default:

@@ -67,6 +67,10 @@ export async function vmCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string): void => void process.stderr.write(`vm: ${line}\n`);
+  // Ctrl-C or a kill stops the VM too (qemu is a child process, not in the terminal's way).
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   let status = 0;
   for (const spec of args.kernels) {
     const kernel = fetchKernel(spec, { log, refresh: args.refresh });
@@ -79,7 +83,9 @@ export async function vmCommand(argv: string[]): Promise<number> {
       timeoutSec: args.timeoutSec,
       outDir: args.outDir,
       onLine: (line) => void process.stdout.write(`${line}\n`),
+      signal: abort.signal,
     });
+    if (abort.signal.aborted) return 130;
     if (result.exitCode === null) {
       log(`${kernel.release}: ${result.failure}`);
       status = 1;

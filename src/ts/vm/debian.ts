@@ -212,6 +212,8 @@ function unpack(apt: Apt, pkg: string, release: string, dest: string): void {
   fs.writeFileSync(path.join(tmp, 'package.json'), `${JSON.stringify({ package: pkg, version: debField(deb, 'Version') })}\n`);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.renameSync(tmp, dest);
+  // The unpacked tree is all a VM needs: drop the packages (60-130 MB per kernel).
+  fs.rmSync(path.join(apt.cache, 'debs'), { recursive: true, force: true });
 }
 
 function loadCached(dir: string): CachedKernel {

@@ -9,7 +9,8 @@ export const GUEST_OUT = '/tmp/nlb-vm/out';
 
 // PID 1. /mnt/host is the host's / (read-only 9p); the guest's /proc, /sys (with bpffs,
 // tracefs, debugfs, cgroup2 under it) and /dev are bound over the host's, /tmp is a
-// tmpfs, and the host's output directory is mounted writable at GUEST_OUT.
+// tmpfs, /boot holds only the guest kernel's config, and the host's output directory is
+// mounted writable at GUEST_OUT.
 export const INIT_SCRIPT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -32,6 +33,8 @@ p9="trans=virtio,version=9p2000.L,msize=512000"
 mount -t 9p -o "$p9,ro,cache=loose" host /mnt/host || { say "cannot mount the host share"; poweroff -f; }
 for d in proc sys dev; do mount -o rbind /$d /mnt/host/$d; done
 mount -t tmpfs -o mode=1777 tmpfs /mnt/host/tmp
+# libbpf resolves __kconfig externs from /boot/config-$(uname -r): the guest kernel's own.
+[ -d /mnt/host/boot ] && mount -t tmpfs tmpfs /mnt/host/boot && cp /boot/config-* /mnt/host/boot/
 mkdir -p /mnt/host${GUEST_OUT} && mount -t 9p -o "$p9" out /mnt/host${GUEST_OUT} || say "cannot mount the output share"
 cp /run.sh /mnt/host/tmp/nlb-vm/run.sh
 say "ready uptime=$(cut -d' ' -f1 /proc/uptime)s"

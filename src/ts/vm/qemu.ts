@@ -73,7 +73,8 @@ function busybox(): Buffer {
 function initramfs(kernel: CachedKernel, script: string): Buffer {
   const modules = moduleClosure(kernel.dir, ['virtio_pci', '9pnet_virtio', '9p']);
   const entries: CpioEntry[] = [
-    ...['bin', 'dev', 'proc', 'sys', 'tmp', 'mnt', 'mnt/host', 'modules'].map((p): CpioEntry => ({ path: p, type: 'dir' })),
+    ...['bin', 'boot', 'dev', 'proc', 'sys', 'tmp', 'mnt', 'mnt/host', 'modules'].map((p): CpioEntry => ({ path: p, type: 'dir' })),
+    { path: `boot/config-${kernel.release}`, type: 'file', data: fs.readFileSync(path.join(kernel.dir, 'boot', `config-${kernel.release}`)) },
     { path: 'dev/console', type: 'chardev', major: 5, minor: 1 },
     { path: 'bin/busybox', type: 'file', data: busybox(), mode: 0o755 },
     { path: 'init', type: 'file', data: INIT_SCRIPT, mode: 0o755 },
