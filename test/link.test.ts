@@ -11,8 +11,14 @@ import {
   removeBpffs,
   triggerGetpgid,
 } from './support/helpers';
+import { kernelAtLeast } from './support/kernel';
 
 const BASIC = fixture('basic');
+// Before 5.15 a tracepoint attachment is a perf event with the program set on it
+// (PERF_EVENT_IOC_SET_BPF), not a BPF link: no link_type in its fdinfo, and no pinning.
+const PERF_LINKS = kernelAtLeast(5, 15);
+/** A test that exists where tracepoint attachments are BPF links (the refusal is tested below 5.15). */
+const perfLinkTest = PERF_LINKS ? test : ((() => undefined) as unknown as typeof test);
 const PINNED = fixture('core_pinned');
 
 const opened: BpfObject[] = [];
@@ -50,7 +56,7 @@ describe('Link', () => {
     expect(link.destroyed).toBe(false);
     expect(link.pinPath).toBeUndefined();
     expect(link.fd).toBeGreaterThan(0);
-    expect(fdInfo(link.fd).link_type).toBe('perf');
+    expect(fdInfo(link.fd).link_type).toBe(PERF_LINKS ? 'perf' : undefined);
     expect(await counted(obj, 3)).toBe(3n);
   });
 
@@ -159,7 +165,30 @@ describe('disconnect', () => {
 });
 
 describe('pin', () => {
-  test('pin(path) creates the bpffs file and sets pinPath; unpin() removes both', async () => {
+  if (!PERF_LINKS) {
+    test('before 5.15: pinning a tracepoint attachment (a perf event) -> BpfError EINVAL', async () => {
+      const obj = await loaded();
+      const link = obj.program('count_getpgid').attach();
+      const p = bpffsPath('perf_link');
+      pins.push(p);
+      const e = (() => {
+        try {
+          link.pin(p);
+        } catch (err) {
+          return err as BpfError;
+        }
+        throw new Error('pin() did not throw');
+      })();
+      expect(e).toBeInstanceOf(BpfError);
+      expect([e.code, e.syscall]).toEqual(['EINVAL', 'bpf_link__pin']);
+      expect(e.hint).toMatch(/before Linux 5\.15/);
+      expect(fs.existsSync(p)).toBe(false);
+      expect(link.pinPath).toBeUndefined();
+      expect(await counted(obj, 1)).toBe(1n); // still attached
+    });
+  }
+
+  perfLinkTest('pin(path) creates the bpffs file and sets pinPath; unpin() removes both', async () => {
     const obj = await loaded();
     const link = obj.program('count_getpgid').attach();
     const p = bpffsPath('link');
@@ -175,7 +204,7 @@ describe('pin', () => {
     expect(await counted(obj, 1)).toBe(0n);
   });
 
-  test('a pinned link survives obj.close(); removing the pin detaches', async () => {
+  perfLinkTest('a pinned link survives obj.close(); removing the pin detaches', async () => {
     const root = pinRoot('pinned_link');
     const first = await loaded(PINNED, { pinRoot: root });
     const link = first.program('count_pinned').attach();

@@ -372,7 +372,7 @@ describe('load', () => {
     // The end: the error and the summary.
     expect(log).toContain('invalid access to map value');
     expect(lines[lines.length - 1]).toMatch(/^processed \d+ insns/);
-    // The 64 unrolled atomic adds are all in there (a long log, nothing cut out).
+    // The 64 unrolled adds are all in there (a long log, nothing cut out).
     expect(log.split('\n').filter((l) => /^\d+: /.test(l)).length).toBeGreaterThan(64);
     expect(log.length).toBeGreaterThan(4096);
 

@@ -9,8 +9,10 @@ import { BpfObject, RingBuffer, type BpfMap, type RawEvent } from 'node-libbpf';
 import { INTERNAL } from '../src/ts/internal';
 import { addon } from '../src/ts/native';
 import { distDir, expectError, expectThrows, fixture, gcAndSettle, rejection } from './support/helpers';
+import { kernelAtLeast } from './support/kernel';
 
-const FIXTURE = fixture('ringbuf_events');
+// bpf_loop() is 5.17+: older kernels load the same programs built with a bounded loop.
+const FIXTURE = fixture(kernelAtLeast(5, 17) ? 'ringbuf_events' : 'ringbuf_events_noloop');
 const EVENT_BYTES = 96; // sizeof(struct event)
 const EVENT_RECORD = 104; // with its 8-byte header, 8-byte aligned
 const SMALL_BYTES = 48;

@@ -132,13 +132,19 @@ Napi::Value ProgramHandle::Wrap(Napi::Env env, bpf_link* link) {
 
 // Auto-attach from the section name. Returns null when the section names no target
 // (e.g. plain SEC("raw_tp")), so the caller can tell "nothing to do" from a failure.
+// libbpf answers EOPNOTSUPP for both: silently when there is no target, after a warning
+// when the kernel refused the attach (kprobe.multi on a kernel without fprobe).
 Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   LogCapture log;
   errno = 0;
   bpf_link* link = bpf_program__attach(prog_);
-  if (!link && errno == EOPNOTSUPP) return env.Null();
+  if (!link && errno == EOPNOTSUPP) {
+    bool warned = false;
+    for (const LogLine& line : log.lines) warned = warned || line.level == LIBBPF_WARN;
+    if (!warned) return env.Null();
+  }
   return Wrap(env, CheckPtr(env, link, "bpf_program__attach", log));
 }
 

@@ -135,6 +135,12 @@ export function hintFor(code: string, syscall: string, text: string): string | u
   }
   if (code === 'ESTALE') return 'the attach point changed since expectedRevision: query it again';
   if (code === 'EEXIST' && syscall === 'bpf_program__attach_xdp') return 'an XDP program is already attached to this interface';
+  if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
+    return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';
+  }
+  if (/kprobe\.multi|kprobe_multi/.test(text) && (code === 'EOPNOTSUPP' || code === 'EINVAL')) {
+    return 'kprobe.multi needs a kernel with fprobe (CONFIG_FPROBE, Linux 5.18 or later)';
+  }
   switch (code) {
     case 'EPERM':
     case 'EACCES':
@@ -177,6 +183,9 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       if (syscall === 'bpf_link__open') return 'the pin is not a link (open maps with BpfMap.fromPinned)';
       if (syscall === 'bpf_program__attach_iter') {
         return 'not an iterator program (SEC("iter/...")), or the options do not fit its target (map-element iterators need options.map; cgroup order "children" needs a newer kernel)';
+      }
+      if (syscall === 'bpf_link__pin') {
+        return 'pins must live on a bpffs mount such as /sys/fs/bpf; before Linux 5.15 a tracepoint, kprobe or uprobe attachment is a perf event, not a BPF link, and cannot be pinned';
       }
       if (syscall.includes('pin')) return 'pins must live on a bpffs mount such as /sys/fs/bpf';
       return undefined;

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `node-libbpf` command: vmlinux, build, gen, gen min-btf, doctor.
+// The `node-libbpf` command: vmlinux, build, gen, gen min-btf, doctor, vm.
 import * as fs from 'node:fs';
 import { Btf } from '../btf';
 import { build, vmlinuxHeader } from '../build';
+import { VM_USAGE, vmCommand } from '../vm/cli';
 import { doctor, formatDoctor } from '../doctor';
 import { generate, minCoreBtf } from '../gen';
 
@@ -14,7 +15,7 @@ const USAGE = `usage:
   node-libbpf gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf
                                                  the minimal BTF the object's CO-RE relocations need
   node-libbpf doctor [--json]                    what this kernel allows for BPF, and why not
-`;
+${VM_USAGE}`;
 
 // Resolves once the text is handed to the OS: process.exit() right after a plain write
 // cuts a large output (vmlinux.h is megabytes) short when stdout is a pipe.
@@ -98,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       await print(json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
       return 0;
     }
+    case 'vm':
+      return vmCommand(rest);
     case undefined:
     case '-h':
     case '--help':

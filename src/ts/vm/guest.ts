@@ -1,0 +1,58 @@
+// What runs inside the VM: a busybox init that mounts what libbpf needs, shares the
+// host's root read-only over 9p and runs the command there with chroot, so node, the
+// project and its node_modules run unchanged against the guest kernel.
+
+/** Console lines starting with this are the init's, never the command's. */
+export const MARKER = 'NLB-VM:';
+/** Where the writable output share appears inside the guest (NODE_LIBBPF_VM_OUT). */
+export const GUEST_OUT = '/tmp/nlb-vm/out';
+
+// PID 1. /mnt/host is the host's / (read-only 9p); the guest's /proc, /sys (with bpffs,
+// tracefs, debugfs, cgroup2 under it) and /dev are bound over the host's, /tmp is a
+// tmpfs, /boot holds only the guest kernel's config, and the host's output directory is
+// mounted writable at GUEST_OUT.
+export const INIT_SCRIPT = `#!/bin/busybox sh
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+say() { echo "${MARKER} $*"; }
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/shm /dev/pts && mount -t tmpfs tmpfs /dev/shm
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf || say "cannot mount bpffs"
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || say "cannot mount cgroup2"
+ip link set lo up 2>/dev/null
+say "boot uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
+[ -e /sys/kernel/btf/vmlinux ] || say "no /sys/kernel/btf/vmlinux"
+while read -r m; do insmod "/modules/$m" || say "insmod $m failed"; done < /modules/load-order
+p9="trans=virtio,version=9p2000.L,msize=512000"
+mount -t 9p -o "$p9,ro,cache=loose" host /mnt/host || { say "cannot mount the host share"; poweroff -f; }
+for d in proc sys dev; do mount -o rbind /$d /mnt/host/$d; done
+mount -t tmpfs -o mode=1777 tmpfs /mnt/host/tmp
+# libbpf resolves __kconfig externs from /boot/config-$(uname -r): the guest kernel's own.
+[ -d /mnt/host/boot ] && mount -t tmpfs tmpfs /mnt/host/boot && cp /boot/config-* /mnt/host/boot/
+mkdir -p /mnt/host${GUEST_OUT} && mount -t 9p -o "$p9" out /mnt/host${GUEST_OUT} || say "cannot mount the output share"
+cp /run.sh /mnt/host/tmp/nlb-vm/run.sh
+say "ready uptime=$(cut -d' ' -f1 /proc/uptime)s"
+chroot /mnt/host /bin/sh /tmp/nlb-vm/run.sh
+say "exit=$? uptime=$(cut -d' ' -f1 /proc/uptime)s"
+sync
+poweroff -f
+`;
+
+/** Quotes `s` for sh. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The script run in the chroot: environment, working directory, then the command. */
+export function runScript(command: string[], cwd: string, env: Record<string, string>): string {
+  const lines = ['#!/bin/sh', 'set -e'];
+  for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
+  lines.push(`cd ${shellQuote(cwd)}`, 'set +e', command.map(shellQuote).join(' '), '');
+  return lines.join('\n');
+}
