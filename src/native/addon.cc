@@ -8,6 +8,7 @@
 #include "log.h"
 #include "map.h"
 #include "object.h"
+#include "perf_buffer.h"
 #include "program.h"
 #include "ring_buffer.h"
 #include "wrap.h"
@@ -47,6 +48,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeMap", MapHandle::Init(env, this));
   exports.Set("NativeLink", LinkHandle::Init(env, this));
   exports.Set("NativeRingBuffer", RingBufferHandle::Init(env, this));
+  exports.Set("NativePerfBuffer", PerfBufferHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));

@@ -149,7 +149,7 @@ function lazyClass(btf: Btf, id: number, codec: Codec): new () => Accessor {
 
 export interface DelivererOptions {
   /** Receives each event (and the CPU, where known); undefined: `push` (iteration). */
-  callback: ((event: any, cpu?: number) => void) | undefined;
+  callback: ((event: any, cpu: any) => void) | undefined;
   /** Queues an event for the iterator: raw records are copied, since they outlive the walk. */
   push: (event: any) => void;
   typed: RecordType | undefined;

@@ -124,6 +124,20 @@ export interface NativeRingBuffer {
   close(): void;
 }
 
+/** One BPF_MAP_TYPE_PERF_EVENT_ARRAY through libbpf's perf_buffer, with a uv_poll_t calling onReadable. */
+export interface NativePerfBuffer {
+  /** Stages up to `max` entries (consuming per-CPU buffers) unless some are left; the count, or -count-1 when arena() changed. */
+  stage(max: number): number;
+  /** JS took `count` entries. */
+  advance(count: number): void;
+  /** The staging arena: sample bytes; entries (u32): [first, count, _, _] then (cpu | lost bit, offset | count hi, length | count lo). */
+  arena(): { bytes: ArrayBuffer; entries: ArrayBuffer; ownLost: number };
+  bufferCount(): number;
+  poll(on: boolean): void;
+  ref(on: boolean): void;
+  close(): void;
+}
+
 export interface OpenOptions {
   name?: string;
   btfCustomPath?: string;
@@ -142,6 +156,9 @@ interface Addon {
   };
   NativeRingBuffer: {
     open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
+  };
+  NativePerfBuffer: {
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number }): NativePerfBuffer;
   };
   mapTypes(): string[];
   programTypes(): string[];
