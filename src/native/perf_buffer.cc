@@ -143,7 +143,11 @@ bool PerfBufferHandle::Pending() const { return first_ < count_ || unvisited_; }
 
 void PerfBufferHandle::OnPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<PerfBufferHandle*>(handle->data);
-  if (self) self->Wake(status);
+  if (!self) return;
+  // The wake-up is spent now (a perf fd reports it once): if JS only takes what is
+  // staged already, the new data must still be looked at afterwards.
+  self->unvisited_ = true;
+  self->Wake(status);
 }
 
 // The rest of a batch, one loop turn later.

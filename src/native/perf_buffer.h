@@ -61,7 +61,7 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
   perf_buffer* pb_ = nullptr;
   size_t buffers_ = 0;
   size_t next_ = 0;       // the buffer the next stage() starts with (round robin)
-  bool unvisited_ = false;  // the last stage() stopped at `max` before visiting every buffer
+  bool unvisited_ = false;  // buffers may hold what is not staged: stage() stopped at `max`, or a wake-up came meanwhile
   // The arena: sample bytes (8-aligned) and entries of kEntryWords u32 each.
   Napi::Reference<Napi::ArrayBuffer> bytesRef_, entriesRef_;
   uint8_t* bytes_ = nullptr;
