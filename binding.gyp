@@ -5,7 +5,7 @@
       'src/native/addon.cc', 'src/native/errors.cc', 'src/native/log.cc',
       'src/native/object.cc', 'src/native/program.cc', 'src/native/map.cc',
       'src/native/link.cc', 'src/native/btf.cc', 'src/native/ring_buffer.cc',
-      'src/native/perf_buffer.cc',
+      'src/native/perf_buffer.cc', 'src/native/user_ring_buffer.cc',
     ],
     'dependencies': ['deps/libbpf.gyp:libbpf'],
     'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -11,6 +11,7 @@
 #include "perf_buffer.h"
 #include "program.h"
 #include "ring_buffer.h"
+#include "user_ring_buffer.h"
 #include "wrap.h"
 
 namespace nlb {
@@ -49,6 +50,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeLink", LinkHandle::Init(env, this));
   exports.Set("NativeRingBuffer", RingBufferHandle::Init(env, this));
   exports.Set("NativePerfBuffer", PerfBufferHandle::Init(env, this));
+  exports.Set("NativeUserRingBuffer", UserRingBufferHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   exports.Set("mapTypes", Napi::Function::New(env, Names<bpf_map_type, libbpf_bpf_map_type_str>, "mapTypes"));

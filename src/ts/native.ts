@@ -138,6 +138,15 @@ export interface NativePerfBuffer {
   close(): void;
 }
 
+/** One BPF_MAP_TYPE_USER_RINGBUF map through libbpf's user_ring_buffer; reservations are numbered slots. */
+export interface NativeUserRingBuffer {
+  reserve(size: number): number;
+  submit(slot: number, bytes: Uint8Array): void;
+  discard(slot: number): void;
+  size(): number;
+  close(): void;
+}
+
 export interface OpenOptions {
   name?: string;
   btfCustomPath?: string;
@@ -160,6 +169,7 @@ interface Addon {
   NativePerfBuffer: {
     open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number }): NativePerfBuffer;
   };
+  NativeUserRingBuffer: { open(map: NativeMap): NativeUserRingBuffer };
   mapTypes(): string[];
   programTypes(): string[];
   setErrorFactories(factories: {
