@@ -4,7 +4,7 @@
     'sources': [
       'src/native/addon.cc', 'src/native/errors.cc', 'src/native/log.cc',
       'src/native/object.cc', 'src/native/program.cc', 'src/native/map.cc',
-      'src/native/link.cc', 'src/native/btf.cc', 'src/native/ring_buffer.cc',
+      'src/native/link.cc', 'src/native/btf.cc', 'src/native/event_poll.cc', 'src/native/ring_buffer.cc',
       'src/native/perf_buffer.cc', 'src/native/user_ring_buffer.cc',
     ],
     'dependencies': ['deps/libbpf.gyp:libbpf'],

@@ -3,11 +3,10 @@
 // this process make the calls, either synchronously (the event loop is blocked meanwhile,
 // so nothing is read until the test says so) or from a paced child that keeps running.
 import { execFileSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import { BpfObject, PerfBuffer, type BpfMap, type RawEvent } from 'node-libbpf';
 import { INTERNAL } from '../src/ts/internal';
 import { addon } from '../src/ts/native';
-import { runNode, sleep, Trigger, until } from './support/events';
+import { refUnrefTests, runNode, runWorker, sleep, Trigger, until } from './support/events';
 import { distDir, expectError, expectThrows, fixture, gcAndSettle, rejection } from './support/helpers';
 
 const FIXTURE = fixture('perfbuf_events');
@@ -432,30 +431,7 @@ describe('async iteration', () => {
 });
 
 describe('process lifetime', () => {
-  const script = (unref: boolean): string => `
-    const { BpfObject, PerfBuffer } = require(${JSON.stringify(distDir())});
-    (async () => {
-      const obj = BpfObject.open(${JSON.stringify(FIXTURE)});
-      await obj.load();
-      obj.attach();
-      const pb = new PerfBuffer(obj.map('events'), () => {});
-      ${unref ? 'pb.unref();' : 'pb.unref(); pb.ref();'}
-      console.log('ready');
-    })();
-  `;
-
-  test('an unref()ed PerfBuffer does not keep the process alive', async () => {
-    const { code, stdout } = await runNode(script(true), 20000);
-    expect(stdout.trim()).toBe('ready');
-    expect(code).toBe(0);
-  });
-
-  test('a ref()ed one does', async () => {
-    const { code, stdout, killed } = await runNode(script(false), 30000, 1500);
-    expect(stdout.trim()).toBe('ready');
-    expect(killed).toBe(true);
-    expect(code).toBe(null);
-  });
+  refUnrefTests('PerfBuffer', FIXTURE, 'events', distDir);
 
   test('an open PerfBuffer nobody references keeps delivering (an active handle)', async () => {
     const obj = await load();
@@ -493,29 +469,15 @@ describe('worker threads', () => {
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
   `;
 
-  function runWorker(n: number, leak: boolean): Promise<{ exitCode: number; result: any }> {
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER, { eval: true, workerData: { n, leak, dist: distDir(), fixture: FIXTURE } });
-      let result: any;
-      worker.on('message', (m) => {
-        if (m === 'ready') {
-          execFileSync('python3', ['-c', 'import os; os.sched_setaffinity(0, {0}); os.getpgid(0)']);
-        } else {
-          result = m;
-          if (leak) void worker.terminate(); // the buffer is still open: torn down with the worker
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (exitCode) => resolve({ exitCode, result }));
-    });
-  }
+  const run = (n: number, leak: boolean): Promise<{ exitCode: number; result: any }> =>
+    runWorker(WORKER, { n, leak, dist: distDir(), fixture: FIXTURE }, () => execFileSync('python3', ['-c', 'import os; os.sched_setaffinity(0, {0}); os.getpgid(0)']));
 
   beforeAll(() => {
     distDir();
   }, 60000);
 
   test('a worker reads a perf buffer on its own event loop', async () => {
-    const { exitCode, result } = await runWorker(50, false);
+    const { exitCode, result } = await run(50, false);
     expect(result.error).toBeUndefined();
     expect(result.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(result.cpu).toBe(0);
@@ -525,7 +487,7 @@ describe('worker threads', () => {
   });
 
   test('a worker terminated with its buffer open tears it down', async () => {
-    const { exitCode, result } = await runWorker(5, true);
+    const { exitCode, result } = await run(5, true);
     expect(result.seqs).toEqual([0, 1, 2, 3, 4]);
     expect(exitCode).toBe(1); // terminate()
     const obj = await load();

@@ -3,11 +3,10 @@
 // process make the calls, either synchronously (the event loop is blocked meanwhile, so
 // nothing is delivered until the test says so) or from a paced child that keeps running.
 import { execFileSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import { BpfObject, RingBuffer, type BpfMap, type RawEvent } from 'node-libbpf';
 import { INTERNAL } from '../src/ts/internal';
 import { addon } from '../src/ts/native';
-import { runNode, sleep, Trigger, until } from './support/events';
+import { refUnrefTests, runNode, runWorker, sleep, Trigger, until } from './support/events';
 import { distDir, expectError, expectThrows, fixture, gcAndSettle, rejection } from './support/helpers';
 
 const FIXTURE = fixture('ringbuf_events');
@@ -547,30 +546,7 @@ describe('copying fallback (what a V8 sandbox forces)', () => {
 });
 
 describe('process lifetime', () => {
-  const script = (unref: boolean): string => `
-    const { BpfObject, RingBuffer } = require(${JSON.stringify(distDir())});
-    (async () => {
-      const obj = BpfObject.open(${JSON.stringify(FIXTURE)});
-      await obj.load();
-      obj.attach();
-      const rb = new RingBuffer(obj.map('events'), () => {});
-      ${unref ? 'rb.unref();' : 'rb.unref(); rb.ref();'}
-      console.log('ready');
-    })();
-  `;
-
-  test('an unref()ed RingBuffer does not keep the process alive', async () => {
-    const { code, stdout } = await runNode(script(true), 20000);
-    expect(stdout.trim()).toBe('ready');
-    expect(code).toBe(0);
-  });
-
-  test('a ref()ed one does', async () => {
-    const { code, stdout, killed } = await runNode(script(false), 30000, 1500);
-    expect(stdout.trim()).toBe('ready');
-    expect(killed).toBe(true);
-    expect(code).toBe(null);
-  });
+  refUnrefTests('RingBuffer', FIXTURE, 'events', distDir);
 
   test('an open RingBuffer nobody references keeps delivering (an active handle, like a socket)', async () => {
     const obj = await load();
@@ -608,29 +584,15 @@ describe('worker threads', () => {
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
   `;
 
-  function runWorker(n: number, leak: boolean): Promise<{ exitCode: number; result: any }> {
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER, { eval: true, workerData: { n, leak, dist: distDir(), fixture: FIXTURE } });
-      let result: any;
-      worker.on('message', (m) => {
-        if (m === 'ready') {
-          execFileSync('python3', ['-c', 'import os; os.getpgid(0)']);
-        } else {
-          result = m;
-          if (leak) void worker.terminate(); // the ring is still open: torn down with the worker
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (exitCode) => resolve({ exitCode, result }));
-    });
-  }
+  const run = (n: number, leak: boolean): Promise<{ exitCode: number; result: any }> =>
+    runWorker(WORKER, { n, leak, dist: distDir(), fixture: FIXTURE }, () => execFileSync('python3', ['-c', 'import os; os.getpgid(0)']));
 
   beforeAll(() => {
     distDir();
   }, 60000);
 
   test('a worker consumes a ring on its own event loop', async () => {
-    const { exitCode, result } = await runWorker(50, false);
+    const { exitCode, result } = await run(50, false);
     expect(result.error).toBeUndefined();
     expect(result.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(result.comm).toBe('python3');
@@ -639,7 +601,7 @@ describe('worker threads', () => {
   });
 
   test('a worker terminated with its ring open tears it down', async () => {
-    const { exitCode, result } = await runWorker(5, true);
+    const { exitCode, result } = await run(5, true);
     expect(result.seqs).toEqual([0, 1, 2, 3, 4]);
     expect(exitCode).toBe(1); // terminate()
     // This thread's rings still work.

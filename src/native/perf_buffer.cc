@@ -91,112 +91,29 @@ void PerfBufferHandle::Setup(Napi::Env env, Napi::Object map, uint32_t pageCount
   grown_ = false;
   pb_ = CheckPtr(env, perf_buffer__new(mapFd, pageCount, OnSample, OnLost, this, nullptr), "perf_buffer__new", log);
   buffers_ = perf_buffer__buffer_cnt(pb_);
-  StartPoll(env);
-  Ref();  // an open buffer is an active handle, like a socket: it lives until close()
-}
-
-void PerfBufferHandle::StartPoll(Napi::Env env) {
-  LogCapture log;
-  uv_loop_t* loop = nullptr;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
-  poll_ = new uv_poll_t;
-  int err = uv_poll_init(loop, poll_, perf_buffer__epoll_fd(pb_));
-  if (err) {
-    delete poll_;
-    poll_ = nullptr;
-    Check(env, err, "uv_poll_init", log);
-  }
-  poll_->data = this;
-  idle_ = new uv_idle_t;
-  uv_idle_init(loop, idle_);
-  idle_->data = this;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_add_env_cleanup_hook(env, OnEnvTeardown, this));
-  hooked_ = true;
-  async_ = std::make_unique<Napi::AsyncContext>(env, "node-libbpf:PerfBuffer", Value());
-  SetPolling(env, true);
+  events_.Start(env, perf_buffer__epoll_fd(pb_), "node-libbpf:PerfBuffer", Value(), Wake, this);
   // A perf fd reports each wake-up once, to whoever polls it first; when libuv adds the
   // epoll fd on the next loop turn its first look can eat a wake-up that came earlier.
   // So look at the buffers once then, whatever epoll says.
   unvisited_ = true;
-  SetIdle(true);
-}
-
-void PerfBufferHandle::SetPolling(Napi::Env env, bool on) {
-  if (on == polling_) return;
-  int err = on ? uv_poll_start(poll_, UV_READABLE, OnPoll) : uv_poll_stop(poll_);
-  LogCapture log;
-  Check(env, err, on ? "uv_poll_start" : "uv_poll_stop", log);
-  polling_ = on;
-}
-
-void PerfBufferHandle::SetIdle(bool on) {
-  if (!idle_ || on == idling_) return;
-  if (on) {
-    uv_idle_start(idle_, OnIdle);
-  } else {
-    uv_idle_stop(idle_);
-  }
-  idling_ = on;
+  events_.SetIdle(true);
+  Ref();  // an open buffer is an active handle, like a socket: it lives until close()
 }
 
 bool PerfBufferHandle::Pending() const { return first_ < count_ || unvisited_; }
 
-void PerfBufferHandle::OnPoll(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<PerfBufferHandle*>(handle->data);
-  if (!self) return;
-  // The wake-up is spent now (a perf fd reports it once): if JS only takes what is
-  // staged already, the new data must still be looked at afterwards.
-  self->unvisited_ = true;
-  self->Wake(status);
-}
-
-// The rest of a batch, one loop turn later.
-void PerfBufferHandle::OnIdle(uv_idle_t* handle) {
-  auto* self = static_cast<PerfBufferHandle*>(handle->data);
-  if (self) self->Wake(0);
-}
-
 // One call into JS per wake-up; it takes one bounded batch through stage()/advance().
 // Whatever is left (staged, or in buffers not visited) brings another call on the next
-// loop turn: the perf fds only report new wake-ups, not data left behind.
-void PerfBufferHandle::Wake(int status) {
-  if (closed_) return;
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  dispatching_ = true;
-  try {
-    Napi::Value arg = status < 0 ? MakeBpfError(env, -status, "uv_poll", {}).Value() : env.Undefined();
-    onReadable_.MakeCallback(Value(), {arg}, *async_);
-  } catch (const Napi::Error& e) {
-    napi_fatal_exception(env, e.Value());  // an uncaught exception, as from any I/O callback
-  }
-  dispatching_ = false;
-  if (closed_) {
-    async_.reset();  // closed by the callback: kept until it returned
-    return;
-  }
-  SetIdle(polling_ && Pending());
-}
-
-void PerfBufferHandle::OnEnvTeardown(void* arg) {
+// loop turn (the idle handle): the perf fds only report new wake-ups, not data left behind.
+void PerfBufferHandle::Wake(void* arg, int status, bool idle) {
   auto* self = static_cast<PerfBufferHandle*>(arg);
-  self->hooked_ = false;
-  self->StopHandles();
-  self->async_.reset();
-}
-
-void PerfBufferHandle::StopHandles() {
-  if (poll_) {
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
-  if (idle_) {
-    idle_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(idle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
-    idle_ = nullptr;
-  }
-  polling_ = idling_ = false;
+  if (self->closed_) return;
+  // A wake-up from the fd is spent now (a perf fd reports it once): if JS only takes
+  // what is staged already, the new data must still be looked at afterwards.
+  if (!idle) self->unvisited_ = true;
+  Napi::HandleScope scope(self->Env());
+  self->events_.Call(self->Env(), self->onReadable_, self->Value(), status);
+  if (!self->closed_) self->events_.SetIdle(self->events_.Polling() && self->Pending());
 }
 
 // Idempotent. The poll handle is closed (so libuv forgets the epoll fd) before
@@ -204,16 +121,13 @@ void PerfBufferHandle::StopHandles() {
 void PerfBufferHandle::Release() {
   if (closed_) return;
   closed_ = true;
-  StopHandles();
-  if (hooked_) napi_remove_env_cleanup_hook(Env(), OnEnvTeardown, this);
-  hooked_ = false;
+  events_.Stop();
   if (pb_) perf_buffer__free(pb_);
   pb_ = nullptr;
   bytesRef_.Reset();
   entriesRef_.Reset();
   bytes_ = nullptr;
   entries_ = nullptr;
-  if (!dispatching_) async_.reset();
   onReadable_.Reset();
   mapRef_.Reset();
 }
@@ -358,23 +272,16 @@ Napi::Value PerfBufferHandle::Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Require(env);
   bool on = info[0].ToBoolean();
-  SetPolling(env, on);
+  events_.SetPolling(env, on);
   if (on) unvisited_ = true;
-  if (!dispatching_) SetIdle(on);  // else Wake() decides when the callback returned
+  if (!events_.Dispatching()) events_.SetIdle(on);  // else Wake() decides when the callback returned
   return env.Undefined();
 }
 
 // ref(on): whether the buffer keeps the event loop alive (uv_ref / uv_unref).
 Napi::Value PerfBufferHandle::SetRef(const Napi::CallbackInfo& info) {
   Require(info.Env());
-  bool on = info[0].ToBoolean();
-  for (auto* h : {reinterpret_cast<uv_handle_t*>(poll_), reinterpret_cast<uv_handle_t*>(idle_)}) {
-    if (on) {
-      uv_ref(h);
-    } else {
-      uv_unref(h);
-    }
-  }
+  events_.SetRef(info[0].ToBoolean());
   return info.Env().Undefined();
 }
 

@@ -8,12 +8,12 @@
 // loop is never held for more than a batch.
 #pragma once
 #include <napi.h>
-#include <uv.h>
 
 #include <linux/types.h>
 
 #include <cstdint>
-#include <memory>
+
+#include "event_poll.h"
 
 struct perf_buffer;
 
@@ -32,22 +32,15 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
 
  private:
   static Napi::Value Open(const Napi::CallbackInfo& info);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  static void OnIdle(uv_idle_t* handle);
+  static void Wake(void* self, int status, bool idle);
   static void OnSample(void* ctx, int cpu, void* data, __u32 size);
   static void OnLost(void* ctx, int cpu, __u64 count);
-  static void OnEnvTeardown(void* self);
 
   void Setup(Napi::Env env, Napi::Object map, uint32_t pageCount);
-  void StartPoll(Napi::Env env);
-  void Wake(int status);
-  void SetPolling(Napi::Env env, bool on);
-  void SetIdle(bool on);
   bool Pending() const;
   uint32_t* Entry();
   bool Grow(size_t bytes, size_t entries);
   void Require(Napi::Env env) const;
-  void StopHandles();
   void Release();
 
   Napi::Value Stage(const Napi::CallbackInfo& info);
@@ -74,15 +67,9 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
   uint64_t ownLost_ = 0;
   Napi::Env stagingEnv_ = nullptr;
   bool closed_ = false;
-  bool polling_ = false;
-  bool idling_ = false;
-  bool hooked_ = false;
-  bool dispatching_ = false;
-  uv_poll_t* poll_ = nullptr;  // freed by uv_close's callback
-  uv_idle_t* idle_ = nullptr;
+  EventPoll events_;
   Napi::ObjectReference mapRef_;
   Napi::FunctionReference onReadable_;
-  std::unique_ptr<Napi::AsyncContext> async_;
 };
 
 }  // namespace nlb

@@ -4,10 +4,10 @@
 // addon stage a batch (samples copied into one arena, with an index of cpu, offset,
 // length and lost-sample notices) and walks it: at most maxBatch samples per wake-up,
 // the rest on the next loop turn.
-import { EventEmitter } from 'node:events';
 import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from './args';
 import { decoding, deliverer, type Deliver } from './event-records';
-import { checkSignal, EventStream, watchSignal } from './event-stream';
+import { EventBuffer } from './event-buffer';
+import { checkSignal } from './event-stream';
 import { INTERNAL } from './internal';
 import { BpfMap } from './map';
 import { addon, type NativePerfBuffer } from './native';
@@ -47,7 +47,6 @@ export interface PerfBufferStats {
   pageCount: number;
 }
 
-const PERF_CLOSED = 'PerfBuffer is closed';
 const BASE_OPTIONS = ['type', 'raw', 'pageCount', 'maxBatch', 'onLost', 'signal'] as const;
 const CALLBACK_OPTIONS = [...BASE_OPTIONS, 'lazy'] as const;
 const ITERATE_OPTIONS = [...BASE_OPTIONS, 'highWaterMark'] as const;
@@ -86,9 +85,8 @@ function checkPageCount(value: unknown): number {
  * // or:
  * for await (const e of new PerfBuffer(obj.map('events'), { type: 'event', signal })) console.log(e);
  */
-export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T>, Disposable {
+export class PerfBuffer<T = any> extends EventBuffer<T> {
   readonly #native: NativePerfBuffer;
-  readonly #stream: EventStream<T> | undefined;
   readonly #deliver: Deliver;
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
   readonly #maxBatch: number;
@@ -96,17 +94,15 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
   readonly #release: () => void;
   #bytes: DataView;
   #entries: Uint32Array;
-  #closed = false;
   #draining = false;
   #delivered = 0;
   #lost = 0;
   #failed: { error: unknown } | undefined;
-  #unwatch: () => void = () => undefined;
 
   constructor(map: BpfMap, callback: (event: T, cpu: number) => void, options?: PerfBufferOptions);
   constructor(map: BpfMap, options?: PerfBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T, cpu: number) => void) | PerfBufferIterateOptions, options?: PerfBufferOptions) {
-    super();
+    super('PerfBuffer');
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const o = checkOptions<PerfBufferIterateOptions & PerfBufferOptions>(callback ? options : callbackOrOptions, 'options', callback ? CALLBACK_OPTIONS : ITERATE_OPTIONS);
@@ -122,18 +118,15 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     const signal = checkSignal(o.signal);
     // Perf event arrays carry no value type (their values are fds): raw unless options.type.
     const { typed, lazy } = decoding(o, map.name, 0, owner.btf(), TYPE_MISSING);
-    if (!callback) {
-      const source = { name: 'PerfBuffer', reading: (on: boolean) => this.#reading(on), close: () => this.close() };
-      this.#stream = new EventStream<T>(source, highWaterMark);
-    }
+    if (!callback) this.iterate(highWaterMark);
     this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount });
     const arena = this.#native.arena();
     this.#bytes = new DataView(arena.bytes);
     this.#entries = new Uint32Array(arena.entries);
-    const push = (event: T): void => this.#stream!.push(event);
+    const push = (event: T): void => this.stream!.push(event);
     this.#deliver = deliverer({ callback, push, typed, lazy, view: this.#bytes, label: `perf buffer ${map.name}` });
     this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes this PerfBuffer first
-    this.#unwatch = watchSignal(signal, (reason) => this.#abort(reason));
+    this.watch(signal);
   }
 
   /**
@@ -142,12 +135,12 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
    * @example const n = pb.consume();
    */
   consume(): number {
-    this.#check();
+    this.check();
     if (this.#draining) throw new TypeError('consume() cannot be called from a PerfBuffer callback');
     let n = 0;
     // What an earlier batch left staged, then one pass over every CPU's buffer.
-    for (let round = 0; round < 2 && !this.#closed; round++) {
-      const limit = this.#stream ? this.#stream.room() : NO_LIMIT;
+    for (let round = 0; round < 2 && !this.closed; round++) {
+      const limit = this.stream ? this.stream.room() : NO_LIMIT;
       if (limit <= 0) break;
       n += this.#take(limit);
       const failed = this.#failed;
@@ -158,83 +151,26 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
   }
 
   /**
-   * Keep the process alive while open (the default).
-   * @example pb.ref();
-   */
-  ref(): this {
-    this.#check();
-    this.#native.ref(true);
-    return this;
-  }
-
-  /**
-   * Do not keep the process alive just for this PerfBuffer (like timer.unref()).
-   * @example pb.unref();
-   */
-  unref(): this {
-    this.#check();
-    this.#native.ref(false);
-    return this;
-  }
-
-  /**
    * Counters: samples delivered and lost (reported by the kernel), the iterator's queue.
    * @example const { delivered, lost } = pb.stats();
    */
   stats(): PerfBufferStats {
-    this.#check();
+    this.check();
     const lost = this.#lost + this.#native.arena().ownLost;
-    return { delivered: this.#delivered, lost, queued: this.#stream?.queued ?? 0, buffers: this.#native.bufferCount(), pageCount: this.#pageCount };
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Stop reading and free the per-CPU buffers. Idempotent; allowed inside a callback
-   * (the batch stops there). Ends a `for await` (done).
-   * @example pb.close();
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#native.close();
-    this.#release();
-    this.#unwatch();
-    this.#stream?.end();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /**
-   * Samples as they come, decoded (or copied, raw) since they outlive any callback. At
-   * most highWaterMark wait in the queue: while it is full the buffers are not read, the
-   * kernel drops what does not fit and reports it (onLost, stats().lost).
-   * @example for await (const e of new PerfBuffer(obj.map('events'), { type: 'event' })) console.log(e);
-   */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    if (!this.#stream) throw new TypeError('this PerfBuffer delivers to a callback; iterate one made without a callback');
-    return this.#stream.iterator();
-  }
-
-  #check(): void {
-    if (this.#closed) throw new TypeError(PERF_CLOSED);
+    return { delivered: this.#delivered, lost, queued: this.stream?.queued ?? 0, buffers: this.#native.bufferCount(), pageCount: this.#pageCount };
   }
 
   // A wake-up from the addon: one bounded batch.
   #readable(error?: Error): void {
-    if (this.#closed) return;
-    if (error) return this.#fail(error);
-    const stream = this.#stream;
+    if (this.closed) return;
+    if (error) return this.fail(error);
+    const stream = this.stream;
     const max = stream ? Math.min(this.#maxBatch, stream.room()) : this.#maxBatch;
     if (max > 0) this.#take(max);
     stream?.settle();
     const failed = this.#failed;
     this.#failed = undefined;
-    if (failed) this.#fail(failed.error);
+    if (failed) this.fail(failed.error);
   }
 
   // Stages and walks one batch: at most `max` samples, lost notices as they come; stops
@@ -257,7 +193,7 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     let delivered = 0;
     this.#draining = true;
     try {
-      while (i < end && delivered < max && !this.#closed) {
+      while (i < end && delivered < max && !this.closed) {
         const at = HEADER + i * 3;
         const word = entries[at];
         i++;
@@ -279,22 +215,23 @@ export class PerfBuffer<T = any> extends EventEmitter implements AsyncIterable<T
       this.#draining = false;
     }
     this.#delivered += delivered;
-    if (!this.#closed) this.#native.advance(i - first);
+    if (!this.closed) this.#native.advance(i - first);
     return delivered;
   }
 
-  #reading(on: boolean): void {
-    if (!this.#closed) this.#native.poll(on);
+  /** @internal */
+  protected closeBuffers(): void {
+    this.#native.close();
+    this.#release();
   }
 
-  #fail(error: unknown): void {
-    if (this.#stream) this.#stream.fail(error);
-    else this.emit('error', error);
+  /** @internal */
+  protected setRef(on: boolean): void {
+    this.#native.ref(on);
   }
 
-  #abort(reason: unknown): void {
-    if (this.#closed) return;
-    if (this.#stream) this.#stream.fail(reason);
-    else this.close();
+  /** @internal */
+  protected reading(on: boolean): void {
+    this.#native.poll(on);
   }
 }

@@ -4,15 +4,13 @@
 // read in place, at most maxBatch per wake-up, and the consumer position is written
 // back once per batch. Where external ArrayBuffers are refused (a V8 sandbox), the
 // addon copies batches of records into a JS buffer instead, walked the same way.
-import { EventEmitter } from 'node:events';
 import { argTypeError, checkInteger, checkOptions, describe } from './args';
 import { checkBoolean, decoding, deliverer, type Deliver } from './event-records';
-import { checkSignal, EventStream, watchSignal } from './event-stream';
+import { EventBuffer } from './event-buffer';
+import { checkSignal } from './event-stream';
 import { INTERNAL } from './internal';
 import { BpfMap } from './map';
 import { addon, type NativeRingBuffer } from './native';
-
-const RING_CLOSED = 'RingBuffer is closed';
 
 export type { LazyEvent, RawEvent } from './event-records';
 
@@ -300,32 +298,25 @@ function drain(ring: Ring, max: number, all: boolean): number {
  * // or:
  * for await (const e of new RingBuffer(obj.map('events'), { type: 'event', signal })) console.log(e);
  */
-export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T>, Disposable {
+export class RingBuffer<T = any> extends EventBuffer<T> {
   readonly #rings: Ring[] = [];
   readonly #releases: (() => void)[] = []; // from the objects whose maps these rings read
-  // Iteration: a bounded queue; the rings are not polled while it is full.
-  readonly #stream: EventStream<T> | undefined;
-  #closed = false;
   #refed = true;
   #draining = false;
-  #unwatch: () => void = () => undefined;
 
   constructor(map: BpfMap, callback: (event: T) => void, options?: RingBufferOptions);
   constructor(map: BpfMap, options?: RingBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T) => void) | RingBufferIterateOptions, options?: RingBufferOptions) {
-    super();
+    super('RingBuffer');
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const raw = callback ? options : callbackOrOptions;
     const o = checkOptions<RingBufferIterateOptions & RingBufferOptions>(raw, 'options', callback ? CALLBACK_OPTIONS : ITERATE_OPTIONS);
     const highWaterMark = o.highWaterMark === undefined ? DEFAULT_HIGH_WATER_MARK : checkInteger(o.highWaterMark, 'options.highWaterMark', 1, 0x7fffffff);
     const signal = checkSignal(o.signal);
-    if (!callback) {
-      const source = { name: 'RingBuffer', reading: (on: boolean) => this.#reading(on), close: () => this.close() };
-      this.#stream = new EventStream<T>(source, highWaterMark);
-    }
+    if (!callback) this.iterate(highWaterMark);
     this.#add(map, callback, o);
-    this.#unwatch = watchSignal(signal, (reason) => this.#abort(reason));
+    this.watch(signal);
   }
 
   /**
@@ -336,10 +327,10 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
   add(map: BpfMap, callback: (event: any) => void, options?: RingBufferOptions): this;
   add(map: BpfMap, options?: Omit<RingBufferIterateOptions, 'highWaterMark' | 'signal'>): this;
   add(map: BpfMap, callbackOrOptions?: ((event: any) => void) | RingBufferOptions, options?: RingBufferOptions): this {
-    this.#check();
+    this.check();
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
-    if (this.#stream && callback) throw new TypeError('add(): this RingBuffer is iterated, so it takes add(map, options) without a callback');
-    if (!this.#stream && !callback) throw argTypeError('callback', 'a function', callbackOrOptions);
+    if (this.stream && callback) throw new TypeError('add(): this RingBuffer is iterated, so it takes add(map, options) without a callback');
+    if (!this.stream && !callback) throw argTypeError('callback', 'a function', callbackOrOptions);
     const o = checkOptions<RingBufferOptions>(callback ? options : callbackOrOptions, 'options', callback ? RING_OPTIONS : ADD_ITERATED_OPTIONS);
     this.#add(map, callback, o);
     return this;
@@ -350,30 +341,14 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
    * @example const n = rb.consume();
    */
   consume(): number {
-    this.#check();
+    this.check();
     if (this.#draining) throw new TypeError('consume() cannot be called from a RingBuffer callback');
     let n = 0;
     for (const ring of this.#rings) {
-      n += this.#drain(ring, this.#stream ? this.#stream.room() : NO_LIMIT, true);
+      n += this.#drain(ring, this.stream ? this.stream.room() : NO_LIMIT, true);
       if (ring.failed) throw ring.takeError();
     }
     return n;
-  }
-
-  /**
-   * Keep the process alive while open (the default).
-   * @example rb.ref();
-   */
-  ref(): this {
-    return this.#setRef(true);
-  }
-
-  /**
-   * Do not keep the process alive just for this RingBuffer (like timer.unref()).
-   * @example rb.unref();
-   */
-  unref(): this {
-    return this.#setRef(false);
   }
 
   /**
@@ -381,8 +356,8 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
    * @example const { delivered, dropped } = rb.stats();
    */
   stats(): RingBufferStats {
-    this.#check();
-    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.#stream?.queued ?? 0 };
+    this.check();
+    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0 };
     for (const ring of this.#rings) {
       const [cons, prod] = ring.native.positions();
       const dropped = ring.native.dropped();
@@ -392,45 +367,6 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
       if (dropped !== null) out.dropped = (out.dropped ?? 0) + dropped;
     }
     return out;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /**
-   * Stop reading and unmap the rings. Idempotent. Ends a `for await` (done).
-   * @example rb.close();
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const ring of this.#rings) {
-      ring.closed = true;
-      ring.native.close();
-    }
-    for (const release of this.#releases.splice(0)) release();
-    this.#unwatch();
-    this.#stream?.end();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /**
-   * Events as they come, decoded (or copied, raw) since they outlive any callback. At
-   * most highWaterMark wait in the queue: while it is full the rings are not read, and
-   * the BPF side's reservations fail (count them with <node_libbpf/ringbuf.h>).
-   * @example for await (const e of new RingBuffer(obj.map('events'), { type: 'event' })) console.log(e);
-   */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    if (!this.#stream) throw new TypeError('this RingBuffer delivers to a callback; iterate one made without a callback');
-    return this.#stream.iterator();
-  }
-
-  #check(): void {
-    if (this.#closed) throw new TypeError(RING_CLOSED);
   }
 
   #add(map: BpfMap, callback: ((event: any) => void) | undefined, o: RingBufferOptions): void {
@@ -445,10 +381,10 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
     try {
       ring = new Ring(native, map, native.size(), maxBatch, copy);
-      const push = (event: T): void => this.#stream!.push(event);
+      const push = (event: T): void => this.stream!.push(event);
       ring.deliver = deliverer({ callback, push, typed, lazy, view: ring.view ?? ring.batch!.view, label: `ring ${map.name}` });
       if (!this.#refed) native.ref(false);
-      if (this.#stream?.paused) native.poll(false);
+      if (this.stream?.paused) native.poll(false);
     } catch (e) {
       native.close();
       throw e;
@@ -458,11 +394,20 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     if (release) this.#releases.push(release);
   }
 
+  /** @internal */
+  protected closeBuffers(): void {
+    for (const ring of this.#rings) {
+      ring.closed = true;
+      ring.native.close();
+    }
+    for (const release of this.#releases.splice(0)) release();
+  }
+
   // A wake-up from the addon: one bounded batch.
   #readable(ring: Ring, error?: Error): void {
-    if (this.#closed || ring.closed) return;
-    if (error) return this.#fail(error);
-    const stream = this.#stream;
+    if (this.closed || ring.closed) return;
+    if (error) return this.fail(error);
+    const stream = this.stream;
     const max = stream ? Math.min(ring.maxBatch, stream.room()) : ring.maxBatch;
     if (max > 0) this.#drain(ring, max, false);
     stream?.settle();
@@ -470,7 +415,7 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     const e = ring.takeError();
     // Copied records after the one that threw are out of the ring already: no wake-up brings them.
     if (ring.batch && ring.batch.pos < ring.batch.end) setImmediate(() => this.#readable(ring));
-    this.#fail(e);
+    this.fail(e);
   }
 
   #drain(ring: Ring, max: number, all: boolean): number {
@@ -482,26 +427,14 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     }
   }
 
-  #setRef(on: boolean): this {
-    this.#check();
+  /** @internal */
+  protected setRef(on: boolean): void {
     this.#refed = on;
     for (const ring of this.#rings) ring.native.ref(on);
-    return this;
   }
 
-  #reading(on: boolean): void {
-    if (this.#closed) return;
+  /** @internal */
+  protected reading(on: boolean): void {
     for (const ring of this.#rings) ring.native.poll(on);
-  }
-
-  #fail(error: unknown): void {
-    if (this.#stream) this.#stream.fail(error);
-    else this.emit('error', error);
-  }
-
-  #abort(reason: unknown): void {
-    if (this.#closed) return;
-    if (this.#stream) this.#stream.fail(reason);
-    else this.close();
   }
 }

@@ -2,6 +2,7 @@
 // getpgid() child, waiting for a condition, running a script in a fresh node.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as readline from 'node:readline';
+import { Worker } from 'node:worker_threads';
 
 /** A python child that makes `n` getpgid() calls per line it reads, answering each with a line; pinned to `cpu` if given. */
 export class Trigger {
@@ -81,5 +82,58 @@ export function runNode(script: string, timeoutMs = 20000, afterReadyMs?: number
       clearTimeout(timer);
       resolve({ code, stdout, stderr, killed });
     });
+  });
+}
+
+/**
+ * The ref()/unref() pair of tests for an event buffer class: a child node opens one on
+ * `map` of `fixture` with a no-op callback; unref()ed it exits, ref()ed it stays.
+ */
+export function refUnrefTests(cls: string, fixture: string, map: string, dist: () => string): void {
+  const script = (unref: boolean): string => `
+    const { BpfObject, ${cls} } = require(${JSON.stringify(dist())});
+    (async () => {
+      const obj = BpfObject.open(${JSON.stringify(fixture)});
+      await obj.load();
+      obj.attach();
+      const events = new ${cls}(obj.map(${JSON.stringify(map)}), () => {});
+      ${unref ? 'events.unref();' : 'events.unref(); events.ref();'}
+      console.log('ready');
+    })();
+  `;
+
+  test(`an unref()ed ${cls} does not keep the process alive`, async () => {
+    const { code, stdout } = await runNode(script(true), 20000);
+    expect(stdout.trim()).toBe('ready');
+    expect(code).toBe(0);
+  });
+
+  test('a ref()ed one does', async () => {
+    const { code, stdout, killed } = await runNode(script(false), 30000, 1500);
+    expect(stdout.trim()).toBe('ready');
+    expect(killed).toBe(true);
+    expect(code).toBe(null);
+  });
+}
+
+/**
+ * Runs `code` in a worker with workerData { n, leak, dist, fixture }. When it posts
+ * 'ready', `trigger()` runs; its next message is the result. `leak`: the worker is
+ * terminated then, with its buffer still open.
+ */
+export function runWorker(code: string, data: { n: number; leak: boolean; dist: string; fixture: string }, trigger: () => void): Promise<{ exitCode: number; result: any }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: data });
+    let result: any;
+    worker.on('message', (m) => {
+      if (m === 'ready') {
+        trigger();
+      } else {
+        result = m;
+        if (data.leak) void worker.terminate();
+      }
+    });
+    worker.on('error', reject);
+    worker.on('exit', (exitCode) => resolve({ exitCode, result }));
   });
 }
