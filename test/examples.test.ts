@@ -62,6 +62,9 @@ describe('README', () => {
     if (code.includes('BpfMap.create')) {
       expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
     }
+    if (code.includes('killsnoop')) {
+      expect(stdout).toMatch(/^python3 18 number\n\{ delivered: 1, lost: 0, queued: 0, buffers: \d+, pageCount: 64 \}\n$/);
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);
