@@ -29,6 +29,7 @@ class EventPoll {
   bool Polling() const { return polling_; }
   // Wake once per loop turn (without waiting for the fd) while on.
   void SetIdle(bool on);
+  bool Idling() const { return idling_; }
   void SetRef(bool on);
   bool Dispatching() const { return dispatching_; }
   // fn(error?) with `recv` as this, in the async context; a throw is an uncaught exception.

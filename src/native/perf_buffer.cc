@@ -92,15 +92,20 @@ void PerfBufferHandle::Setup(Napi::Env env, Napi::Object map, uint32_t pageCount
   pb_ = CheckPtr(env, perf_buffer__new(mapFd, pageCount, OnSample, OnLost, this, nullptr), "perf_buffer__new", log);
   buffers_ = perf_buffer__buffer_cnt(pb_);
   events_.Start(env, perf_buffer__epoll_fd(pb_), "node-libbpf:PerfBuffer", Value(), Wake, this);
-  // A perf fd reports each wake-up once, to whoever polls it first; when libuv adds the
-  // epoll fd on the next loop turn its first look can eat a wake-up that came earlier.
-  // So look at the buffers once then, whatever epoll says.
-  unvisited_ = true;
-  events_.SetIdle(true);
+  Rearm();
   Ref();  // an open buffer is an active handle, like a socket: it lives until close()
 }
 
-bool PerfBufferHandle::Pending() const { return first_ < count_ || unvisited_; }
+bool PerfBufferHandle::Pending() const { return first_ < count_ || unvisited_ || looks_ > 0; }
+
+// A perf fd reports each wake-up once, to whoever polls it first. When libuv (re)adds the
+// epoll fd, in the poll phase of the next loop turn, its first look eats a wake-up that
+// came before. So after polling starts, look at the buffers on two idle turns, the
+// second one after that poll phase, whatever epoll says.
+void PerfBufferHandle::Rearm() {
+  looks_ = 2;
+  if (!events_.Dispatching()) events_.SetIdle(true);  // else Wake() arms it when the callback returned
+}
 
 // One call into JS per wake-up; it takes one bounded batch through stage()/advance().
 // Whatever is left (staged, or in buffers not visited) brings another call on the next
@@ -109,8 +114,15 @@ void PerfBufferHandle::Wake(void* arg, int status, bool idle) {
   auto* self = static_cast<PerfBufferHandle*>(arg);
   if (self->closed_) return;
   // A wake-up from the fd is spent now (a perf fd reports it once): if JS only takes
-  // what is staged already, the new data must still be looked at afterwards.
-  if (!idle) self->unvisited_ = true;
+  // what is staged already, the new data must still be looked at afterwards. While the
+  // idle handle is on, it takes the next batch on this loop turn already: one batch a turn.
+  if (!idle) {
+    self->unvisited_ = true;
+    if (self->events_.Idling()) return;
+  } else if (self->looks_ > 0) {
+    self->looks_--;
+    self->unvisited_ = true;
+  }
   Napi::HandleScope scope(self->Env());
   self->events_.Call(self->Env(), self->onReadable_, self->Value(), status);
   if (!self->closed_) self->events_.SetIdle(self->events_.Polling() && self->Pending());
@@ -266,15 +278,18 @@ Napi::Value PerfBufferHandle::BufferCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(buffers_));
 }
 
-// poll(on): stop watching (backpressure) or watch again, then look at the buffers once
-// on the next loop turn: samples written while paused brought no new wake-up.
+// poll(on): stop watching (backpressure) or watch again, then look at the buffers (see
+// Rearm()): samples written while paused brought no wake-up anyone will see.
 Napi::Value PerfBufferHandle::Poll(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Require(env);
   bool on = info[0].ToBoolean();
   events_.SetPolling(env, on);
-  if (on) unvisited_ = true;
-  if (!events_.Dispatching()) events_.SetIdle(on);  // else Wake() decides when the callback returned
+  if (on) {
+    Rearm();
+  } else if (!events_.Dispatching()) {
+    events_.SetIdle(false);  // else Wake() decides when the callback returned
+  }
   return env.Undefined();
 }
 

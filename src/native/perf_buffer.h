@@ -38,6 +38,7 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
 
   void Setup(Napi::Env env, Napi::Object map, uint32_t pageCount);
   bool Pending() const;
+  void Rearm();
   uint32_t* Entry();
   bool Grow(size_t bytes, size_t entries);
   void Require(Napi::Env env) const;
@@ -61,6 +62,7 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
   size_t bytesCap_ = 0, bytesUsed_ = 0;
   uint32_t* entries_ = nullptr;
   size_t entriesCap_ = 0;
+  int looks_ = 0;           // idle turns that look at the buffers whatever epoll says (Rearm)
   uint32_t count_ = 0, first_ = 0;  // staged entries; the first JS has not taken
   bool grown_ = false;      // the arena moved: JS must take new views
   bool failed_ = false;     // the arena could not grow: samples were lost on our side
