@@ -13,7 +13,8 @@
     'sources': [
       'src/native/addon.cc', 'src/native/errors.cc', 'src/native/log.cc',
       'src/native/object.cc', 'src/native/program.cc', 'src/native/map.cc',
-      'src/native/link.cc', 'src/native/btf.cc', 'src/native/ring_buffer.cc',
+      'src/native/link.cc', 'src/native/btf.cc', 'src/native/event_poll.cc', 'src/native/ring_buffer.cc',
+      'src/native/perf_buffer.cc', 'src/native/user_ring_buffer.cc',
       'src/native/program_iter.cc', 'src/native/iter.cc', 'src/native/link_ops.cc',
       'src/native/program_trace.cc',
       'src/native/probe.cc',

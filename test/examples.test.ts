@@ -68,6 +68,9 @@ describe('README', () => {
     if (code.includes("func: 'malloc'")) {
       expect(stdout).toMatch(/^malloc\(\) calls seen: true$/m);
     }
+    if (code.includes('killsnoop')) {
+      expect(stdout).toMatch(/^python3 18 number\n\{ delivered: 1, lost: 0, queued: 0, buffers: \d+, pageCount: 64 \}\n$/);
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);

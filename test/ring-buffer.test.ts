@@ -2,12 +2,11 @@
 // field kind, a sequence number, some discarded) into ring buffer maps; children of this
 // process make the calls, either synchronously (the event loop is blocked meanwhile, so
 // nothing is delivered until the test says so) or from a paced child that keeps running.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import * as readline from 'node:readline';
-import { Worker } from 'node:worker_threads';
+import { execFileSync } from 'node:child_process';
 import { BpfObject, RingBuffer, type BpfMap, type RawEvent } from 'node-libbpf';
 import { INTERNAL } from '../src/ts/internal';
 import { addon } from '../src/ts/native';
+import { refUnrefTests, runNode, runWorker, sleep, Trigger, until } from './support/events';
 import { distDir, expectError, expectThrows, fixture, gcAndSettle, rejection } from './support/helpers';
 import { kernelAtLeast } from './support/kernel';
 
@@ -102,59 +101,6 @@ function fireSync(obj: BpfObject, events: number, small = 0, calls = 1): number 
   obj.globals.n_small = small;
   return Number(execFileSync('python3', ['-c', `import os\nfor _ in range(${calls}): os.getpgid(0)\nprint(os.getpid())`], { encoding: 'utf8' }).trim());
 }
-
-/** A python child that makes `n` getpgid() calls per line it reads, answering each with a line. */
-class Trigger {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly #lines: string[] = [];
-  #wake: (() => void) | undefined;
-
-  constructor() {
-    const code = 'import os, sys\nprint("ready", flush=True)\nfor line in iter(sys.stdin.readline, ""):\n    for _ in range(int(line)): os.getpgid(0)\n    print("ok", flush=True)\n';
-    this.child = spawn('python3', ['-c', code]);
-    readline.createInterface({ input: this.child.stdout }).on('line', (l) => {
-      this.#lines.push(l);
-      this.#wake?.();
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  async #line(): Promise<string> {
-    while (this.#lines.length === 0) await new Promise<void>((r) => (this.#wake = r));
-    return this.#lines.shift()!;
-  }
-
-  ready(): Promise<string> {
-    return this.#line();
-  }
-
-  /** `calls` getpgid() calls; resolves when the child made them. */
-  async fire(calls = 1): Promise<void> {
-    this.child.stdin.write(`${calls}\n`);
-    expect(await this.#line()).toBe('ok');
-  }
-
-  close(): void {
-    this.child.stdin.end();
-  }
-}
-
-function until(cond: () => boolean, what: string, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(check, 2);
-    };
-    check();
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 afterEach(() => {
   for (const rb of rings.splice(0)) rb.close();
@@ -602,30 +548,7 @@ describe('copying fallback (what a V8 sandbox forces)', () => {
 });
 
 describe('process lifetime', () => {
-  const script = (unref: boolean): string => `
-    const { BpfObject, RingBuffer } = require(${JSON.stringify(distDir())});
-    (async () => {
-      const obj = BpfObject.open(${JSON.stringify(FIXTURE)});
-      await obj.load();
-      obj.attach();
-      const rb = new RingBuffer(obj.map('events'), () => {});
-      ${unref ? 'rb.unref();' : 'rb.unref(); rb.ref();'}
-      console.log('ready');
-    })();
-  `;
-
-  test('an unref()ed RingBuffer does not keep the process alive', async () => {
-    const { code, stdout } = await runNode(script(true), 20000);
-    expect(stdout.trim()).toBe('ready');
-    expect(code).toBe(0);
-  });
-
-  test('a ref()ed one does', async () => {
-    const { code, stdout, killed } = await runNode(script(false), 30000, 1500);
-    expect(stdout.trim()).toBe('ready');
-    expect(killed).toBe(true);
-    expect(code).toBe(null);
-  });
+  refUnrefTests('RingBuffer', FIXTURE, 'events', distDir);
 
   test('an open RingBuffer nobody references keeps delivering (an active handle, like a socket)', async () => {
     const obj = await load();
@@ -663,29 +586,15 @@ describe('worker threads', () => {
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
   `;
 
-  function runWorker(n: number, leak: boolean): Promise<{ exitCode: number; result: any }> {
-    return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER, { eval: true, workerData: { n, leak, dist: distDir(), fixture: FIXTURE } });
-      let result: any;
-      worker.on('message', (m) => {
-        if (m === 'ready') {
-          execFileSync('python3', ['-c', 'import os; os.getpgid(0)']);
-        } else {
-          result = m;
-          if (leak) void worker.terminate(); // the ring is still open: torn down with the worker
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (exitCode) => resolve({ exitCode, result }));
-    });
-  }
+  const run = (n: number, leak: boolean): Promise<{ exitCode: number; result: any }> =>
+    runWorker(WORKER, { n, leak, dist: distDir(), fixture: FIXTURE }, () => execFileSync('python3', ['-c', 'import os; os.getpgid(0)']));
 
   beforeAll(() => {
     distDir();
   }, 60000);
 
   test('a worker consumes a ring on its own event loop', async () => {
-    const { exitCode, result } = await runWorker(50, false);
+    const { exitCode, result } = await run(50, false);
     expect(result.error).toBeUndefined();
     expect(result.seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(result.comm).toBe('python3');
@@ -694,7 +603,7 @@ describe('worker threads', () => {
   });
 
   test('a worker terminated with its ring open tears it down', async () => {
-    const { exitCode, result } = await runWorker(5, true);
+    const { exitCode, result } = await run(5, true);
     expect(result.seqs).toEqual([0, 1, 2, 3, 4]);
     expect(exitCode).toBe(1); // terminate()
     // This thread's rings still work.
@@ -812,33 +721,6 @@ describe('close() and misuse', () => {
     expectThrows(() => native.size(), 'TypeError', 'RingBuffer is closed');
   });
 });
-
-/** Runs `script` in a new node; kills it after `timeoutMs`, or `afterReadyMs` after it printed 'ready'. */
-function runNode(script: string, timeoutMs = 20000, afterReadyMs?: number): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script]);
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    const kill = (): void => {
-      killed = true;
-      child.kill('SIGKILL');
-    };
-    let timer = setTimeout(kill, timeoutMs);
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (afterReadyMs !== undefined && stdout.includes('ready')) {
-        clearTimeout(timer);
-        timer = setTimeout(kill, afterReadyMs);
-      }
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, killed });
-    });
-  });
-}
 
 describe('object lifetime', () => {
   test("closing the object closes the RingBuffers made from its maps, first", async () => {

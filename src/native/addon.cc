@@ -10,8 +10,10 @@
 #include "map.h"
 #include "object.h"
 #include "probe.h"
+#include "perf_buffer.h"
 #include "program.h"
 #include "ring_buffer.h"
+#include "user_ring_buffer.h"
 #include "wrap.h"
 
 namespace nlb {
@@ -50,6 +52,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeLink", LinkHandle::Init(env, this));
   exports.Set("NativeRingBuffer", RingBufferHandle::Init(env, this));
   exports.Set("NativeIter", IterHandle::Init(env, this));
+  exports.Set("NativePerfBuffer", PerfBufferHandle::Init(env, this));
+  exports.Set("NativeUserRingBuffer", UserRingBufferHandle::Init(env, this));
   exports.Set("btfToCHeader", Napi::Function::New(env, BtfToCHeader, "btfToCHeader"));
   exports.Set("btfRawData", Napi::Function::New(env, BtfRawData, "btfRawData"));
   exports.Set("btfMinCore", Napi::Function::New(env, BtfMinCore, "btfMinCore"));

@@ -11,7 +11,7 @@ class Addon : public Napi::Addon<Addon> {
   static Addon* Of(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 
   Napi::FunctionReference objectCtor, programCtor, mapCtor, linkCtor;
-  Napi::FunctionReference ringBufferCtor;
+  Napi::FunctionReference ringBufferCtor, perfBufferCtor, userRingBufferCtor;
   Napi::FunctionReference iterCtor;  // iter.cc
   Napi::FunctionReference bpfError;    // (errno, call, lines) => BpfError
   Napi::FunctionReference typeError;   // (message) => TypeError

@@ -86,7 +86,7 @@ void RingBufferHandle::Setup(Napi::Env env, Napi::Object map, const std::string&
   size_ = info.max_entries;
   MapRing(env);
   if (!drops.empty()) OpenDrops(env, map, drops);
-  StartPoll(env);
+  events_.Start(env, fd_, "node-libbpf:RingBuffer", Value(), Wake, this);
   Ref();  // an open ring is an active handle, like a socket: it lives until close()
 }
 
@@ -116,66 +116,14 @@ void RingBufferHandle::OpenDrops(Napi::Env env, Napi::Object map, const std::str
   dropsFd_ = Check(env, fd < 0 ? -errno : fd, "fcntl", log);
 }
 
-void RingBufferHandle::StartPoll(Napi::Env env) {
-  LogCapture log;
-  uv_loop_t* loop = nullptr;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
-  poll_ = new uv_poll_t;
-  int err = uv_poll_init(loop, poll_, fd_);
-  if (err) {
-    delete poll_;
-    poll_ = nullptr;
-    Check(env, err, "uv_poll_init", log);
-  }
-  poll_->data = this;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_add_env_cleanup_hook(env, OnEnvTeardown, this));
-  hooked_ = true;
-  async_ = std::make_unique<Napi::AsyncContext>(env, "node-libbpf:RingBuffer", Value());
-  SetPolling(env, true);
-}
-
-void RingBufferHandle::SetPolling(Napi::Env env, bool on) {
-  if (on == polling_) return;
-  int err = on ? uv_poll_start(poll_, UV_READABLE, OnPoll) : uv_poll_stop(poll_);
-  LogCapture log;
-  Check(env, err, on ? "uv_poll_start" : "uv_poll_stop", log);
-  polling_ = on;
-}
-
 // One call into JS per wake-up. The kernel reports the ring readable while it holds
 // data and libuv's epoll is level-triggered: whatever JS leaves for later (a bounded
 // batch) brings another wake-up on the next loop iteration.
-void RingBufferHandle::OnPoll(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<RingBufferHandle*>(handle->data);
-  if (!self || self->closed_) return;
-  Napi::Env env = self->Env();
-  Napi::HandleScope scope(env);
-  self->dispatching_ = true;
-  try {
-    Napi::Value arg = status < 0 ? MakeBpfError(env, -status, "uv_poll", {}).Value() : env.Undefined();
-    self->onReadable_.MakeCallback(self->Value(), {arg}, *self->async_);
-  } catch (const Napi::Error& e) {
-    napi_fatal_exception(env, e.Value());  // an uncaught exception, as from any I/O callback
-  }
-  self->dispatching_ = false;
-  if (self->closed_) self->async_.reset();  // closed by the callback: kept until it returned
-}
-
-// Worker exit or process teardown with the ring still open: libuv handles must be
-// closed (not freed while active) before the loop goes.
-void RingBufferHandle::OnEnvTeardown(void* arg) {
+void RingBufferHandle::Wake(void* arg, int status, bool idle) {
   auto* self = static_cast<RingBufferHandle*>(arg);
-  self->hooked_ = false;
-  self->StopPoll();
-  self->async_.reset();
-}
-
-void RingBufferHandle::StopPoll() {
-  if (!poll_) return;
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
-  polling_ = false;
+  if (self->closed_) return;
+  Napi::HandleScope scope(self->Env());
+  self->events_.Call(self->Env(), self->onReadable_, self->Value(), status);
 }
 
 // Idempotent. `detach`: on the JS thread with JS running, so views over the mappings
@@ -183,9 +131,7 @@ void RingBufferHandle::StopPoll() {
 void RingBufferHandle::Release(bool detach) {
   if (closed_) return;
   closed_ = true;
-  StopPoll();
-  if (hooked_) napi_remove_env_cleanup_hook(Env(), OnEnvTeardown, this);
-  hooked_ = false;
+  events_.Stop();
   for (auto* view : {&consumerView_, &producerView_, &dataView_}) {
     if (detach && !view->IsEmpty() && !view->Value().IsEmpty()) view->Value().Detach();
     view->Reset();
@@ -198,7 +144,6 @@ void RingBufferHandle::Release(bool detach) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
-  if (!dispatching_) async_.reset();
   onReadable_.Reset();
   mapRef_.Reset();
 }
@@ -297,19 +242,14 @@ Napi::Value RingBufferHandle::Dropped(const Napi::CallbackInfo& info) {
 // poll(on): stop watching the ring (backpressure) or watch it again.
 Napi::Value RingBufferHandle::Poll(const Napi::CallbackInfo& info) {
   Require(info.Env());
-  SetPolling(info.Env(), info[0].ToBoolean());
+  events_.SetPolling(info.Env(), info[0].ToBoolean());
   return info.Env().Undefined();
 }
 
 // ref(on): whether the ring keeps the event loop alive (uv_ref / uv_unref).
 Napi::Value RingBufferHandle::SetRef(const Napi::CallbackInfo& info) {
   Require(info.Env());
-  auto* handle = reinterpret_cast<uv_handle_t*>(poll_);
-  if (info[0].ToBoolean()) {
-    uv_ref(handle);
-  } else {
-    uv_unref(handle);
-  }
+  events_.SetRef(info[0].ToBoolean());
   return info.Env().Undefined();
 }
 

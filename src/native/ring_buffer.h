@@ -6,11 +6,11 @@
 // wake-up is one call into JS, never one per record.
 #pragma once
 #include <napi.h>
-#include <uv.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
+
+#include "event_poll.h"
 
 namespace nlb {
 
@@ -27,17 +27,13 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
 
  private:
   static Napi::Value Open(const Napi::CallbackInfo& info);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  static void OnEnvTeardown(void* self);
+  static void Wake(void* self, int status, bool idle);
 
   void Setup(Napi::Env env, Napi::Object map, const std::string& drops);
   void MapRing(Napi::Env env);
   void OpenDrops(Napi::Env env, Napi::Object map, const std::string& name);
-  void StartPoll(Napi::Env env);
-  void SetPolling(Napi::Env env, bool on);
   Napi::Value External(Napi::Env env, void* data, size_t size, Napi::Reference<Napi::ArrayBuffer>& ref);
   void Require(Napi::Env env) const;
-  void StopPoll();
   void Release(bool detach);
 
   Napi::Value Memory(const Napi::CallbackInfo& info);
@@ -57,13 +53,9 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   uint64_t* producer_ = nullptr;  // read-only page, then the data area twice
   uint8_t* data_ = nullptr;
   bool closed_ = false;
-  bool polling_ = false;
-  bool hooked_ = false;  // env cleanup hook registered
-  bool dispatching_ = false;  // inside onReadable
-  uv_poll_t* poll_ = nullptr;  // freed by uv_close's callback
+  EventPoll events_;
   Napi::ObjectReference mapRef_;  // the NativeMap: keeps its object alive
   Napi::FunctionReference onReadable_;
-  std::unique_ptr<Napi::AsyncContext> async_;
   Napi::Reference<Napi::ArrayBuffer> consumerView_, producerView_, dataView_;
 };
 

@@ -156,8 +156,12 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       return 'not a BPF ELF object: compile with clang -g -O2 -target bpf';
     case 'E2BIG':
       if (syscall === 'bpf_map_update_elem') return 'the map is full (maxEntries)';
+      if (syscall === 'user_ring_buffer__reserve') return 'the sample is larger than the whole user ring buffer (its maxEntries, less an 8-byte header)';
       return 'too large for the kernel: a program over its instruction limit, or a map, key or value over its size limit';
     case 'ENOSPC':
+      if (syscall === 'user_ring_buffer__reserve') {
+        return 'the user ring buffer is full until a BPF program drains it (bpf_user_ringbuf_drain): wait with reserveBlocking(), or make the map larger';
+      }
       if (syscall === 'bpf_map_lookup_elem') return 'this map kind returns a value of another size to user space (sockmap/sockhash: an 8-byte cookie)';
       return 'the map is full (maxEntries)';
     case 'EEXIST':
@@ -220,6 +224,9 @@ export const LOADING = 'BpfObject is loading';
 export const LOAD_FAILED = 'BpfObject failed to load; open it again';
 export const LINK_DESTROYED = 'Link is destroyed';
 export const MAP_CLOSED = 'BpfMap is closed';
+export const USER_RING_CLOSED = 'UserRingBuffer is closed';
+export const SAMPLE_SUBMITTED = 'UserRingBuffer sample is already submitted';
+export const SAMPLE_DISCARDED = 'UserRingBuffer sample is already discarded';
 
 // What brings each feature: the first kernel release with it, and the config it needs.
 // Used in "not supported" hints and by probe/doctor, keyed by probe kind or map type.

@@ -223,6 +223,29 @@ export interface NativeRingBuffer {
   close(): void;
 }
 
+/** One BPF_MAP_TYPE_PERF_EVENT_ARRAY through libbpf's perf_buffer, with a uv_poll_t calling onReadable. */
+export interface NativePerfBuffer {
+  /** Stages up to `max` entries (consuming per-CPU buffers) unless some are left; the count, or -count-1 when arena() changed. */
+  stage(max: number): number;
+  /** JS took `count` entries. */
+  advance(count: number): void;
+  /** The staging arena: sample bytes; entries (u32): [first, count, _, _] then (cpu | lost bit, offset | count hi, length | count lo). */
+  arena(): { bytes: ArrayBuffer; entries: ArrayBuffer; ownLost: number };
+  bufferCount(): number;
+  poll(on: boolean): void;
+  ref(on: boolean): void;
+  close(): void;
+}
+
+/** One BPF_MAP_TYPE_USER_RINGBUF map through libbpf's user_ring_buffer; reservations are numbered slots. */
+export interface NativeUserRingBuffer {
+  reserve(size: number): number;
+  submit(slot: number, bytes: Uint8Array): void;
+  discard(slot: number): void;
+  size(): number;
+  close(): void;
+}
+
 export interface OpenOptions {
   name?: string;
   btfCustomPath?: string;
@@ -283,6 +306,10 @@ interface Addon {
   NativeRingBuffer: {
     open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
   };
+  NativePerfBuffer: {
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number }): NativePerfBuffer;
+  };
+  NativeUserRingBuffer: { open(map: NativeMap): NativeUserRingBuffer };
   mapTypes(): string[];
   programTypes(): string[];
   setErrorFactories(factories: {

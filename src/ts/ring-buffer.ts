@@ -4,32 +4,15 @@
 // read in place, at most maxBatch per wake-up, and the consumer position is written
 // back once per batch. Where external ArrayBuffers are refused (a V8 sandbox), the
 // addon copies batches of records into a JS buffer instead, walked the same way.
-import { EventEmitter } from 'node:events';
-import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from './args';
-import type { Btf, BtfKind, BtfType } from './btf';
-import { codecFor, type Codec } from './codec';
+import { argTypeError, checkInteger, checkOptions, describe } from './args';
+import { checkBoolean, decoding, deliverer, type Deliver } from './event-records';
+import { EventBuffer } from './event-buffer';
+import { checkSignal } from './event-stream';
 import { INTERNAL } from './internal';
 import { BpfMap } from './map';
 import { addon, type NativeRingBuffer } from './native';
 
-const RING_CLOSED = 'RingBuffer is closed';
-
-/** A record as it sits in the ring: valid during the callback only (one object, reused). */
-export interface RawEvent {
-  /** Over the ring's memory (read-only: writing to it kills the process) or a copy of it. */
-  readonly view: DataView;
-  readonly offset: number;
-  readonly length: number;
-  /** The record's bytes, copied: keep this beyond the callback. */
-  copy(): Buffer;
-}
-
-/** A record decoded on access (options.lazy): valid during the callback only. */
-export interface LazyEvent {
-  /** Every field, decoded into a plain object. */
-  materialize(): Record<string, unknown>;
-  toJSON(): Record<string, unknown>;
-}
+export type { LazyEvent, RawEvent } from './event-records';
 
 export interface RingBufferOptions {
   /** The records' BTF type: 'struct exec_event', 'exec_event' or a typedef name. Default: the map's value type if it has one, else raw. */
@@ -91,20 +74,7 @@ const COPY_BATCH = 1 << 18;
 // stays a small integer, which V8 keeps in registers; bigger rings are copied.
 const IN_PLACE_MAX = 1 << 30;
 const NO_LIMIT = 0x7fffffff;
-
-// A delivery gets the ring's one cursor record, pointed at the current record: a raw
-// callback is the delivery itself (no call in between), decoders read view and offset.
-type Deliver = (record: RawRecord) => void;
-
-class RawRecord implements RawEvent {
-  offset = 0;
-  length = 0;
-  constructor(public view: DataView) {}
-
-  copy(): Buffer {
-    return Buffer.from(new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.length));
-  }
-}
+const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>';
 
 // A batch of records the addon copied out of the ring (copying mode).
 class Batch {
@@ -124,7 +94,6 @@ class Batch {
 // One ring: its native handle, where JS is in it, and how its records are delivered.
 class Ring {
   deliver: Deliver = () => undefined;
-  readonly record: RawRecord;
   delivered = 0;
   closed = false;
   // What a delivery threw, in the last walk.
@@ -152,7 +121,6 @@ class Ring {
     const memory = copy || size > IN_PLACE_MAX ? null : native.memory();
     if (!memory) {
       this.batch = new Batch(Math.min(size, COPY_BATCH));
-      this.record = new RawRecord(this.batch.view);
       return;
     }
     this.view = new DataView(memory.data);
@@ -163,7 +131,6 @@ class Ring {
     this.consHi = this.consumer[HI];
     this.cons = this.consHi * TWO32 + this.consumer[LO];
     this.offset = this.cons % size | 0;
-    this.record = new RawRecord(this.view);
   }
 
   takeError(): unknown {
@@ -217,22 +184,18 @@ let walked = 0;
 // the one whose callback closed the ring.
 function walkOrdered(ring: Ring, view: DataView, headers: Int32Array, start: number, end: number, max: number): number {
   const deliver = ring.deliver;
-  const record = ring.record;
-  if (record.view !== view) record.view = view; // a copying ring's new batch
   let p = start;
   let n = 0;
   while (p < end && n < max) {
     const len = headers[p >>> 2];
     // Busy (bit 31: negative), or undefined once close() in a callback detached the
-    // memory: that read is the only check per record for a close (see close()).
+    // memory: that read is the only check per record for a close (see closeBuffers()).
     if (!(len >= 0)) break;
     const next = p + (((len & Rec.LENGTH) + Rec.HEADER + 7) & ~7);
     if ((len & Rec.DISCARD) === 0) {
       n++;
       try {
-        record.offset = p + Rec.HEADER;
-        record.length = len & Rec.LENGTH;
-        deliver(record);
+        deliver(view, p + Rec.HEADER, len & Rec.LENGTH);
       } catch (e) {
         ring.failed = true;
         ring.error = e;
@@ -250,8 +213,6 @@ function walkOrdered(ring: Ring, view: DataView, headers: Int32Array, start: num
 // A copy rather than a branch: the branch alone costs a quarter of the loop on x86.
 function walkAcquire(ring: Ring, view: DataView, headers: Int32Array, start: number, end: number, max: number): number {
   const deliver = ring.deliver;
-  const record = ring.record;
-  if (record.view !== view) record.view = view; // a copying ring's new batch
   let p = start;
   let n = 0;
   while (p < end && n < max) {
@@ -262,9 +223,7 @@ function walkAcquire(ring: Ring, view: DataView, headers: Int32Array, start: num
     if ((len & Rec.DISCARD) === 0) {
       n++;
       try {
-        record.offset = p + Rec.HEADER;
-        record.length = len & Rec.LENGTH;
-        deliver(record);
+        deliver(view, p + Rec.HEADER, len & Rec.LENGTH);
       } catch (e) {
         ring.failed = true;
         ring.error = e;
@@ -330,112 +289,6 @@ function drain(ring: Ring, max: number, all: boolean): number {
   return n;
 }
 
-const KINDS: BtfKind[] = ['struct', 'union', 'typedef', 'enum', 'enum64', 'int', 'float'];
-
-// 'struct x', 'union x', 'enum x', or a bare name: a struct first, then a typedef, ...
-function findType(btf: Btf, name: string): BtfType | undefined {
-  const m = /^(struct|union|enum) (.+)$/.exec(name);
-  if (m) return btf.find(m[2], m[1] as BtfKind) ?? (m[1] === 'enum' ? btf.find(m[2], 'enum64') : undefined);
-  for (const kind of KINDS) {
-    const t = btf.find(name, kind);
-    if (t) return t;
-  }
-  return undefined;
-}
-
-const VIEW = Symbol('view');
-const OFFSET = Symbol('offset');
-
-interface Accessor extends LazyEvent {
-  [VIEW]: DataView;
-  [OFFSET]: number;
-}
-
-interface LazyField {
-  key: string;
-  offset: number;
-  decode: (view: DataView, offset: number) => unknown;
-}
-
-// Named members with their byte offsets, anonymous structs/unions flattened. Members
-// without a codec of their own (bitfields, zero-size arrays) read the whole record.
-function lazyFields(btf: Btf, t: BtfType, bitBase: number, whole: Codec, out: LazyField[]): LazyField[] {
-  for (const m of t.members ?? []) {
-    const bits = bitBase + m.bitOffset;
-    const rt = btf.resolve(m.type);
-    if (!m.name) {
-      if (rt.kind === 'struct' || rt.kind === 'union') lazyFields(btf, rt, bits, whole, out);
-      continue;
-    }
-    const bitfield = m.bitSize > 0 || bits % 8 !== 0 || (rt.kind === 'int' && ((rt.bits as number) < (rt.size as number) * 8 || !!rt.bitOffset));
-    let codec: Codec | undefined;
-    try {
-      codec = bitfield ? undefined : codecFor(btf, m.type);
-    } catch {
-      codec = undefined;
-    }
-    const key = m.name;
-    out.push(
-      codec
-        ? { key, offset: bits / 8, decode: codec.decode }
-        : { key, offset: 0, decode: (view, offset) => (whole.decode(view, offset) as Record<string, unknown>)[key] },
-    );
-  }
-  return out;
-}
-
-const lazyClasses = new WeakMap<Btf, Map<number, new () => Accessor>>();
-
-// One class per record type, with a getter per field decoding it where the record is.
-function lazyClass(btf: Btf, id: number, codec: Codec): new () => Accessor {
-  let byId = lazyClasses.get(btf);
-  if (!byId) lazyClasses.set(btf, (byId = new Map()));
-  const hit = byId.get(id);
-  if (hit) return hit;
-  const t = btf.resolve(id);
-  if (t.kind !== 'struct' && t.kind !== 'union') throw argTypeError('options.lazy', 'a struct or union record type', btf.typeName(id));
-  const decodeAll = codec.decode;
-  class Lazy implements Accessor {
-    [VIEW] = new DataView(new ArrayBuffer(0));
-    [OFFSET] = 0;
-    materialize(): Record<string, unknown> {
-      return decodeAll(this[VIEW], this[OFFSET]) as Record<string, unknown>;
-    }
-    toJSON(): Record<string, unknown> {
-      return this.materialize();
-    }
-  }
-  for (const { key, offset, decode } of lazyFields(btf, t, 0, codec, [])) {
-    Object.defineProperty(Lazy.prototype, key, {
-      get(this: Accessor) {
-        return decode(this[VIEW], this[OFFSET] + offset);
-      },
-      enumerable: true,
-      configurable: true,
-    });
-  }
-  byId.set(id, Lazy);
-  return Lazy;
-}
-
-function tooShort(ring: Ring, codec: Codec, length: number): RangeError {
-  return new RangeError(`ring ${ring.map.name}: a record of ${length} bytes is smaller than ${codec.typeName} (${codec.size} bytes)`);
-}
-
-function isAbortSignal(value: unknown): value is AbortSignal {
-  return !!value && typeof value === 'object' && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
-}
-
-function checkBoolean(value: unknown, name: string): boolean {
-  if (value !== undefined && typeof value !== 'boolean') throw argTypeError(name, 'a boolean', value);
-  return value === true;
-}
-
-interface Waiter<T> {
-  resolve(result: IteratorResult<T>): void;
-  reject(error: unknown): void;
-}
-
 /**
  * Events from ring buffer maps (BPF_MAP_TYPE_RINGBUF), read on the event loop: to a
  * callback, or with `for await`. Records are decoded from BTF (`type`), lazily (`lazy`)
@@ -447,41 +300,25 @@ interface Waiter<T> {
  * // or:
  * for await (const e of new RingBuffer(obj.map('events'), { type: 'event', signal })) console.log(e);
  */
-export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T>, Disposable {
+export class RingBuffer<T = any> extends EventBuffer<T> {
   readonly #rings: Ring[] = [];
   readonly #releases: (() => void)[] = []; // from the objects whose maps these rings read
-  readonly #iterate: boolean;
-  #closed = false;
   #refed = true;
   #draining = false;
-  // Iteration: a bounded queue; the rings are not polled while it is full.
-  readonly #highWaterMark: number;
-  #queue: (T | undefined)[] = [];
-  #head = 0;
-  #waiters: Waiter<T>[] = [];
-  #paused = false;
-  #iterating = false;
-  #failure: { error: unknown } | undefined;
-  #signal: AbortSignal | undefined;
-  readonly #onAbort = (): void => this.#abort(this.#signal!.reason);
 
   constructor(map: BpfMap, callback: (event: T) => void, options?: RingBufferOptions);
   constructor(map: BpfMap, options?: RingBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T) => void) | RingBufferIterateOptions, options?: RingBufferOptions) {
-    super();
+    super('RingBuffer');
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const raw = callback ? options : callbackOrOptions;
     const o = checkOptions<RingBufferIterateOptions & RingBufferOptions>(raw, 'options', callback ? CALLBACK_OPTIONS : ITERATE_OPTIONS);
-    this.#iterate = !callback;
-    this.#highWaterMark = o.highWaterMark === undefined ? DEFAULT_HIGH_WATER_MARK : checkInteger(o.highWaterMark, 'options.highWaterMark', 1, 0x7fffffff);
-    if (o.signal !== undefined && !isAbortSignal(o.signal)) throw argTypeError('options.signal', 'an AbortSignal', o.signal);
+    const highWaterMark = o.highWaterMark === undefined ? DEFAULT_HIGH_WATER_MARK : checkInteger(o.highWaterMark, 'options.highWaterMark', 1, 0x7fffffff);
+    const signal = checkSignal(o.signal);
+    if (!callback) this.iterate(highWaterMark);
     this.#add(map, callback, o);
-    if (o.signal) {
-      this.#signal = o.signal;
-      if (o.signal.aborted) this.#abort(o.signal.reason);
-      else o.signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    this.watch(signal);
   }
 
   /**
@@ -492,40 +329,37 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
   add(map: BpfMap, callback: (event: any) => void, options?: RingBufferOptions): this;
   add(map: BpfMap, options?: Omit<RingBufferIterateOptions, 'highWaterMark' | 'signal'>): this;
   add(map: BpfMap, callbackOrOptions?: ((event: any) => void) | RingBufferOptions, options?: RingBufferOptions): this {
-    this.#check();
+    this.check();
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
-    if (this.#iterate && callback) throw new TypeError('add(): this RingBuffer is iterated, so it takes add(map, options) without a callback');
-    if (!this.#iterate && !callback) throw argTypeError('callback', 'a function', callbackOrOptions);
+    if (this.stream && callback) throw new TypeError('add(): this RingBuffer is iterated, so it takes add(map, options) without a callback');
+    if (!this.stream && !callback) throw argTypeError('callback', 'a function', callbackOrOptions);
     const o = checkOptions<RingBufferOptions>(callback ? options : callbackOrOptions, 'options', callback ? RING_OPTIONS : ADD_ITERATED_OPTIONS);
     this.#add(map, callback, o);
     return this;
   }
 
-  /** Deliver what the rings hold now, synchronously, without waiting for a wake-up. Returns the number of records. */
+  /**
+   * Deliver what the rings hold now, synchronously, without waiting for a wake-up. Returns the number of records.
+   * @example const n = rb.consume();
+   */
   consume(): number {
-    this.#check();
+    this.check();
     if (this.#draining) throw new TypeError('consume() cannot be called from a RingBuffer callback');
     let n = 0;
     for (const ring of this.#rings) {
-      n += this.#drain(ring, this.#iterate ? this.#room() : NO_LIMIT, true);
+      n += this.#drain(ring, this.stream ? this.stream.room() : NO_LIMIT, true);
       if (ring.failed) throw ring.takeError();
     }
     return n;
   }
 
-  /** Keep the process alive while open (the default). */
-  ref(): this {
-    return this.#setRef(true);
-  }
-
-  /** Do not keep the process alive just for this RingBuffer (like timer.unref()). */
-  unref(): this {
-    return this.#setRef(false);
-  }
-
+  /**
+   * Counters and fill levels, summed over the rings.
+   * @example const { delivered, dropped } = rb.stats();
+   */
   stats(): RingBufferStats {
-    this.#check();
-    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.#queue.length - this.#head };
+    this.check();
+    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0 };
     for (const ring of this.#rings) {
       const [cons, prod] = ring.native.positions();
       const dropped = ring.native.dropped();
@@ -537,14 +371,33 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     return out;
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  #add(map: BpfMap, callback: ((event: any) => void) | undefined, o: RingBufferOptions): void {
+    if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
+    const { native: nativeMap, owner } = map.internals(INTERNAL);
+    owner.check();
+    if (map.type !== 'ringbuf') throw new TypeError(`map: expected a ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
+    const maxBatch = o.maxBatch === undefined ? DEFAULT_MAX_BATCH : checkInteger(o.maxBatch, 'options.maxBatch', 1, 0x7fffffff);
+    const copy = checkBoolean(o.copy, 'options.copy');
+    const { typed, lazy } = decoding(o, map.name, nativeMap.btfValueTypeId(), owner.btf(), TYPE_MISSING);
+    let ring: Ring | undefined;
+    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
+    try {
+      ring = new Ring(native, map, native.size(), maxBatch, copy);
+      const push = (event: T): void => this.stream!.push(event);
+      ring.deliver = deliverer({ callback, push, typed, lazy, view: ring.view ?? ring.batch!.view, label: `ring ${map.name}` });
+      if (!this.#refed) native.ref(false);
+      if (this.stream?.paused) native.poll(false);
+    } catch (e) {
+      native.close();
+      throw e;
+    }
+    this.#rings.push(ring);
+    const release = owner.adopt?.(this); // the map's object closes this RingBuffer first
+    if (release) this.#releases.push(release);
   }
 
-  /** Stop reading and unmap the rings. Idempotent. Ends a `for await` (done). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** @internal */
+  protected closeBuffers(): void {
     for (const ring of this.#rings) {
       ring.closed = true;
       // Detaches the views over the ring before unmapping it; a copying ring's batch is
@@ -557,114 +410,21 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
       }
     }
     for (const release of this.#releases.splice(0)) release();
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#queue = [];
-    this.#head = 0;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) this.#settle(w);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  /**
-   * Events as they come, decoded (or copied, raw) since they outlive any callback. At
-   * most highWaterMark wait in the queue: while it is full the rings are not read, and
-   * the BPF side's reservations fail (count them with <node_libbpf/ringbuf.h>).
-   */
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    if (!this.#iterate) throw new TypeError('this RingBuffer delivers to a callback; iterate one made without a callback');
-    if (this.#iterating) throw new TypeError('this RingBuffer is already being iterated');
-    this.#iterating = true;
-    const iterator: AsyncIterableIterator<T> = {
-      next: () => this.#next(),
-      return: (value?: unknown) => {
-        this.close();
-        return Promise.resolve({ value: value as T, done: true });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
-  }
-
-  #check(): void {
-    if (this.#closed) throw new TypeError(RING_CLOSED);
-  }
-
-  #add(map: BpfMap, callback: ((event: any) => void) | undefined, o: RingBufferOptions): void {
-    if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
-    const { native: nativeMap, owner } = map.internals(INTERNAL);
-    owner.check();
-    if (map.type !== 'ringbuf') throw new TypeError(`map: expected a ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
-    const maxBatch = o.maxBatch === undefined ? DEFAULT_MAX_BATCH : checkInteger(o.maxBatch, 'options.maxBatch', 1, 0x7fffffff);
-    const raw = checkBoolean(o.raw, 'options.raw');
-    const lazy = checkBoolean(o.lazy, 'options.lazy');
-    const copy = checkBoolean(o.copy, 'options.copy');
-    if (raw && o.type !== undefined) throw argTypeError('options.type', 'no type with raw: true', o.type);
-    if (raw && lazy) throw argTypeError('options.lazy', 'false with raw: true', o.lazy);
-    const typed = raw ? undefined : this.#recordType(map, nativeMap.btfValueTypeId(), owner.btf(), o.type);
-    if (lazy && !typed) throw argTypeError('options.lazy', `false for a map without a record type (give options.type)`, o.lazy);
-    let ring: Ring | undefined;
-    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
-    try {
-      ring = new Ring(native, map, native.size(), maxBatch, copy);
-      ring.deliver = this.#deliverer(ring, callback, typed, lazy);
-      if (!this.#refed) native.ref(false);
-      if (this.#paused) native.poll(false);
-    } catch (e) {
-      native.close();
-      throw e;
-    }
-    this.#rings.push(ring);
-    const release = owner.adopt?.(this); // the map's object closes this RingBuffer first
-    if (release) this.#releases.push(release);
-  }
-
-  #recordType(map: BpfMap, valueTypeId: number, btf: Btf | undefined, type: unknown): { btf: Btf; id: number; codec: Codec } | undefined {
-    if (type === undefined) return btf && valueTypeId ? { btf, id: valueTypeId, codec: codecFor(btf, valueTypeId) } : undefined;
-    if (typeof type !== 'string' || type.length === 0) throw argTypeError('options.type', 'a BTF type name', type);
-    if (!btf) throw argTypeError('options.type', `no type: ${map.name} has no BTF`, type);
-    const t = findType(btf, type);
-    if (!t) throw argRangeError('options.type', "a type in the object's BTF (one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>)", type);
-    return { btf, id: t.id, codec: codecFor(btf, t.id) };
-  }
-
-  #deliverer(ring: Ring, callback: ((event: any) => void) | undefined, typed: { btf: Btf; id: number; codec: Codec } | undefined, lazy: boolean): Deliver {
-    const push = (event: T): void => this.#push(event);
-    if (!typed) return callback ?? ((record) => push(record.copy() as T));
-    const { codec } = typed;
-    const { size, decode } = codec;
-    if (lazy) {
-      const lazyRecord = new (lazyClass(typed.btf, typed.id, codec))();
-      return (record) => {
-        if (record.length < size) throw tooShort(ring, codec, record.length);
-        lazyRecord[VIEW] = record.view;
-        lazyRecord[OFFSET] = record.offset;
-        callback!(lazyRecord);
-      };
-    }
-    const deliver = callback ?? push;
-    return (record) => {
-      if (record.length < size) throw tooShort(ring, codec, record.length);
-      deliver(decode(record.view, record.offset) as T);
-    };
   }
 
   // A wake-up from the addon: one bounded batch.
   #readable(ring: Ring, error?: Error): void {
-    if (this.#closed || ring.closed) return;
-    if (error) return this.#fail(error);
-    const max = this.#iterate ? Math.min(ring.maxBatch, this.#room()) : ring.maxBatch;
+    if (this.closed || ring.closed) return;
+    if (error) return this.fail(error);
+    const stream = this.stream;
+    const max = stream ? Math.min(ring.maxBatch, stream.room()) : ring.maxBatch;
     if (max > 0) this.#drain(ring, max, false);
-    if (this.#iterate && this.#room() <= 0) this.#pause();
+    stream?.settle();
     if (!ring.failed) return;
     const e = ring.takeError();
     // Copied records after the one that threw are out of the ring already: no wake-up brings them.
     if (ring.batch && ring.batch.pos < ring.batch.end) setImmediate(() => this.#readable(ring));
-    if (this.#iterate) this.#fail(e);
-    else this.emit('error', e);
+    this.fail(e);
   }
 
   #drain(ring: Ring, max: number, all: boolean): number {
@@ -676,81 +436,14 @@ export class RingBuffer<T = any> extends EventEmitter implements AsyncIterable<T
     }
   }
 
-  #setRef(on: boolean): this {
-    this.#check();
+  /** @internal */
+  protected setRef(on: boolean): void {
     this.#refed = on;
     for (const ring of this.#rings) ring.native.ref(on);
-    return this;
   }
 
-  // Iteration
-
-  #room(): number {
-    return this.#highWaterMark - (this.#queue.length - this.#head) + this.#waiters.length;
-  }
-
-  #push(event: T): void {
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve({ value: event, done: false });
-    else this.#queue.push(event);
-  }
-
-  #next(): Promise<IteratorResult<T>> {
-    if (this.#head < this.#queue.length) {
-      const value = this.#queue[this.#head] as T;
-      this.#queue[this.#head++] = undefined;
-      if (this.#head === this.#queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
-      if (this.#paused && this.#queue.length - this.#head <= this.#highWaterMark >>> 1) this.#resume();
-      return Promise.resolve({ value, done: false });
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      if (this.#closed || this.#failure) this.#settle(waiter);
-      else {
-        this.#waiters.push(waiter);
-        this.#resume();
-      }
-    });
-  }
-
-  // A waiter once closed: the failure that ended the iteration (once), else done.
-  #settle(waiter: Waiter<T>): void {
-    const failure = this.#failure;
-    this.#failure = undefined;
-    if (failure) waiter.reject(failure.error);
-    else waiter.resolve({ value: undefined as T, done: true });
-  }
-
-  #fail(error: unknown): void {
-    if (!this.#iterate) {
-      this.emit('error', error);
-      return;
-    }
-    this.#failure = { error };
-    this.close();
-  }
-
-  #abort(reason: unknown): void {
-    if (this.#closed) return;
-    if (this.#iterate) this.#failure = { error: reason };
-    this.close();
-  }
-
-  #pause(): void {
-    if (this.#paused || this.#closed) return;
-    this.#paused = true;
-    for (const ring of this.#rings) ring.native.poll(false);
-  }
-
-  #resume(): void {
-    if (!this.#paused || this.#closed) return;
-    this.#paused = false;
-    for (const ring of this.#rings) ring.native.poll(true);
+  /** @internal */
+  protected reading(on: boolean): void {
+    for (const ring of this.#rings) ring.native.poll(on);
   }
 }
