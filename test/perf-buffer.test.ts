@@ -103,7 +103,11 @@ describe('delivery', () => {
         for (let i = 0; i < seqs.length; i++) if (seqs[i] !== BigInt(i)) throw new Error(`cpu ${cpu}: sample ${i} has seq ${seqs[i]}`);
       }
       expect([...cpus.values()].reduce((n, s) => n + s.length, 0)).toBe(got.length);
-      expect(Math.max(...perTurn.values())).toBe(64); // bounded work per wake-up
+      // Bounded work per loop turn: batches of at most maxBatch; a turn may hold two (the
+      // idle handle's and the poll handle's), never an unbounded drain.
+      const most = Math.max(...perTurn.values());
+      expect(most).toBeGreaterThanOrEqual(64);
+      expect(most).toBeLessThanOrEqual(2 * 64);
       expect(pb.stats()).toEqual({ delivered: got.length, lost: 0, queued: 0, buffers: addon.numPossibleCpus(), pageCount: 64 });
     } finally {
       trigger.close();
