@@ -4,8 +4,9 @@
 // program auto-attaches from its section name and counts one child's getpgid() calls;
 // everywhere else the test asserts the exact refusal. Nothing is probed first.
 import { spawn } from 'node:child_process';
-import { BpfError, BpfObject } from 'node-libbpf';
-import { cleanupAfterEach, fixture, rejection, thrown } from './support/helpers';
+import * as fs from 'node:fs';
+import { BpfError, BpfMap, BpfObject } from 'node-libbpf';
+import { cleanupAfterEach, expectThrows, fixture, rejection, thrown } from './support/helpers';
 import { GatedKind, kernelAllows, kernelAtLeast } from './support/kernel';
 
 const GATED = fixture('kernel_gated');
@@ -153,9 +154,10 @@ describe('kprobe.multi', () => {
 
 describe('struct_ops', () => {
   // A TCP congestion control: its programs load and its struct_ops map is created on the
-  // host and in every guest. Registering it (BPF_MAP_UPDATE_ELEM of the struct_ops map)
-  // needs a map-level attach this branch does not have yet; obj.attach() leaves it alone.
-  test('loads: the struct_ops map and its programs exist in the kernel', async () => {
+  // host and in every guest; map.attachStructOps() registers it with the TCP stack.
+  const available = (): string[] => fs.readFileSync('/proc/sys/net/ipv4/tcp_available_congestion_control', 'utf8').trim().split(/\s+/);
+
+  test('loads, registers as a congestion control through attachStructOps(), unregisters on destroy()', async () => {
     const obj = BpfObject.open(STRUCT_OPS);
     cleanup(() => obj.close());
     await obj.load();
@@ -166,5 +168,32 @@ describe('struct_ops', () => {
       expect(obj.program(name).fd).toBeGreaterThan(0);
     }
     expect(obj.attach()).toEqual([]); // struct_ops programs name no attach target of their own
+    expect(available()).not.toContain('nlb_ca');
+    const link = obj.map('nlb_ca').attachStructOps();
+    expect(available()).toContain('nlb_ca');
+    link.destroy();
+    expect(available()).not.toContain('nlb_ca');
+    // Held by the object like program links: close() unregisters too. (A SEC(".struct_ops")
+    // map cannot be registered twice, EBUSY: a second object.)
+    const again = BpfObject.open(STRUCT_OPS);
+    cleanup(() => again.close());
+    await again.load();
+    again.map('nlb_ca').attachStructOps();
+    expect(available()).toContain('nlb_ca');
+    again.close();
+    expect(available()).not.toContain('nlb_ca');
+  });
+
+  test('attachStructOps() misuse: other map types, not loaded, closed', async () => {
+    const obj = BpfObject.open(STRUCT_OPS);
+    cleanup(() => obj.close());
+    expectThrows(() => obj.map('nlb_ca').attachStructOps(), 'TypeError', 'BpfObject is not loaded');
+    await obj.load();
+    const hash = BpfMap.create({ type: 'hash', key: 'u32', value: 'u64', maxEntries: 4 });
+    cleanup(() => hash.close());
+    expectThrows(() => hash.attachStructOps(), 'TypeError', 'attachStructOps: expected a struct_ops map, got "" (a hash map)');
+    const map = obj.map('nlb_ca');
+    obj.close();
+    expectThrows(() => map.attachStructOps(), 'TypeError', 'BpfObject is closed');
   });
 });

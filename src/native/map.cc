@@ -8,6 +8,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "link.h"
 #include "object.h"
 #include "wrap.h"
 
@@ -60,6 +61,7 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::DeleteSlot>(env, "deleteSlot"),
           Method<M, &M::LookupAndDeleteSlot>(env, "lookupAndDeleteSlot"),
           Method<M, &M::Freeze>(env, "freeze"),
+          Method<M, &M::AttachStructOps>(env, "attachStructOps"),
           Method<M, &M::InfoValue>(env, "info"),
           Method<M, &M::Memory>(env, "memory"),
           Method<M, &M::Pin>(env, "pin"),
@@ -471,6 +473,19 @@ Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {
   LogCapture log;
   Check(info.Env(), bpf_map_freeze(Fd(info.Env())), "bpf_map_freeze", log);
   return info.Env().Undefined();
+}
+
+// attachStructOps() -> a Link: registers a loaded struct_ops map's implementation with
+// the kernel subsystem it names (a TCP congestion control, a sched_ext scheduler, ...);
+// destroying the link unregisters it. Only maps of an object carry the programs.
+Napi::Value MapHandle::AttachStructOps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!owner_) ThrowState(env, closed_ ? kMapClosed : "attachStructOps() needs a struct_ops map of a BpfObject");
+  owner_->RequireLoaded(env);
+  LogCapture log;
+  errno = 0;
+  bpf_link* link = bpf_map__attach_struct_ops(map_);
+  return LinkHandle::New(env, ownerRef_.Value(), owner_, CheckPtr(env, link, "bpf_map__attach_struct_ops", log));
 }
 
 // info() -> what the kernel reports for the live map.

@@ -76,6 +76,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value LookupAndDeleteSlot(const Napi::CallbackInfo& info);
   void CheckSlots(Napi::Env env);
   Napi::Value Freeze(const Napi::CallbackInfo& info);
+  Napi::Value AttachStructOps(const Napi::CallbackInfo& info);
   Napi::Value InfoValue(const Napi::CallbackInfo& info);
   Napi::Value Memory(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);

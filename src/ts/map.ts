@@ -3,13 +3,14 @@
 // char[] -> string, structs -> objects, ...) and the natural API of each map kind.
 // Maps without BTF type info use Buffers; `map.raw` gives byte-level access to any map.
 import * as net from 'node:net';
-import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString } from './args';
+import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString, describe } from './args';
 import { Btf } from './btf';
 import { SCALAR_NAMES, scalarType, type ScalarName } from './btf-builder';
 import { codecFor, rawCodec, type Codec } from './codec';
 import { CLOSED, MAP_CLOSED } from './errors';
 import { checkInternal, INTERNAL } from './internal';
-import { addon, type NativeMap } from './native';
+import type { Link } from './link';
+import { addon, type NativeLink, type NativeMap } from './native';
 
 /** How set() treats an existing key: 'any' (default), 'noexist' (create only), 'exist' (update only), 'lock' (BPF_F_LOCK). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
@@ -198,6 +199,8 @@ export interface MapOwner {
    * closes; the returned function releases it (call it when it closes by itself).
    */
   adopt?(resource: { close(): void }): () => void;
+  /** A link made from this map (struct_ops), held like the object's program links. */
+  adoptLink?(native: NativeLink): Link;
 }
 
 // Encodes into and decodes from one reusable buffer.
@@ -597,6 +600,21 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** Make the map read-only for user space (programs may still write it, unless they also can't). */
   freeze(): void {
     this.#native.freeze();
+  }
+
+  /**
+   * Register a loaded struct_ops map (`SEC(".struct_ops")` / `SEC(".struct_ops.link")`)
+   * with the kernel subsystem its type names: a TCP congestion control, a sched_ext
+   * scheduler, ... The returned Link unregisters it on destroy(); the object holds it
+   * like its program links. Kernels that refuse struct_ops programs refuse the load.
+   * @example
+   * const link = obj.map('my_cc').attachStructOps(); // tcp_congestion_ops 'my_cc' is available
+   */
+  attachStructOps(): Link {
+    if (this.type !== 'struct_ops') throw new TypeError(`attachStructOps: expected a struct_ops map, got ${describe(this.name)} (a ${this.type} map)`);
+    const adopt = this.#owner.adoptLink;
+    if (!adopt) throw new TypeError('attachStructOps() needs a struct_ops map of a BpfObject');
+    return adopt(this.#native.attachStructOps());
   }
 
   /** What the kernel reports about the live map: id, flags, BTF ids, sizes. */

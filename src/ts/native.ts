@@ -173,6 +173,7 @@ export interface NativeMap {
   deleteSlot(flags: number): boolean;
   lookupAndDeleteSlot(flags: number): boolean;
   freeze(): void;
+  attachStructOps(): NativeLink;
   info(): {
     id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
     btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;

@@ -92,6 +92,7 @@ export class BpfObject implements Disposable {
         this.#resources.add(resource);
         return () => this.#resources.delete(resource);
       },
+      adoptLink: (n: NativeLink) => this.#adopt(n),
     };
     this.#nativePrograms = native.programs();
     this.#programs = this.#nativePrograms.map((p) => new Program(INTERNAL, p, programOwner));
