@@ -37,7 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 /** The name libbpf gives attach type number `n` (what link fdinfo shows as attach_type). */
-const attachTypeName = (n: number): string => addon.NativeProgram.attachTypes()[n];
+const attachTypeName = (n: number): string => addon.attachTypes()[n];
 /** The attach type of a link, from its fdinfo ("46 (ingress)" for tcx, "2" for cgroups). */
 const linkAttachType = (fd: number): string => attachTypeName(parseInt(fdInfo(fd).attach_type, 10));
 

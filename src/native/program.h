@@ -62,7 +62,6 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
  private:
   static Napi::Value IfNameToIndex(const Napi::CallbackInfo& info);
   static Napi::Value IfIndexToName(const Napi::CallbackInfo& info);
-  static Napi::Value AttachTypes(const Napi::CallbackInfo& info);
   static Napi::Value PinFd(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value AttachTcx(const Napi::CallbackInfo& info);

@@ -21,7 +21,6 @@ void ProgramHandle::InitNet(Napi::Env env, std::vector<Napi::PropertyDescriptor>
   using P = ProgramHandle;
   statics.push_back(StaticMethod<&P::IfNameToIndex>("ifNameToIndex"));
   statics.push_back(StaticMethod<&P::IfIndexToName>("ifIndexToName"));
-  statics.push_back(StaticMethod<&P::AttachTypes>("attachTypes"));
   statics.push_back(StaticMethod<&P::PinFd>("pinFd"));
   for (auto m : {
            Method<P, &P::AttachXdp>(env, "attachXdp"),
@@ -60,17 +59,6 @@ Napi::Value ProgramHandle::IfIndexToName(const Napi::CallbackInfo& info) {
   char name[IF_NAMESIZE] = {0};
   if (!if_indextoname(U32Arg(info, 0), name)) return info.Env().Null();
   return Napi::String::New(info.Env(), name);
-}
-
-// libbpf's names of the kernel's attach types, indexed by enum bpf_attach_type.
-Napi::Value ProgramHandle::AttachTypes(const Napi::CallbackInfo& info) {
-  Napi::Array out = Napi::Array::New(info.Env());
-  for (uint32_t i = 0; i < 256; i++) {
-    const char* s = libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(i));
-    if (!s) break;
-    out.Set(i, s);
-  }
-  return out;
 }
 
 // pinFd(fd, path): pins a link made by linkCreate() (an fd, not a libbpf bpf_link).

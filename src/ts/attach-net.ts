@@ -48,7 +48,7 @@ function requireType(native: NativeProgram, call: string, types: readonly string
 
 let attachTypeNames: string[] | undefined;
 function checkAttachType(value: unknown, name: string, allowed?: (t: string) => boolean): string {
-  attachTypeNames ??= addon.NativeProgram.attachTypes();
+  attachTypeNames ??= addon.attachTypes();
   const known = attachTypeNames.filter((t) => !allowed || allowed(t));
   if (typeof value !== 'string') throw argTypeError(name, 'an attach type name', value);
   if (!known.includes(value)) throw argRangeError(name, `one of ${known.join(', ')}`, value);

@@ -138,9 +138,6 @@ export function hintFor(code: string, syscall: string, text: string): string | u
   if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
     return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';
   }
-  if (/kprobe\.multi|kprobe_multi/.test(text) && (code === 'EOPNOTSUPP' || code === 'EINVAL')) {
-    return 'kprobe.multi needs a kernel with fprobe (CONFIG_FPROBE, Linux 5.18 or later)';
-  }
   switch (code) {
     case 'EPERM':
     case 'EACCES':

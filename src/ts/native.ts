@@ -286,7 +286,6 @@ interface Addon {
     // --- network (program_net.cc) ---
     ifNameToIndex(name: string): number;
     ifIndexToName(index: number): string | null;
-    attachTypes(): string[];
     pinFd(fd: number, path: string): void;
     // --- iterators and introspection (program_iter.cc) ---
     enableStats(): number;

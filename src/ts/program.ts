@@ -8,7 +8,7 @@ import {
   type UprobeMultiOptions, type UprobeOptions, type UsdtOptions,
 } from './attach-trace';
 import * as net from './attach-net';
-import { BpfError } from './errors';
+import { BpfError, requirementIn } from './errors';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from './internal';
 import { IterLink, type Link } from './link';
 import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
@@ -93,7 +93,17 @@ export class Program {
    * @example const link = obj.program('handle_exec').attach();
    */
   attach(): Link {
-    const native = this.#native.attach();
+    let native: NativeLink | null;
+    try {
+      native = this.#native.attach();
+    } catch (e) {
+      // libbpf's message names the program, not the kind: the section says which
+      // feature the kernel lacks, and what brings it.
+      if (!(e instanceof BpfError) || (e.code !== 'EOPNOTSUPP' && e.code !== 'ENOTSUPP')) throw e;
+      const requirement = requirementIn(this.sectionName);
+      if (!requirement || e.hint?.includes(requirement)) throw e;
+      throw withDetail(e, undefined, `${e.hint ? `${e.hint}: ` : ''}${requirement}`);
+    }
     if (!native) {
       throw new BpfError(os.constants.errno.EOPNOTSUPP, 'bpf_program__attach', `section '${this.sectionName}' names no attach target`, {
         hint: 'use an explicit attach call (attachTracepoint, attachRawTracepoint, ...) for this program',
