@@ -32,7 +32,12 @@ while read -r m; do insmod "/modules/$m" || say "insmod $m failed"; done < /modu
 p9="trans=virtio,version=9p2000.L,msize=512000"
 mount -t 9p -o "$p9,ro,cache=loose" host /mnt/host || { say "cannot mount the host share"; poweroff -f; }
 for d in proc sys dev; do mount -o rbind /$d /mnt/host/$d; done
+# The guest's /tmp is a tmpfs over the host's; a working directory under the host's /tmp
+# (a CI clone there, say) is bound back in, read-only like the rest of the host.
+mkdir -p /hosttmp && mount -o bind /mnt/host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmpfs /mnt/host/tmp
+keep=$(sed -n 's/^cd //p' /run.sh | tr -d "'")
+case "$keep" in /tmp/?*) mkdir -p "/mnt/host$keep" && mount -o bind "/hosttmp\${keep#/tmp}" "/mnt/host$keep" || say "cannot keep $keep";; esac
 # libbpf resolves __kconfig externs from /boot/config-$(uname -r): the guest kernel's own.
 [ -d /mnt/host/boot ] && mount -t tmpfs tmpfs /mnt/host/boot && cp /boot/config-* /mnt/host/boot/
 mkdir -p /mnt/host${GUEST_OUT} && mount -t 9p -o "$p9" out /mnt/host${GUEST_OUT} || say "cannot mount the output share"
