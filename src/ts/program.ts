@@ -98,8 +98,9 @@ export class Program {
       native = this.#native.attach();
     } catch (e) {
       // libbpf's message names the program, not the kind: the section says which
-      // feature the kernel lacks, and what brings it.
-      if (!(e instanceof BpfError) || (e.code !== 'EOPNOTSUPP' && e.code !== 'ENOTSUPP')) throw e;
+      // feature the kernel may lack, and what brings it (a kernel that predates a link
+      // type answers EINVAL, one built without it EOPNOTSUPP).
+      if (!(e instanceof BpfError) || !['EOPNOTSUPP', 'ENOTSUPP', 'EINVAL'].includes(e.code)) throw e;
       const requirement = requirementIn(this.sectionName);
       if (!requirement || e.hint?.includes(requirement)) throw e;
       throw withDetail(e, undefined, `${e.hint ? `${e.hint}: ` : ''}${requirement}`);
