@@ -152,20 +152,14 @@ Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   std::string category = StringArg(info, 0, "category"), name = StringArg(info, 1, "name");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str());
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_tracepoint", log));
+  return Attached(env, "bpf_program__attach_tracepoint", [&] { return bpf_program__attach_tracepoint(prog_, category.c_str(), name.c_str()); });
 }
 
 Napi::Value ProgramHandle::AttachRawTracepoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   std::string name = StringArg(info, 0, "name");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_raw_tracepoint(prog_, name.c_str());
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_raw_tracepoint", log));
+  return Attached(env, "bpf_program__attach_raw_tracepoint", [&] { return bpf_program__attach_raw_tracepoint(prog_, name.c_str()); });
 }
 
 Napi::Value ProgramHandle::Pin(const Napi::CallbackInfo& info) {

@@ -3,6 +3,11 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
+#include <cerrno>
+
+#include "errors.h"
+#include "log.h"
+
 #include <vector>
 
 namespace nlb {
@@ -23,6 +28,15 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   bpf_program* Get(Napi::Env env) const;     // throws when the object is closed
   bpf_program* Loaded(Napi::Env env) const;  // ... or not loaded, or this program was not
   Napi::Value Wrap(Napi::Env env, bpf_link* link);
+  // Every attach call: `attach()` runs under a LogCapture with errno cleared, and its
+  // bpf_link (or the BpfError for `call`) becomes a NativeLink.
+  template <class F>
+  Napi::Value Attached(Napi::Env env, const char* call, F attach) {
+    LogCapture log;
+    errno = 0;
+    bpf_link* link = attach();
+    return Wrap(env, CheckPtr(env, link, call, log));
+  }
 
   Napi::Value Name(const Napi::CallbackInfo& info);
   Napi::Value SectionName(const Napi::CallbackInfo& info);

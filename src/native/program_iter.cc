@@ -46,10 +46,7 @@ Napi::Value ProgramHandle::AttachIter(const Napi::CallbackInfo& info) {
     opts.link_info = &linfo;
     opts.link_info_len = sizeof linfo;
   }
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_iter(prog_, &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_iter", log));
+  return Attached(env, "bpf_program__attach_iter", [&] { return bpf_program__attach_iter(prog_, &opts); });
 }
 
 static Napi::Value U64(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }

@@ -72,10 +72,7 @@ Napi::Value ProgramHandle::PinFd(const Napi::CallbackInfo& info) {
 Napi::Value ProgramHandle::AttachXdp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_xdp(prog_, I32Arg(info, 0));
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_xdp", log));
+  return Attached(env, "bpf_program__attach_xdp", [&] { return bpf_program__attach_xdp(prog_, I32Arg(info, 0)); });
 }
 
 // attachTcx(ifindex, flags, relativeFd, relativeId, expectedRevision): the direction is
@@ -85,10 +82,7 @@ Napi::Value ProgramHandle::AttachTcx(const Napi::CallbackInfo& info) {
   Loaded(env);
   LIBBPF_OPTS(bpf_tcx_opts, opts, .flags = U32Arg(info, 1), .relative_fd = U32Arg(info, 2),
               .relative_id = U32Arg(info, 3), .expected_revision = U32Arg(info, 4));
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_tcx(prog_, I32Arg(info, 0), &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_tcx", log));
+  return Attached(env, "bpf_program__attach_tcx", [&] { return bpf_program__attach_tcx(prog_, I32Arg(info, 0), &opts); });
 }
 
 static int AttachTypeByName(const std::string& name) {
@@ -155,29 +149,20 @@ Napi::Value ProgramHandle::AttachCgroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   TargetFd cgroup(info, 0, O_RDONLY | O_DIRECTORY, "open");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_cgroup(prog_, cgroup.fd());
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_cgroup", log));
+  return Attached(env, "bpf_program__attach_cgroup", [&] { return bpf_program__attach_cgroup(prog_, cgroup.fd()); });
 }
 
 Napi::Value ProgramHandle::AttachNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   TargetFd netns(info, 0, O_RDONLY, "open");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_netns(prog_, netns.fd());
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_netns", log));
+  return Attached(env, "bpf_program__attach_netns", [&] { return bpf_program__attach_netns(prog_, netns.fd()); });
 }
 
 Napi::Value ProgramHandle::AttachSockmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_sockmap(prog_, I32Arg(info, 0));
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_sockmap", log));
+  return Attached(env, "bpf_program__attach_sockmap", [&] { return bpf_program__attach_sockmap(prog_, I32Arg(info, 0)); });
 }
 
 // attachNetfilter(pf, hooknum, priority, flags)
@@ -186,10 +171,7 @@ Napi::Value ProgramHandle::AttachNetfilter(const Napi::CallbackInfo& info) {
   Loaded(env);
   LIBBPF_OPTS(bpf_netfilter_opts, opts, .pf = U32Arg(info, 0), .hooknum = U32Arg(info, 1),
               .priority = I32Arg(info, 2), .flags = U32Arg(info, 3));
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_netfilter(prog_, &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_netfilter", log));
+  return Attached(env, "bpf_program__attach_netfilter", [&] { return bpf_program__attach_netfilter(prog_, &opts); });
 }
 
 // Classic tc (kernels without tcx): a clsact qdisc plus a cls_bpf filter in

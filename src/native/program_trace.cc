@@ -98,10 +98,7 @@ Napi::Value ProgramHandle::AttachKprobe(const Napi::CallbackInfo& info) {
   opts.retprobe = info[1].ToBoolean();
   opts.offset = static_cast<size_t>(U64Arg(info, 2, "offset"));
   opts.bpf_cookie = U64Arg(info, 3, "cookie");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_kprobe_opts(prog_, func.c_str(), &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_kprobe_opts", log));
+  return Attached(env, "bpf_program__attach_kprobe_opts", [&] { return bpf_program__attach_kprobe_opts(prog_, func.c_str(), &opts); });
 }
 
 Napi::Value ProgramHandle::AttachKprobeMulti(const Napi::CallbackInfo& info) {
@@ -121,10 +118,7 @@ Napi::Value ProgramHandle::AttachKprobeMulti(const Napi::CallbackInfo& info) {
     opts.cookies = reinterpret_cast<const __u64*>(cookies.data());
   }
   opts.retprobe = info[3].ToBoolean();
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_kprobe_multi_opts(prog_, hasPattern ? pattern.c_str() : nullptr, &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_kprobe_multi_opts", log));
+  return Attached(env, "bpf_program__attach_kprobe_multi_opts", [&] { return bpf_program__attach_kprobe_multi_opts(prog_, hasPattern ? pattern.c_str() : nullptr, &opts); });
 }
 
 Napi::Value ProgramHandle::AttachKsyscall(const Napi::CallbackInfo& info) {
@@ -134,10 +128,7 @@ Napi::Value ProgramHandle::AttachKsyscall(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_ksyscall_opts, opts);
   opts.retprobe = info[1].ToBoolean();
   opts.bpf_cookie = U64Arg(info, 2, "cookie");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_ksyscall(prog_, name.c_str(), &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_ksyscall", log));
+  return Attached(env, "bpf_program__attach_ksyscall", [&] { return bpf_program__attach_ksyscall(prog_, name.c_str(), &opts); });
 }
 
 // pid -1: every process. The binary path is already resolved (attach-trace.ts).
@@ -153,10 +144,7 @@ Napi::Value ProgramHandle::AttachUprobe(const Napi::CallbackInfo& info) {
   opts.retprobe = info[4].ToBoolean();
   opts.bpf_cookie = U64Arg(info, 5, "cookie");
   opts.func_name = hasFunc ? func.c_str() : nullptr;
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_uprobe_opts(prog_, pid, binary.c_str(), offset, &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_uprobe_opts", log));
+  return Attached(env, "bpf_program__attach_uprobe_opts", [&] { return bpf_program__attach_uprobe_opts(prog_, pid, binary.c_str(), offset, &opts); });
 }
 
 Napi::Value ProgramHandle::AttachUprobeMulti(const Napi::CallbackInfo& info) {
@@ -183,10 +171,7 @@ Napi::Value ProgramHandle::AttachUprobeMulti(const Napi::CallbackInfo& info) {
   }
   int pid = IntArg(info, 5, "pid");
   opts.retprobe = info[6].ToBoolean();
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), hasPattern ? pattern.c_str() : nullptr, &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_uprobe_multi", log));
+  return Attached(env, "bpf_program__attach_uprobe_multi", [&] { return bpf_program__attach_uprobe_multi(prog_, pid, binary.c_str(), hasPattern ? pattern.c_str() : nullptr, &opts); });
 }
 
 Napi::Value ProgramHandle::AttachUsdt(const Napi::CallbackInfo& info) {
@@ -198,10 +183,7 @@ Napi::Value ProgramHandle::AttachUsdt(const Napi::CallbackInfo& info) {
   int pid = IntArg(info, 3, "pid");
   LIBBPF_OPTS(bpf_usdt_opts, opts);
   opts.usdt_cookie = U64Arg(info, 4, "cookie");
-  LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), name.c_str(), &opts);
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_usdt", log));
+  return Attached(env, "bpf_program__attach_usdt", [&] { return bpf_program__attach_usdt(prog_, pid, binary.c_str(), provider.c_str(), name.c_str(), &opts); });
 }
 
 // One perf event (type, config; a frequency in Hz or a period in events) on one CPU
