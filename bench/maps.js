@@ -5,7 +5,7 @@
 // against the npm package `bpf` (node_bpf) as a peer binding.
 //
 //   node bench/run.js maps [--n 200000] [--rounds 3] [--cpu 1|none] [--json FILE]
-//   node bench/maps.js --worker ours|bpf --n N --obj FILE    one measurement, JSON on stdout
+//   node bench/maps.js --worker ours|bpf --n N --obj FILE [--floor ADDON]    one measurement, JSON on stdout
 //
 // Each round runs C, then ours, then `bpf`, each as its own process pinned to one CPU;
 // the printed rates are medians over rounds and each ratio is the median of the
@@ -37,11 +37,39 @@ function timeSetGet(map, n, values, label) {
   return { set, get };
 }
 
+/**
+ * The floor (bench/fixtures/napi_floor.c) on the same map: lookups looped in C inside
+ * this process, then one minimal N-API call per get and per set, as timeSetGet() does
+ * them (the map holds keys 0..n-1 on entry and again on return).
+ */
+function timeFloor(floor, map, n, values) {
+  const fd = map.fd;
+  const W = Math.min(20000, n);
+  for (let i = 0; i < W; i++) floor.lookup(fd, i);
+  const inProcess = 1e9 / floor.lookupLoop(fd, n);
+  let t0 = now();
+  let sum = 0n, missing = 0;
+  for (let k = 0; k < n; k++) {
+    const v = floor.lookup(fd, k);
+    if (v === undefined) missing++;
+    else sum += v;
+  }
+  const floorGet = n / (now() - t0);
+  if (missing || sum !== expectSum(n)) throw new Error(`floor lookup: ${missing} missing, sum ${sum}`);
+  for (let k = 0; k < n; k++) map.delete(k);
+  for (let i = 0; i < W; i++) floor.update(fd, n + i, values[i]);
+  for (let i = 0; i < W; i++) map.delete(n + i);
+  t0 = now();
+  for (let k = 0; k < n; k++) floor.update(fd, k, values[k]);
+  const floorSet = n / (now() - t0);
+  return { inProcess, floorGet, floorSet };
+}
+
 const now = () => performance.now() / 1000;
 const expectSum = (n) => (BigInt(n) * BigInt(n - 1)) / 2n;
 
 /** Drive one library's map; each phase is timed on its own. */
-async function workerOurs(n, objPath) {
+async function workerOurs(n, objPath, floorPath) {
   const lib = require(path.join(common.ROOT, 'dist'));
   const obj = lib.BpfObject.open(objPath);
   await obj.load();
@@ -62,15 +90,10 @@ async function workerOurs(n, objPath) {
   if (hasDrain) map.drain();
   for (let i = 0; i < W; i++) map.delete(n + i);
 
-  // The floor: one bare syscall per iteration (process.ppid reads getppid() each time).
-  let ppid = 0;
-  for (let i = 0; i < W; i++) ppid += process.ppid;
-  let t0 = now();
-  for (let i = 0; i < n; i++) ppid += process.ppid;
-  rates.syscall = n / (now() - t0);
-  if (ppid !== process.ppid * (n + W)) notes.push('process.ppid changed during the run');
+  let t0;
 
   Object.assign(rates, timeSetGet(map, n, values, 'get'));
+  if (floorPath) Object.assign(rates, timeFloor(require(floorPath), map, n, values));
 
   // Buffer-level: what is left once the codecs are out of the way (the caller encodes).
   t0 = now();
@@ -215,18 +238,30 @@ function ensureBpfPackage(log) {
 
 const C_RE = /update (\d+) ops\/s, lookup (\d+) ops\/s, iterate\+lookup (\d+) entries\/s, batch-lookup (\d+) entries\/s/;
 
-/** bench/fixtures/syscall.c built with cc into build/bench/syscall (undefined: no cc). */
-function buildSyscallFloor(log) {
-  const src = path.join(__dirname, 'fixtures', 'syscall.c');
-  const out = path.join(common.BUILD, 'bench', 'syscall');
+/**
+ * bench/fixtures/napi_floor.c built with cc against Node's own headers into
+ * build/bench/napi_floor.node (undefined, said why, when it cannot be built).
+ */
+function buildNapiFloor(log) {
+  const src = path.join(__dirname, 'fixtures', 'napi_floor.c');
+  const out = path.join(common.BUILD, 'bench', 'napi_floor.node');
+  const include = [
+    process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
+    path.resolve(path.dirname(process.execPath), '..', 'include', 'node'),
+    path.join(require('node:os').homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
+  ].find((dir) => dir && fs.existsSync(path.join(dir, 'node_api.h')));
+  if (!include) {
+    log('no N-API floor: node_api.h not found (Node headers: npm_config_nodedir, or run node-gyp once)');
+    return undefined;
+  }
   try {
     if (!fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs) {
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      common.run('cc', ['-O2', src, '-o', out]);
+      common.run('cc', ['-O2', '-shared', '-fPIC', `-I${include}`, src, '-o', out]);
     }
     return out;
   } catch (e) {
-    log(`no syscall floor: ${e.message.split('\n')[0]}`);
+    log(`no N-API floor: ${e.message.split('\n')[0]}`);
     return undefined;
   }
 }
@@ -249,7 +284,7 @@ async function main(args = {}) {
   const objPath = common.buildFixture('maps');
   log('preparing the C baseline (libbpf from deps/libbpf/src)');
   common.prepareC(['map', '1000']);
-  const floorBin = buildSyscallFloor(log);
+  const floorAddon = buildNapiFloor(log);
   const pin = common.pinning(cpu);
   const bpfWhy = ensureBpfPackage(log);
 
@@ -257,11 +292,7 @@ async function main(args = {}) {
   let peerError = bpfWhy;
   for (let r = 0; r < rounds; r++) {
     c.push(parseC(common.runC(pin.prefix, ['map', String(n)])));
-    if (floorBin) {
-      const [cmd, ...rest] = [...pin.prefix, floorBin, String(n)];
-      c[r].syscall = Number(/getppid: (\d+)/.exec(common.run(cmd, rest))[1]);
-    }
-    ours.push(common.runWorker(pin.prefix, __filename, ['ours', '--n', String(n), '--obj', objPath]));
+    ours.push(common.runWorker(pin.prefix, __filename, ['ours', '--n', String(n), '--obj', objPath, ...(floorAddon ? ['--floor', floorAddon] : [])]));
     if (!peerError) {
       try {
         const p = common.runWorker(pin.prefix, __filename, ['bpf', '--n', String(n)]);
@@ -287,7 +318,7 @@ async function main(args = {}) {
     const rt = ratio(runs, key, cKey);
     rows.push({ who, label, rate: rate(runs, key), vs: cKey, ratio: rt, target, pass: target === undefined ? undefined : rt >= target });
   };
-  const CNAME = { update: 'update', lookup: 'lookup', iterate: 'iterate+lookup', batch: 'batch-lookup', syscall: 'getppid' };
+  const CNAME = { update: 'update', lookup: 'lookup', iterate: 'iterate+lookup', batch: 'batch-lookup' };
   row('node-libbpf', ours, 'set', 'set(k, v)', 'update', TARGETS.set);
   row('node-libbpf', ours, 'get', 'get(k) decoded', 'lookup', TARGETS.get);
   row('node-libbpf', ours, 'dump', 'entries() full dump', 'batch', TARGETS.dump);
@@ -295,7 +326,9 @@ async function main(args = {}) {
   row('node-libbpf', ours, 'drain', 'drain()', 'batch');
   row('node-libbpf', ours, 'rawSet', 'raw.set(Buffer, Buffer)', 'update');
   row('node-libbpf', ours, 'rawGet', 'raw.get(Buffer)', 'lookup');
-  row('node (floor)', ours, 'syscall', 'process.ppid: bare syscall', 'syscall');
+  row('N-API floor', ours, 'floorSet', 'minimal binding: update', 'update');
+  row('N-API floor', ours, 'floorGet', 'minimal binding: lookup', 'lookup');
+  row('N-API floor', ours, 'inProcess', 'C lookup loop in Node', 'lookup');
   const peerName = peer.length ? `bpf ${peer[0].version}` : 'bpf';
   row(peerName, peer, 'set', 'ConvMap set(k, v)', 'update');
   row(peerName, peer, 'get', 'ConvMap get(k) decoded', 'lookup');
@@ -319,13 +352,14 @@ async function main(args = {}) {
   const fmt = (cells) => cells.map((s, i) => (i === 2 || i === 3 ? s.padStart(widths[i]) : s.padEnd(widths[i]))).join('  ').trimEnd();
   out.push(fmt(head));
   for (const t of table) out.push(fmt(t));
-  const floor = rows.find((r) => r.vs === 'syscall');
-  if (floor) {
-    // What the extra cost of a syscall in a Node process alone leaves of C's rates.
-    const extra = 1 / floor.rate - 1 / cMed.syscall;
-    const cap = (cRate) => common.fmtRatio(1 / (1 / cRate + Math.max(0, extra)) / cRate);
-    out.push(`floor: a bare getppid() takes ${(1e6 / floor.rate).toFixed(2)} us in Node vs ${(1e6 / cMed.syscall).toFixed(2)} us in C here; ` +
-             `that +${(extra * 1e6).toFixed(2)} us per syscall alone caps set near ${cap(cMed.update)} and get near ${cap(cMed.lookup)} of C`);
+  const floorGet = rows.find((r) => r.who === 'N-API floor' && r.vs === 'lookup' && r.label.startsWith('minimal'));
+  const inProc = rows.find((r) => r.label === 'C lookup loop in Node');
+  const ourGet = rows.find((r) => r.label === 'get(k) decoded');
+  if (floorGet && inProc && ourGet) {
+    const us = (rt) => (1e6 / rt).toFixed(2);
+    out.push(`floor: a lookup takes ${us(cMed.lookup)} us from C, ${us(inProc.rate)} us looped in C inside Node, ` +
+             `${us(floorGet.rate)} us through one minimal N-API call (${common.fmtRatio(floorGet.ratio)} of C: the most any ` +
+             `one-call-per-get binding reaches here), ${us(ourGet.rate)} us through get()`);
   }
   if (peerError) out.push(`bpf (npm, node_bpf): not measured: ${peerError}`);
   const notes = [...new Set([...ours, ...peer].flatMap((x) => x.notes ?? []))];
@@ -354,7 +388,7 @@ module.exports = { name: 'maps', summary: 'hash map u32 -> u64: set, get, decode
 
 if (require.main === module) {
   const args = common.parseArgs(process.argv.slice(2));
-  const job = args.worker === 'ours' ? workerOurs(Number(args.n), String(args.obj))
+  const job = args.worker === 'ours' ? workerOurs(Number(args.n), String(args.obj), args.floor ? String(args.floor) : undefined)
     : args.worker === 'bpf' ? workerBpf(Number(args.n))
     : args.worker ? Promise.reject(new Error(`unknown worker ${args.worker}`))
     : main(args);

@@ -217,7 +217,44 @@ describe('native classes', () => {
         expect(() => map.update(Buffer.alloc(4), Buffer.alloc(2), 0)).toThrow();
         expect(() => map.nextKey(null, Buffer.alloc(1))).toThrow();
         expect(() => map.lookup('abcd', Buffer.alloc(8), 0)).toThrow();
+        // The bound single-element buffers are size-checked once, when bound.
+        expect(() => map.bindSlots(Buffer.alloc(3), Buffer.alloc(8))).toThrow();
+        expect(() => map.bindSlots(Buffer.alloc(4), Buffer.alloc(7))).toThrow();
       })
       .finally(() => obj.close());
+  });
+
+  // get()/set() run on functions bound to the map (no receiver check on the hot path):
+  // they must stay as safe as the methods.
+  test('bound slot functions ignore their receiver and fail cleanly once the object is closed', async () => {
+    const obj = native.NativeObject.open(BASIC, {});
+    const map = obj.maps()[0];
+    const key = Buffer.alloc(4), value = Buffer.alloc(8);
+    const ops = map.bindSlots(key, value);
+    expectThrows(() => ops.lookup(0), 'TypeError', 'BpfObject is not loaded');
+    await obj.load();
+    key.writeUInt32LE(7);
+    value.writeBigUInt64LE(99n);
+    ops.update.call({}, 0);
+    value.fill(0);
+    expect(ops.lookup.call(obj, 0)).toBe(true);
+    expect(value.readBigUInt64LE()).toBe(99n);
+    expect(ops.delete.call(undefined, 0)).toBe(true);
+    expect(ops.lookupAndDelete(0)).toBe(false);
+    obj.close();
+    for (const op of ['lookup', 'update', 'delete', 'lookupAndDelete']) {
+      expectThrows(() => ops[op](0), 'TypeError', 'BpfObject is closed');
+    }
+  });
+
+  test('a bound slot function keeps its native map alive', async () => {
+    const obj = native.NativeObject.open(BASIC, {});
+    await obj.load();
+    let ops = obj.maps()[0].bindSlots(Buffer.alloc(4), Buffer.alloc(8));
+    const lookup = ops.lookup;
+    ops = undefined;
+    for (let i = 0; i < 3; i++) await gcAndSettle();
+    expect(lookup(0)).toBe(false);
+    obj.close();
   });
 });

@@ -56,10 +56,6 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::UpdateBatch>(env, "updateBatch"),
           Method<M, &M::DeleteBatch>(env, "deleteBatch"),
           Method<M, &M::BindSlots>(env, "bindSlots"),
-          Method<M, &M::LookupSlot>(env, "lookupSlot"),
-          Method<M, &M::UpdateSlot>(env, "updateSlot"),
-          Method<M, &M::DeleteSlot>(env, "deleteSlot"),
-          Method<M, &M::LookupAndDeleteSlot>(env, "lookupAndDeleteSlot"),
           Method<M, &M::Freeze>(env, "freeze"),
           Method<M, &M::AttachStructOps>(env, "attachStructOps"),
           Method<M, &M::InfoValue>(env, "info"),
@@ -307,6 +303,7 @@ static uint64_t FlagsArg(const Napi::CallbackInfo& info, size_t i) { return U64A
 // For lookups, deletes and next-key, -ENOENT is an answer ("not there"), not an error.
 // (The fd-level bpf_map_* calls print nothing through libbpf's logger.)
 static Napi::Value Found(Napi::Env env, int ret, const char* call) {
+  if (ret == 0) return Napi::Boolean::New(env, true);
   if (ret == -ENOENT) return Napi::Boolean::New(env, false);
   LogCapture log;
   Check(env, ret, call, log);
@@ -416,9 +413,15 @@ Napi::Value MapHandle::DeleteBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, count);
 }
 
-// bindSlots(key | null, value): the buffers that lookupSlot() and friends use. They are
-// referenced, so their memory stays put; sizes are re-checked on every call because an
-// object's map may be reshaped before load.
+// bindSlots(key | null, value) -> { lookup, update, delete, lookupAndDelete }: the
+// buffers that single-element calls use, and those calls as functions bound to this map.
+// The buffers are referenced, so their memory stays put; sizes are re-checked on every
+// call because an object's map may be reshaped before load.
+//
+// The operations are bound functions (this handle is their data pointer), not prototype
+// methods: a get() or set() is one syscall between two buffers, and a method's receiver
+// check (a private-symbol lookup) and unwrap were a tenth of its time. Each function
+// holds this map's JS object as a property, so the handle outlives every one of them.
 Napi::Value MapHandle::BindSlots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   keySlot_ = KeyArg(info, 0);
@@ -427,7 +430,16 @@ Napi::Value MapHandle::BindSlots(const Napi::CallbackInfo& info) {
   valueSlot_ = ValueArg(info, 1);
   valueSlotSize_ = ValueStride(env);
   valueSlotRef_ = Napi::Persistent(info[1].As<Napi::Uint8Array>());
-  return env.Undefined();
+  Napi::Object ops = Napi::Object::New(env);
+  auto bind = [&](const char* name, Napi::Function fn) {
+    fn.DefineProperty(Napi::PropertyDescriptor::Value("map", Value(), napi_default));
+    ops.Set(name, fn);
+  };
+  bind("lookup", Napi::Function::New<SlotCall<kSlotLookup>>(env, "lookup", this));
+  bind("update", Napi::Function::New<SlotCall<kSlotUpdate>>(env, "update", this));
+  bind("delete", Napi::Function::New<SlotCall<kSlotDelete>>(env, "delete", this));
+  bind("lookupAndDelete", Napi::Function::New<SlotCall<kSlotLookupAndDelete>>(env, "lookupAndDelete", this));
+  return ops;
 }
 
 void MapHandle::CheckSlots(Napi::Env env) {
@@ -436,37 +448,39 @@ void MapHandle::CheckSlots(Napi::Env env) {
   }
 }
 
-Napi::Value MapHandle::LookupSlot(const Napi::CallbackInfo& info) {
+// lookup(flags) -> found, update(flags), delete(flags) -> found,
+// lookupAndDelete(flags) -> found: on the bound key and value buffers.
+template <MapHandle::SlotOp Op>
+Napi::Value MapHandle::SlotCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = Fd(env);
-  CheckSlots(env);
-  return Found(env, bpf_map_lookup_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0)), "bpf_map_lookup_elem");
-}
-
-Napi::Value MapHandle::UpdateSlot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = Fd(env);
-  CheckSlots(env);
-  int ret = bpf_map_update_elem(fd, keySlot_, valueSlot_, FlagsArg(info, 0));
-  if (ret) {
-    LogCapture log;
-    Check(env, ret, "bpf_map_update_elem", log);
+  MapHandle* self = static_cast<MapHandle*>(info.Data());
+  int fd = self->Fd(env);
+  self->CheckSlots(env);
+  uint64_t flags = FlagsArg(info, 0);
+  int ret;
+  const char* call;
+  switch (Op) {
+    case kSlotLookup:
+      ret = bpf_map_lookup_elem_flags(fd, self->keySlot_, self->valueSlot_, flags), call = "bpf_map_lookup_elem";
+      break;
+    case kSlotUpdate:
+      ret = bpf_map_update_elem(fd, self->keySlot_, self->valueSlot_, flags), call = "bpf_map_update_elem";
+      if (ret == 0) return env.Undefined();
+      break;
+    case kSlotDelete:
+      ret = bpf_map_delete_elem_flags(fd, self->keySlot_, flags), call = "bpf_map_delete_elem";
+      break;
+    case kSlotLookupAndDelete:
+      ret = bpf_map_lookup_and_delete_elem_flags(fd, self->keySlot_, self->valueSlot_, flags);
+      call = "bpf_map_lookup_and_delete_elem";
+      break;
   }
-  return env.Undefined();
-}
-
-Napi::Value MapHandle::DeleteSlot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = Fd(env);
-  CheckSlots(env);
-  return Found(env, bpf_map_delete_elem_flags(fd, keySlot_, FlagsArg(info, 0)), "bpf_map_delete_elem");
-}
-
-Napi::Value MapHandle::LookupAndDeleteSlot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = Fd(env);
-  CheckSlots(env);
-  return Found(env, bpf_map_lookup_and_delete_elem_flags(fd, keySlot_, valueSlot_, FlagsArg(info, 0)), "bpf_map_lookup_and_delete_elem");
+  if (Op == kSlotUpdate) {
+    LogCapture log;
+    Check(env, ret, call, log);
+    return env.Undefined();
+  }
+  return Found(env, ret, call);
 }
 
 Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {

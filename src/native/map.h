@@ -70,10 +70,9 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value UpdateBatch(const Napi::CallbackInfo& info);
   Napi::Value DeleteBatch(const Napi::CallbackInfo& info);
   Napi::Value BindSlots(const Napi::CallbackInfo& info);
-  Napi::Value LookupSlot(const Napi::CallbackInfo& info);
-  Napi::Value UpdateSlot(const Napi::CallbackInfo& info);
-  Napi::Value DeleteSlot(const Napi::CallbackInfo& info);
-  Napi::Value LookupAndDeleteSlot(const Napi::CallbackInfo& info);
+  enum SlotOp { kSlotLookup, kSlotUpdate, kSlotDelete, kSlotLookupAndDelete };
+  template <SlotOp Op>
+  static Napi::Value SlotCall(const Napi::CallbackInfo& info);
   void CheckSlots(Napi::Env env);
   Napi::Value Freeze(const Napi::CallbackInfo& info);
   Napi::Value AttachStructOps(const Napi::CallbackInfo& info);

@@ -10,7 +10,7 @@ import { codecFor, rawCodec, type Codec } from './codec';
 import { CLOSED, MAP_CLOSED } from './errors';
 import { checkInternal, INTERNAL } from './internal';
 import type { Link } from './link';
-import { addon, type NativeLink, type NativeMap } from './native';
+import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from './native';
 
 /** How set() treats an existing key: 'any' (default), 'noexist' (create only), 'exist' (update only), 'lock' (BPF_F_LOCK). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
@@ -227,6 +227,8 @@ interface Layout<K> {
   /** Bytes per element in value buffers: valueSize, or all CPUs' 8-aligned values. */
   stride: number;
   valueSize: number;
+  /** lookup/update/delete on the two slots, bound to the native map (bindSlots()). */
+  ops: NativeSlotOps;
 }
 
 export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
@@ -421,7 +423,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   /** Byte-level access (Buffers in and out), always available. */
   get raw(): RawMap {
-    return (this.#raw ??= new RawMap(this.#native));
+    return (this.#raw ??= new RawMap(this.#native, () => this.#slots()));
   }
 
   /**
@@ -431,7 +433,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   get(key: K): V | undefined {
     const l = this.#slots();
     l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    if (!this.#native.lookupSlot(0)) return undefined;
+    if (!l.ops.lookup(0)) return undefined;
     return this.#decodeValue(l.value.view, 0);
   }
 
@@ -440,7 +442,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const l = this.#slots();
     if (this.#keyless()) this.#encodeValue(key as unknown as V, l.value.view, 0, l.valuePath);
     else l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    return this.#native.lookupSlot(0);
+    return l.ops.lookup(0);
   }
 
   /**
@@ -454,7 +456,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const f = flags === undefined ? 0 : updateFlags(flags);
     l.key.codec.encode(key, l.key.view, 0, l.keyPath);
     this.#encodeValue(value, l.value.view, 0, l.valuePath);
-    this.#native.updateSlot(f);
+    l.ops.update(f);
     return this;
   }
 
@@ -462,14 +464,14 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   delete(key: K): boolean {
     const l = this.#slots();
     l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    return this.#native.deleteSlot(0);
+    return l.ops.delete(0);
   }
 
   /** Remove `key` and return its value (undefined when absent). */
   getAndDelete(key: K): V | undefined {
     const l = this.#slots();
     l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    return this.#native.lookupAndDeleteSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
+    return l.ops.lookupAndDelete(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Queue/stack: add a value ('exist' replaces the oldest when full). */
@@ -478,7 +480,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     this.#requireKind('push', ['queue', 'stack']);
     const f = updateFlags(flags);
     this.#encodeValue(value, l.value.view, 0, l.valuePath);
-    this.#native.updateSlot(f);
+    l.ops.update(f);
     return this;
   }
 
@@ -486,14 +488,14 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   pop(): V | undefined {
     const l = this.#slots();
     this.#requireKind('pop', ['queue', 'stack']);
-    return this.#native.lookupAndDeleteSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
+    return l.ops.lookupAndDelete(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Queue/stack: the next value without removing it, or undefined when empty. */
   peek(): V | undefined {
     const l = this.#slots();
     this.#requireKind('peek', ['queue', 'stack']);
-    return this.#native.lookupSlot(0) ? this.#decodeValue(l.value.view, 0) : undefined;
+    return l.ops.lookup(0) ? this.#decodeValue(l.value.view, 0) : undefined;
   }
 
   /** Bloom filter: add a value (then has(value) is true). */
@@ -501,7 +503,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const l = this.#slots();
     this.#requireKind('add', ['bloom_filter']);
     this.#encodeValue(value, l.value.view, 0, l.valuePath);
-    this.#native.updateSlot(0);
+    l.ops.update(0);
     return this;
   }
 
@@ -700,17 +702,19 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const perCpu = PER_CPU.has(type) ? numPossibleCpus() : 0;
     const stride = perCpu ? Math.ceil(valueSize / 8) * 8 * perCpu : valueSize;
     const name = this.#label();
+    const keySlot = new Slot(keyCodec as Codec<K>, Math.max(keySize, 1));
+    const valueSlot = new Slot(valueCodec, Math.max(stride, 1));
     const layout: Layout<K> = {
-      key: new Slot(keyCodec as Codec<K>, Math.max(keySize, 1)),
-      value: new Slot(valueCodec, Math.max(stride, 1)),
+      key: keySlot,
+      value: valueSlot,
       keyPath: `${name} key`,
       valuePath: `${name} value`,
       keySize,
       perCpu,
       stride,
       valueSize,
+      ops: this.#native.bindSlots(keySize ? keySlot.bytes : null, valueSlot.bytes),
     };
-    this.#native.bindSlots(keySize ? layout.key.bytes : null, layout.value.bytes);
     return layout;
   }
 
@@ -928,10 +932,12 @@ export class MapMemory<V = any> {
 /** Byte-level access to a map: keys and values are Buffers of the map's exact sizes. */
 export class RawMap {
   readonly #native: NativeMap;
+  readonly #slots: () => Layout<unknown>;
 
   /** @internal */
-  constructor(native: NativeMap) {
+  constructor(native: NativeMap, slots: () => Layout<unknown>) {
     this.#native = native;
+    this.#slots = slots;
   }
 
   #check(bytes: unknown, name: string, size: number): Uint8Array {
@@ -940,29 +946,40 @@ export class RawMap {
     return b;
   }
 
-  #valueSize(): number {
-    const size = this.#native.valueSize();
-    return PER_CPU.has(this.#native.type()) ? Math.ceil(size / 8) * 8 * numPossibleCpus() : size;
+  // Copies `key` into the bound key buffer (single-element calls go through the same
+  // bound buffers and functions as BpfMap.get/set).
+  #key(key: Uint8Array): Layout<unknown> {
+    const l = this.#slots();
+    const b = this.#check(key, 'key', l.keySize);
+    if (l.keySize) l.key.bytes.set(b);
+    return l;
   }
 
   /** The value bytes for `key` (per-CPU maps: every CPU's value, 8-byte aligned), or undefined. */
   get(key: Uint8Array): Buffer | undefined {
-    const value = Buffer.alloc(this.#valueSize());
-    return this.#native.lookup(this.#check(key, 'key', this.#native.keySize()), value, 0) ? value : undefined;
+    const l = this.#key(key);
+    if (!l.ops.lookup(0)) return undefined;
+    const value = Buffer.allocUnsafe(l.stride);
+    value.set(l.value.bytes);
+    return value;
   }
 
   has(key: Uint8Array): boolean {
-    return this.get(key) !== undefined;
+    return this.#key(key).ops.lookup(0);
   }
 
   set(key: Uint8Array, value: Uint8Array, flags?: UpdateFlag | number): this {
     const f = updateFlags(flags);
-    this.#native.update(this.#check(key, 'key', this.#native.keySize()), this.#check(value, 'value', this.#valueSize()), f);
+    const l = this.#slots();
+    const v = this.#check(value, 'value', l.stride);
+    this.#key(key);
+    l.value.bytes.set(v);
+    l.ops.update(f);
     return this;
   }
 
   delete(key: Uint8Array): boolean {
-    return this.#native.delete(this.#check(key, 'key', this.#native.keySize()), 0);
+    return this.#key(key).ops.delete(0);
   }
 
   *keys(): IterableIterator<Buffer> {

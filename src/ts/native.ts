@@ -132,6 +132,14 @@ export interface NativeTestRunResult {
   ctxIn?: Buffer;
 }
 
+/** Single-element operations on the buffers given to bindSlots(); flags as the kernel's. */
+export interface NativeSlotOps {
+  lookup(flags: number): boolean;
+  update(flags: number): void;
+  delete(flags: number): boolean;
+  lookupAndDelete(flags: number): boolean;
+}
+
 export interface NativeMap {
   name(): string;
   type(): string;
@@ -167,11 +175,8 @@ export interface NativeMap {
   ): { count: number; done: boolean };
   updateBatch(keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number;
   deleteBatch(keys: Uint8Array, count: number, elemFlags: number): number;
-  bindSlots(key: Uint8Array | null, value: Uint8Array): void;
-  lookupSlot(flags: number): boolean;
-  updateSlot(flags: number): void;
-  deleteSlot(flags: number): boolean;
-  lookupAndDeleteSlot(flags: number): boolean;
+  /** Binds the buffers single-element calls use; returns those calls, bound to this map. */
+  bindSlots(key: Uint8Array | null, value: Uint8Array): NativeSlotOps;
   freeze(): void;
   attachStructOps(): NativeLink;
   info(): {
