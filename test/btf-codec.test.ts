@@ -485,6 +485,31 @@ describe('codecs on the codec_types fixture', () => {
   });
 
   describe('arrays', () => {
+    // Decoded strings come from a cache keyed by a hash; a hit must be confirmed byte for
+    // byte. 20,000 random strings over 4096 slots collide often, and strings that differ
+    // in one byte (any position, the partial last word included) share lengths.
+    test('char array strings from the cache are exactly the bytes', () => {
+      const c = codec('codec_arrays');
+      const next = prng(7);
+      const view = viewOf(c.size);
+      const base = view.byteOffset + member(btf.find('codec_arrays', 'struct')!, 'name').bitOffset / 8;
+      const all: string[] = [];
+      for (let i = 0; i < 20000; i++) {
+        const len = 1 + (next() % 16);
+        let s = '';
+        for (let j = 0; j < len; j++) s += String.fromCharCode(0x21 + (next() % 94));
+        all.push(s);
+        if (i % 3 === 0) all.push(s.slice(0, -1) + String.fromCharCode(0x21 + ((s.charCodeAt(len - 1) - 0x21 + 1) % 94)));
+      }
+      for (const round of [0, 1]) {
+        for (const s of all) {
+          new Uint8Array(view.buffer, base, 16).fill(0).set(Buffer.from(s, 'latin1'));
+          const got = (c.decode(view, 0) as { name: string }).name;
+          if (got !== s) throw new Error(`round ${round}: decoded ${JSON.stringify(got)} from ${JSON.stringify(s)}`);
+        }
+      }
+    });
+
     test('char arrays are strings up to NUL', () => {
       const c = codec('codec_arrays');
       expect((roundTrip(c, { name: 'abcdefghijklmnop' }) as { name: string }).name).toBe('abcdefghijklmnop');
@@ -718,6 +743,30 @@ describe('codecs on the codec_types fixture', () => {
     expect(c.size).toBe(4);
     expect(roundTrip(c, { len: 3, data: [] })).toEqual({ len: 3, data: new Uint8Array(0) });
     expect(encodeError(c, { data: [1] })).toBeInstanceOf(RangeError);
+  });
+
+  // Small typed arrays are views into shared 1 KiB slabs: every decoded array must keep
+  // its own values across slab changes, and writing one must not touch another.
+  test('small typed arrays from many decodes stay independent', () => {
+    const c = codec('codec_event');
+    const view = viewOf(c.size);
+    const kept: { seq: bigint; pad: BigUint64Array }[] = [];
+    for (let i = 0; i < 500; i++) {
+      c.encode({ seq: BigInt(i), pad: [BigInt(i), BigInt(-i >>> 0) << 32n] }, view, 0);
+      kept.push(c.decode(view, 0) as { seq: bigint; pad: BigUint64Array });
+    }
+    kept[10].pad[0] = 99n;
+    const copy = kept[11].pad.slice();
+    kept[11].pad[1] = 1n;
+    for (let i = 0; i < 500; i++) {
+      expect(kept[i].pad).toBeInstanceOf(BigUint64Array);
+      expect(kept[i].pad.byteOffset % 8).toBe(0);
+      if (i === 10 || i === 11) continue;
+      expect([...kept[i].pad]).toEqual([BigInt(i), BigInt(-i >>> 0) << 32n]);
+    }
+    expect([...kept[10].pad]).toEqual([99n, BigInt(-10 >>> 0) << 32n]);
+    expect([...copy]).toEqual([11n, BigInt(-11 >>> 0) << 32n]);
+    expect(copy.buffer.byteLength).toBe(16);
   });
 
   test('the event struct decodes fast', () => {

@@ -132,12 +132,27 @@ function toSafe(v: bigint): number | bigint {
 
 const STR_CACHE_SLOTS = 4096;
 const STR_CACHE = new Array<string>(STR_CACHE_SLOTS).fill('');
+/** Cached strings of up to 32 bytes, as 8 little-endian words per slot: a hit is confirmed word by word. */
+const STR_WORDS = new Int32Array(STR_CACHE_SLOTS * 8);
+const STR_WORDS_MAX = 32;
 
-/** Decodes a NUL-terminated UTF-8 string; repeated ASCII strings come from a small cache. */
-function cstr(view: DataView, off: number, n: number): string {
+/**
+ * Decodes a NUL-terminated UTF-8 string of at most `n` bytes at `off` (a C `char[n]`);
+ * repeated ASCII strings come from a small cache. Exported as `readCString`.
+ * The scan reads 4 bytes at a time (a word with a zero byte ends it) and a cache hit is
+ * confirmed against the cached bytes word by word, never by a hash alone: a comm or a
+ * path is chosen by whoever runs the process, so a collision must not be able to pass.
+ */
+export function cstr(view: DataView, off: number, n: number): string {
   let h = 0;
   let high = 0;
   let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w = view.getInt32(off + i, true);
+    if (((w - 0x01010101) & ~w & 0x80808080) !== 0) break; // one of its bytes is 0
+    high |= w;
+    h = imul(h ^ w, 0x01000193);
+  }
   for (; i < n; i++) {
     const b = view.getUint8(off + i);
     if (b === 0) break;
@@ -145,13 +160,32 @@ function cstr(view: DataView, off: number, n: number): string {
     h = imul(h ^ b, 0x01000193);
   }
   if (i === 0) return '';
-  if (high >= 0x80) return BufferClass.from(view.buffer, view.byteOffset + off, i).toString('utf8');
+  if ((high & 0x80808080) !== 0) return BufferClass.from(view.buffer, view.byteOffset + off, i).toString('utf8');
   const slot = (h ^ (h >>> 16)) & (STR_CACHE_SLOTS - 1);
   const cached = STR_CACHE[slot];
-  if (cached.length === i && sameAscii(cached, view, off)) return cached;
+  if (cached.length === i && (i <= STR_WORDS_MAX ? sameWords(slot, view, off, i) : sameAscii(cached, view, off))) return cached;
   const s = asciiString(view, off, i);
   STR_CACHE[slot] = s;
+  if (i <= STR_WORDS_MAX) {
+    const base = slot << 3;
+    for (let k = 0; k * 4 < i; k++) STR_WORDS[base + k] = wordAt(view, off + k * 4, i - k * 4);
+  }
   return s;
+}
+
+// The little-endian word at `off`, of only its first `left` bytes when fewer than 4 are
+// the string's (the bytes after the string may lie past the array).
+function wordAt(view: DataView, off: number, left: number): number {
+  if (left >= 4) return view.getInt32(off, true);
+  let w = 0;
+  for (let j = 0; j < left; j++) w |= view.getUint8(off + j) << (j * 8);
+  return w;
+}
+
+function sameWords(slot: number, view: DataView, off: number, len: number): boolean {
+  const base = slot << 3;
+  for (let k = 0; k * 4 < len; k++) if (wordAt(view, off + k * 4, len - k * 4) !== STR_WORDS[base + k]) return false;
+  return true;
 }
 
 function sameAscii(s: string, view: DataView, off: number): boolean {
@@ -465,13 +499,47 @@ function encodeElements(x: ArrayLike<unknown>, len: number, elem: Impl, view: Da
 type TypedArrayClass = new (lengthOrBuffer: number | ArrayBufferLike, byteOffset?: number, length?: number) => ArrayLike<unknown> & { slice(): ArrayLike<unknown> };
 
 /**
- * Small arrays are filled through getters: a fresh small typed array lives on the V8 heap and
- * touching its `.buffer` (as a byte copy would) costs about a microsecond. Large ones are copied.
+ * Small arrays (up to 64 bytes) in the host's byte order are copied word by word into a
+ * shared slab and returned as views of it (see slabFor); in the other byte order they
+ * are filled element by element. Large ones are copied.
  */
 function typedArrayImpl(elem: Impl, n: number, Ctor: TypedArrayClass, le: boolean): Impl {
   const size = elem.size * n;
-  const dec = size <= 64 || le !== HOST_LE ? typedFill(elem, n, Ctor) : typedCopy(elem.size, n, Ctor);
+  const dec = size > 64 ? (le === HOST_LE ? typedCopy(elem.size, n, Ctor) : typedFill(elem, n, Ctor))
+    : le === HOST_LE ? typedSlab(size, n, Ctor) : typedFill(elem, n, Ctor);
   return { size, dec, enc: arrayEnc(elem, n, le === HOST_LE && size > 64 ? Ctor : undefined) };
+}
+
+// Small typed arrays share 1 KiB slabs, as Node's small Buffers share a pool: a fresh
+// `new BigUint64Array(2)` costs an ArrayBuffer of its own (and two BigInts to fill it),
+// which made a decoded event's u64 pad[2] cost more than every other field together.
+// A view keeps its whole slab alive: `slice()` gives a standalone copy.
+const SLAB_BYTES = 1024;
+const firstSlab = new ArrayBuffer(SLAB_BYTES);
+const SLAB = { buffer: firstSlab, view: new DataView(firstSlab), used: 0 };
+
+/** Reserves `size` bytes (8-aligned) of the current slab; returns their offset. */
+function slabFor(size: number): number {
+  let at = SLAB.used;
+  if (at + size > SLAB_BYTES) {
+    SLAB.buffer = new ArrayBuffer(SLAB_BYTES);
+    SLAB.view = new DataView(SLAB.buffer);
+    at = 0;
+  }
+  SLAB.used = (at + size + 7) & ~7;
+  return at;
+}
+
+function typedSlab(size: number, n: number, Ctor: TypedArrayClass): Dec {
+  const g = new Gen();
+  const copy: string[] = [];
+  let i = 0;
+  for (; i + 4 <= size; i += 4) copy.push(`sv.setInt32(at + ${i}, view.getInt32(${offsetExpr('off', i)}, true), true);`);
+  for (; i < size; i++) copy.push(`sv.setUint8(at + ${i}, view.getUint8(${offsetExpr('off', i)}));`);
+  const ctor = (globalThis as Record<string, unknown>)[Ctor.name] === Ctor ? Ctor.name : g.dep(Ctor);
+  const reserve = g.dep(slabFor);
+  const slabs = g.dep(SLAB);
+  return g.compile(`return function dec(view, off) { const at = ${reserve}(${size}); const sv = ${slabs}.view; ${copy.join(' ')} return new ${ctor}(${slabs}.buffer, at, ${n}); };`) as Dec;
 }
 
 function typedFill(elem: Impl, n: number, Ctor: TypedArrayClass): Dec {
