@@ -73,11 +73,16 @@ function readJest(file) {
     for (const a of t.assertionResults) if (a.status === 'failed') failedNames.push(`${path.basename(t.name)}: ${a.fullName}`);
     if (t.status === 'failed' && t.assertionResults.every((a) => a.status !== 'failed')) failedNames.push(`${path.basename(t.name)}: ${(t.message || 'failed to run').split('\n').find((l) => l.trim()) ?? ''}`);
   }
+  // Seconds per test file, slowest first: where a kernel's time went.
+  const files = r.testResults
+    .map((t) => ({ file: path.basename(t.name).replace(/\.test\.ts$/, ''), seconds: (t.endTime - t.startTime) / 1000 }))
+    .sort((a, b) => b.seconds - a.seconds);
   return {
     passed: r.numPassedTests,
     failed: r.numFailedTests + r.numRuntimeErrorTestSuites,
     skipped: r.numPendingTests + r.numTodoTests,
     failedNames,
+    files,
   };
 }
 
@@ -220,6 +225,10 @@ async function main() {
   rows.push(...guests);
   console.log('');
   console.log(table(rows));
+  console.log('');
+  for (const r of rows.filter((x) => x.results?.files.length)) {
+    console.log(`# ${r.name} per file (s): ${r.results.files.map((f) => `${f.file} ${f.seconds.toFixed(0)}`).join(', ')}`);
+  }
   for (const r of rows.filter((x) => !ok(x))) {
     console.log(`\n${r.name}: ${r.failure ?? `exit ${r.exitCode}`}`);
     for (const n of r.results?.failedNames ?? []) console.log(`  ✕ ${n}`);
