@@ -377,7 +377,32 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     this.#native.setInnerMap(map.#native);
   }
 
-  /** The map's file descriptor (after load). */
+  /**
+   * Whether load() creates this map (default true). Settable before load only. Turn it off
+   * for a map the running kernel cannot create (a kind newer than the kernel, see
+   * probe.mapType()) or that this run does not need; the rest of the object loads without
+   * it. Programs that use the map must not be loaded either (their `autoload = false`):
+   * the verifier refuses a program whose reachable code references a map that was not
+   * created. After load, every operation on a map not created throws the TypeError
+   * 'BpfMap is not created (its autocreate was off)'. A standalone map is always created.
+   * @example
+   * const obj = BpfObject.open('agent.bpf.o');
+   * if (!probe.mapType('cgrp_storage').supported) {
+   *   obj.map('cgroup_state').autocreate = false;
+   *   obj.program('on_cgroup_mkdir').autoload = false;
+   * }
+   * await obj.load();
+   */
+  get autocreate(): boolean {
+    return this.#native.autocreate();
+  }
+
+  set autocreate(on: boolean) {
+    if (typeof on !== 'boolean') throw new TypeError(`autocreate: expected a boolean, got ${typeof on}`);
+    this.#native.setAutocreate(on);
+  }
+
+  /** The map's file descriptor (after load; a map not created has none: TypeError). */
   get fd(): number {
     return this.#native.fd();
   }
