@@ -17,6 +17,7 @@ namespace nlb {
 const napi_type_tag MapHandle::kTypeTag = {0x6e6c626d61700000ULL, 0xc4a1f0e2873b5d6aULL};
 static const char* const kMapClosed = "BpfMap is closed";
 static const char* const kMapCreated = "BpfMap is already created: its shape is fixed";
+static const char* const kMapNotCreated = "BpfMap is not created (its autocreate was off)";
 
 Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
   using M = MapHandle;
@@ -46,6 +47,8 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::SetNumaNode>(env, "setNumaNode"),
           Method<M, &M::SetMapExtra>(env, "setMapExtra"),
           Method<M, &M::SetInnerMap>(env, "setInnerMap"),
+          Method<M, &M::Autocreate>(env, "autocreate"),
+          Method<M, &M::SetAutocreate>(env, "setAutocreate"),
           Method<M, &M::FdValue>(env, "fd"),
           Method<M, &M::Lookup>(env, "lookup"),
           Method<M, &M::Update>(env, "update"),
@@ -117,6 +120,8 @@ void MapHandle::CloseStandalone(bool detachView) {
 int MapHandle::Fd(Napi::Env env) const {
   if (owner_) {
     owner_->RequireLoaded(env);
+    // libbpf leaves a map it did not create with a placeholder fd (a memfd), not -1.
+    if (!bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
     return bpf_map__fd(map_);
   }
   if (closed_) ThrowState(env, kMapClosed);
@@ -294,6 +299,21 @@ Napi::Value MapHandle::SetInnerMap(const Napi::CallbackInfo& info) {
   LogCapture log;
   Check(env, bpf_map__set_inner_map_fd(map, innerFd), "bpf_map__set_inner_map_fd", log);
   return env.Undefined();
+}
+
+// Whether load() creates this map. A standalone map exists from the start.
+Napi::Value MapHandle::Autocreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (owner_) return Napi::Boolean::New(env, (owner_->Get(env), bpf_map__autocreate(map_)));
+  if (closed_) ThrowState(env, kMapClosed);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value MapHandle::SetAutocreate(const Napi::CallbackInfo& info) {
+  bpf_map* map = Preload(info.Env());
+  LogCapture log;
+  Check(info.Env(), bpf_map__set_autocreate(map, info[0].ToBoolean()), "bpf_map__set_autocreate", log);
+  return info.Env().Undefined();
 }
 
 Napi::Value MapHandle::FdValue(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Fd(info.Env())); }
@@ -495,7 +515,7 @@ Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {
 Napi::Value MapHandle::AttachStructOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!owner_) ThrowState(env, closed_ ? kMapClosed : "attachStructOps() needs a struct_ops map of a BpfObject");
-  owner_->RequireLoaded(env);
+  Fd(env);  // loaded and created
   LogCapture log;
   errno = 0;
   bpf_link* link = bpf_map__attach_struct_ops(map_);
@@ -532,6 +552,8 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (owner_) {
     owner_->Get(env);
+    // Not created: libbpf's memory of it is no longer the map's (there is no map).
+    if (owner_->IsLoaded() && !bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
     size_t size = 0;
     void* data = bpf_map__initial_value(map_, &size);
     if (data && size) return owner_->TrackMemory(env, data, size, false);

@@ -23,7 +23,8 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   explicit MapHandle(const Napi::CallbackInfo& info);
   ~MapHandle() override;
 
-  // The map's fd for another native class (map-in-map templates); throws when unusable.
+  // The map's fd for another native class (map-in-map templates); throws when unusable
+  // (closed, not loaded, or not created because its autocreate was off).
   int Fd(Napi::Env env) const;
   // The object whose map this is; null for a standalone map.
   ObjectHandle* Owner() const { return owner_; }
@@ -60,6 +61,8 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value SetNumaNode(const Napi::CallbackInfo& info);
   Napi::Value SetMapExtra(const Napi::CallbackInfo& info);
   Napi::Value SetInnerMap(const Napi::CallbackInfo& info);
+  Napi::Value Autocreate(const Napi::CallbackInfo& info);
+  Napi::Value SetAutocreate(const Napi::CallbackInfo& info);
   Napi::Value FdValue(const Napi::CallbackInfo& info);
   Napi::Value Lookup(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);

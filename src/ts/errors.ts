@@ -134,6 +134,9 @@ export function hintFor(code: string, syscall: string, text: string): string | u
     }
   }
   if (code === 'ESTALE') return 'the attach point changed since expectedRevision: query it again';
+  if (code === 'ENOTSUPP' && syscall === 'bpf_map_lookup_and_delete_elem') {
+    return 'the kernel looks up and deletes an element in one step for queue and stack maps, and for hash, lru_hash, percpu_hash and lru_percpu_hash maps since Linux 5.14';
+  }
   if (code === 'EEXIST' && syscall === 'bpf_program__attach_xdp') return 'an XDP program is already attached to this interface';
   if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
     return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';

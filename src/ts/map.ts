@@ -4,13 +4,15 @@
 // Maps without BTF type info use Buffers; `map.raw` gives byte-level access to any map.
 import * as net from 'node:net';
 import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString, describe } from './args';
+import { withDetail } from './attach-trace';
 import { Btf } from './btf';
 import { SCALAR_NAMES, scalarType, type ScalarName } from './btf-builder';
 import { codecFor, rawCodec, type Codec } from './codec';
-import { CLOSED, MAP_CLOSED } from './errors';
+import { BpfError, CLOSED, FEATURE_REQUIREMENTS, MAP_CLOSED } from './errors';
 import { checkInternal, INTERNAL } from './internal';
 import type { Link } from './link';
 import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from './native';
+import { probe } from './probe';
 
 /** How set() treats an existing key: 'any' (default), 'noexist' (create only), 'exist' (update only), 'lock' (BPF_F_LOCK). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist' | 'lock';
@@ -54,6 +56,40 @@ function mapTypeId(type: string): number {
   const id = mapTypeIds.get(type);
   if (id === undefined || id === 0) throw argRangeError('options.type', `a map type libbpf knows (${[...mapTypeIds.keys()].slice(1).join(', ')})`, type);
   return id;
+}
+
+// How kernels that predate a map type refuse it: EINVAL (an unknown type, or attributes
+// such as map_extra that they do not know), E2BIG (non-zero bytes past the end of their
+// union bpf_attr), or "not supported".
+const MISSING_TYPE_CODES = new Set(['EINVAL', 'E2BIG', 'EOPNOTSUPP', 'ENOTSUPP']);
+
+/**
+ * For a refused map creation: when the kernel cannot create maps of `type` at all
+ * (libbpf's probe agrees) and we know what brings them, "this kernel cannot create X
+ * maps: X needs Linux N". Undefined when the refusal is about this map's attributes.
+ */
+function missingTypeHint(e: BpfError, type: string): string | undefined {
+  const needs = FEATURE_REQUIREMENTS[type];
+  if (!needs || !MISSING_TYPE_CODES.has(e.code)) return undefined;
+  try {
+    if (probe.mapType(type).supported) return undefined;
+  } catch {
+    return undefined; // a type libbpf cannot probe
+  }
+  return `this kernel cannot create ${type} maps: ${type} needs ${needs}`;
+}
+
+/**
+ * @internal A load that failed creating a map of a kind this kernel lacks: the same
+ * BpfError, with a hint naming what brings the kind and how to load the rest without it.
+ */
+export function refineMapLoadError(e: unknown, maps: readonly BpfMap[]): unknown {
+  if (!(e instanceof BpfError) || e.constructor !== BpfError) return e;
+  const name = /\bmap '([^']+)': failed to create\b/.exec(e.message)?.[1];
+  const map = name === undefined ? undefined : maps.find((m) => m.name === name);
+  const hint = map && missingTypeHint(e, map.type);
+  if (!hint) return e;
+  return withDetail(e, undefined, `${hint}; set autocreate = false on map '${name}' (and autoload = false on the programs that use it) to load the rest of the object`);
 }
 
 function updateFlags(flags: UpdateFlag | number | undefined): number {
@@ -265,7 +301,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     if (keySize === undefined) throw argTypeError('options.key', 'a key type or options.keySize', undefined);
     if (valueSize === undefined) throw argTypeError('options.value', 'a value type or options.valueSize', undefined);
     if (o.innerMap !== undefined && !(o.innerMap instanceof BpfMap)) throw argTypeError('options.innerMap', 'a BpfMap', o.innerMap);
-    const native = addon.NativeMap.create({
+    const attributes = {
       type: mapTypeId(o.type),
       name: o.name === undefined ? undefined : checkString(o.name, 'options.name'),
       keySize: checkInteger(keySize, 'options.keySize', 0, 0xffffffff),
@@ -275,7 +311,14 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       numaNode: o.numaNode === undefined ? undefined : checkInteger(o.numaNode, 'options.numaNode', 0, 0xffff),
       mapExtra: o.mapExtra,
       innerMap: o.innerMap ? o.innerMap.#native : undefined,
-    });
+    };
+    let native: NativeMap;
+    try {
+      native = addon.NativeMap.create(attributes);
+    } catch (e) {
+      const hint = e instanceof BpfError ? missingTypeHint(e, o.type) : undefined;
+      throw hint ? withDetail(e as BpfError, `${o.type} map${attributes.name ? ` '${attributes.name}'` : ''}`, hint) : e;
+    }
     const map: BpfMap<K, V> = new BpfMap<K, V>(INTERNAL, native, { btf: () => undefined, check: () => map.#checkOpen() });
     map.#created = { key: key ? codecFor(key.btf, key.id) : undefined, value: value ? codecFor(value.btf, value.id) : undefined };
     map.#layout = map.#makeLayout(map.#created.key, map.#created.value);
@@ -377,7 +420,32 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     this.#native.setInnerMap(map.#native);
   }
 
-  /** The map's file descriptor (after load). */
+  /**
+   * Whether load() creates this map (default true). Settable before load only. Turn it off
+   * for a map the running kernel cannot create (a kind newer than the kernel, see
+   * probe.mapType()) or that this run does not need; the rest of the object loads without
+   * it. Programs that use the map must not be loaded either (their `autoload = false`):
+   * the verifier refuses a program whose reachable code references a map that was not
+   * created. After load, every operation on a map not created throws the TypeError
+   * 'BpfMap is not created (its autocreate was off)'. A standalone map is always created.
+   * @example
+   * const obj = BpfObject.open('agent.bpf.o');
+   * if (!probe.mapType('cgrp_storage').supported) {
+   *   obj.map('cgroup_state').autocreate = false;
+   *   obj.program('on_cgroup_mkdir').autoload = false;
+   * }
+   * await obj.load();
+   */
+  get autocreate(): boolean {
+    return this.#native.autocreate();
+  }
+
+  set autocreate(on: boolean) {
+    if (typeof on !== 'boolean') throw new TypeError(`autocreate: expected a boolean, got ${typeof on}`);
+    this.#native.setAutocreate(on);
+  }
+
+  /** The map's file descriptor (after load; a map not created has none: TypeError). */
   get fd(): number {
     return this.#native.fd();
   }

@@ -158,6 +158,8 @@ export interface NativeMap {
   setNumaNode(n: number): void;
   setMapExtra(n: number | bigint): void;
   setInnerMap(map: NativeMap): void;
+  autocreate(): boolean;
+  setAutocreate(on: boolean): void;
   fd(): number;
   lookup(key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   update(key: Uint8Array | null, value: Uint8Array, flags: number): void;

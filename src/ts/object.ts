@@ -7,7 +7,7 @@ import { CLOSED, verifierLogs } from './errors';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from './internal';
 import { Link } from './link';
-import { BpfMap } from './map';
+import { BpfMap, refineMapLoadError } from './map';
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from './native';
 import { Program } from './program';
 
@@ -172,7 +172,8 @@ export class BpfObject implements Disposable {
       this.#verifierLogs = verifierLogs(lines);
       this.#loaded = true;
     } catch (caught) {
-      const e = refineLoadError(caught, this.#programs); // trampoline kinds: why the kernel refused
+      // Trampoline kinds: why the kernel refused; map kinds newer than the kernel: what brings them.
+      const e = refineMapLoadError(refineLoadError(caught, this.#programs), this.#maps);
       if (e instanceof Error && trace.stack) e.stack = `${e.name}: ${e.message}\n${trace.stack.split('\n').slice(1).join('\n')}`;
       throw e;
     }
