@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from './args';
-import { BpfError, errnoName } from './errors';
+import { BpfError, withDetail } from './errors';
 import { loadRefusalHint } from './trace-hints';
 import type { NativeLink } from './native';
 
@@ -456,12 +456,3 @@ export function refineLoadError(e: unknown, programs: readonly { name: string; t
   return withDetail(e, undefined, hint);
 }
 
-/** The same BpfError with another detail and/or hint (BpfError's fields are read-only). */
-export function withDetail(e: BpfError, detail: string | undefined, hint: string | undefined): BpfError {
-  if (detail === undefined) {
-    const prefix = `${e.syscall}: ${e.code} (${errnoName(e.errno)[1]})`;
-    detail = e.message.startsWith(`${prefix}: `) ? e.message.slice(prefix.length + 2) : undefined;
-    if (detail && e.hint && detail.endsWith(`. Hint: ${e.hint}`)) detail = detail.slice(0, -(e.hint.length + 8));
-  }
-  return new BpfError(e.errno, e.syscall, detail, { hint: hint ?? e.hint, libbpfLog: e.libbpfLog, program: e.program });
-}

@@ -284,3 +284,13 @@ export function requirementIn(text: string): string | undefined {
   }
   return undefined;
 }
+
+/** The same BpfError with another detail and/or hint (BpfError's fields are read-only). */
+export function withDetail(e: BpfError, detail: string | undefined, hint: string | undefined): BpfError {
+  if (detail === undefined) {
+    const prefix = `${e.syscall}: ${e.code} (${errnoName(e.errno)[1]})`;
+    detail = e.message.startsWith(`${prefix}: `) ? e.message.slice(prefix.length + 2) : undefined;
+    if (detail && e.hint && detail.endsWith(`. Hint: ${e.hint}`)) detail = detail.slice(0, -(e.hint.length + 8));
+  }
+  return new BpfError(e.errno, e.syscall, detail, { hint: hint ?? e.hint, libbpfLog: e.libbpfLog, program: e.program });
+}

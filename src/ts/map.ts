@@ -4,11 +4,10 @@
 // Maps without BTF type info use Buffers; `map.raw` gives byte-level access to any map.
 import * as net from 'node:net';
 import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString, describe } from './args';
-import { withDetail } from './attach-trace';
 import { Btf } from './btf';
 import { SCALAR_NAMES, scalarType, type ScalarName } from './btf-builder';
 import { codecFor, rawCodec, type Codec } from './codec';
-import { BpfError, CLOSED, FEATURE_REQUIREMENTS, MAP_CLOSED } from './errors';
+import { BpfError, CLOSED, FEATURE_REQUIREMENTS, MAP_CLOSED, withDetail } from './errors';
 import { checkInternal, INTERNAL } from './internal';
 import type { Link } from './link';
 import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from './native';

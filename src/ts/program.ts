@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from './args';
 import {
-  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, withDetail, uprobeArgs, uprobeMultiArgs, usdtArgs,
+  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, uprobeArgs, uprobeMultiArgs, usdtArgs,
   type KprobeMultiOptions, type KprobeMultiTarget, type KprobeOptions, type KsyscallOptions, type PerfEventOptions,
   type UprobeMultiOptions, type UprobeOptions, type UsdtOptions,
 } from './attach-trace';
 import * as net from './attach-net';
-import { BpfError, requirementIn } from './errors';
+import { BpfError, requirementIn, withDetail } from './errors';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from './internal';
 import { IterLink, type Link } from './link';
 import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
