@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { BpfError, BpfObject, type Link } from 'node-libbpf';
 import { onlineCpus, PER_CPU_FD, PER_CPU_PIN } from '../src/ts/attach-trace';
 import { bpffsPath, cleanupAfterEach, expectThrows, fdCount, fixture, removeBpffs, thrown } from './support/helpers';
-import { spawnTarget, type Target } from './support/targets';
+import { spawnTarget } from './support/targets';
 
 const FIXTURE = fixture('perf_sample');
 const cleanup = cleanupAfterEach();
@@ -17,18 +17,12 @@ async function loaded(): Promise<BpfObject> {
   return obj;
 }
 
-async function target(): Promise<Target> {
-  const t = await spawnTarget();
-  cleanup(() => void t.stop());
-  return t;
-}
-
 const samplesOf = (obj: BpfObject, pid: number): bigint => obj.map<number, bigint>('samples_by_pid').get(pid) ?? 0n;
 
 describe('Program.attachPerfEvent', () => {
   test("all CPUs (the default without a pid): one Link owning one attachment per CPU samples a spinning process", async () => {
     const obj = await loaded();
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     const fds = fdCount();
     const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 999, cookie: 77n });
     expect(fdCount() - fds).toBe(2 * onlineCpus().length); // a perf event and a BPF link per CPU
@@ -49,7 +43,7 @@ describe('Program.attachPerfEvent', () => {
 
   test('one process (cpu omitted: wherever it runs), with a period, is a plain pinnable Link', async () => {
     const obj = await loaded();
-    const [t, other] = [await target(), await target()];
+    const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link: Link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'task-clock', period: 1_000_000, pid: t.pid });
     expect(link.fd).toBeGreaterThan(0);
     await other.send('spin 100');
@@ -69,7 +63,7 @@ describe('Program.attachPerfEvent', () => {
     const cpu = onlineCpus()[0];
     const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 499, cpu });
     expect(link.fd).toBeGreaterThan(0);
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     await t.send('spin 200');
     const byCpu = obj.map<number, bigint>('samples_by_cpu');
     expect(byCpu.get(cpu)).toBeGreaterThan(0n);
@@ -82,7 +76,7 @@ describe('Program.attachPerfEvent', () => {
     const attach = (): Link => obj.program('on_sample').attachPerfEvent({ type: 'hardware', config: 'cpu-cycles', frequency: 999 });
     if (hasPmu) {
       const link = attach();
-      const t = await target();
+      const t = await spawnTarget(cleanup);
       await t.send('spin 200');
       expect(samplesOf(obj, t.pid)).toBeGreaterThan(0n);
       link.destroy();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { BpfError, BpfObject, RingBuffer, type Program } from 'node-libbpf';
 import { resolveBinary } from '../src/ts/attach-trace';
 import { cleanupAfterEach, expectThrows, fixture, thrown } from './support/helpers';
-import { spawnTarget, targetBinary, type Target } from './support/targets';
+import { spawnTarget, targetBinary } from './support/targets';
 
 const FIXTURE = fixture('uprobe_user');
 const K_UPROBE = 1;
@@ -34,12 +34,6 @@ async function loaded(...names: string[]): Promise<BpfObject> {
   return obj;
 }
 
-async function target(): Promise<Target> {
-  const t = await spawnTarget();
-  cleanup(() => void t.stop());
-  return t;
-}
-
 /** Collects the ring's events; read() delivers what the kernel wrote so far. */
 function events(obj: BpfObject): { read(): UprobeEvent[] } {
   const seen: UprobeEvent[] = [];
@@ -59,7 +53,7 @@ describe('Program.attachUprobe', () => {
   test('a uprobe on a function of an executable sees its arguments, the cookie, and only the chosen pid', async () => {
     const obj = await loaded('on_uprobe');
     const ring = events(obj);
-    const [t1, t2] = [await target(), await target()];
+    const [t1, t2] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link = obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add', pid: t1.pid, cookie: 0xfeedn });
     await t2.send('call 4 1 1'); // another process running the same code: filtered out
     await t1.send('call 3 40 2');
@@ -72,7 +66,7 @@ describe('Program.attachUprobe', () => {
   test('without a pid, every process running the binary fires', async () => {
     const obj = await loaded('on_uprobe');
     const ring = events(obj);
-    const [t1, t2] = [await target(), await target()];
+    const [t1, t2] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add' });
     await t1.send('call 1 5 6');
     await t2.send('call 2 7 8');
@@ -82,7 +76,7 @@ describe('Program.attachUprobe', () => {
   test('a uretprobe sees the return value', async () => {
     const obj = await loaded('on_uretprobe');
     const ring = events(obj);
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     obj.program('on_uretprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_mul', pid: t.pid, retprobe: true, cookie: 3 });
     await t.send('mul 2 6 7');
     expect(summary(ring.read())).toEqual([`${K_URETPROBE} ${t.pid} 3 42 0 0`, `${K_URETPROBE} ${t.pid} 3 42 0 0`]);
@@ -91,7 +85,7 @@ describe('Program.attachUprobe', () => {
   test("'func+0x4' and { func, offset } probe inside the function (the arguments are still in registers)", async () => {
     const obj = await loaded('on_uprobe');
     const ring = events(obj);
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     const l1 = obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add+0x4', pid: t.pid, cookie: 4 });
     const l2 = obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add', offset: 1, pid: t.pid, cookie: 1 });
     await t.send('call 1 9 10');
@@ -106,7 +100,7 @@ describe('Program.attachUprobe', () => {
     expect(resolveBinary('libc', 'x')).toBe(mapped);
     expect(resolveBinary('libc.so.6', 'x')).toMatch(/\/libc\.so\.6$/);
     const obj = await loaded('on_malloc');
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     obj.program('on_malloc').attachUprobe({ binary: 'libc', func: 'malloc', pid: t.pid });
     await t.send('malloc 7 12345');
     await t.send('malloc 3 23456');
@@ -162,7 +156,7 @@ describe('Program.attachUprobeMulti', () => {
   test('a pattern attaches one link to every matching function', async () => {
     const obj = await loaded('on_multi');
     const ring = events(obj);
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     const link = attachMulti(obj.program('on_multi'), { pattern: 'nlb_target_*', pid: t.pid });
     expect(link.fd).toBeGreaterThan(0);
     await t.send('call 1 1 2');
@@ -173,7 +167,7 @@ describe('Program.attachUprobeMulti', () => {
   test('funcs with one cookie each; only the chosen pid', async () => {
     const obj = await loaded('on_multi');
     const ring = events(obj);
-    const [t, other] = [await target(), await target()];
+    const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     attachMulti(obj.program('on_multi'), { funcs: ['nlb_target_add', 'nlb_target_mul'], cookies: [11n, 22n], pid: t.pid });
     await other.send('call 1 0 0');
     await t.send('mul 1 5 5');
@@ -184,7 +178,7 @@ describe('Program.attachUprobeMulti', () => {
   test('retprobe, and misuse', async () => {
     const obj = await loaded('on_multi', 'on_multi_ret');
     const ring = events(obj);
-    const t = await target();
+    const t = await spawnTarget(cleanup);
     attachMulti(obj.program('on_multi_ret'), { funcs: ['nlb_target_mul'], pid: t.pid, retprobe: true, cookies: [5] });
     await t.send('mul 1 6 7');
     expect(summary(ring.read())).toEqual([`3 ${t.pid} 5 42 0 0`]); // the return value
@@ -203,7 +197,7 @@ describe('Program.attachUsdt', () => {
   test('a USDT probe delivers its arguments and cookie, for the chosen pid only', async () => {
     const obj = await loaded('on_usdt');
     const ring = events(obj);
-    const [t, other] = [await target(), await target()];
+    const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link = obj.program('on_usdt').attachUsdt({ binary: targetBinary(), provider: 'nlbtest', name: 'add', pid: t.pid, cookie: 99n });
     await other.send('call 2 1 1');
     await t.send('call 2 20 22');

@@ -484,9 +484,12 @@ Napi::Value MapHandle::SlotCall(const Napi::CallbackInfo& info) {
       ret = bpf_map_lookup_elem_flags(fd, self->keySlot_, self->valueSlot_, flags), call = "bpf_map_lookup_elem";
       break;
     case kSlotUpdate:
-      ret = bpf_map_update_elem(fd, self->keySlot_, self->valueSlot_, flags), call = "bpf_map_update_elem";
-      if (ret == 0) return env.Undefined();
-      break;
+      ret = bpf_map_update_elem(fd, self->keySlot_, self->valueSlot_, flags);
+      if (ret) {
+        LogCapture log;
+        Check(env, ret, "bpf_map_update_elem", log);
+      }
+      return env.Undefined();
     case kSlotDelete:
       ret = bpf_map_delete_elem_flags(fd, self->keySlot_, flags), call = "bpf_map_delete_elem";
       break;
@@ -494,11 +497,6 @@ Napi::Value MapHandle::SlotCall(const Napi::CallbackInfo& info) {
       ret = bpf_map_lookup_and_delete_elem_flags(fd, self->keySlot_, self->valueSlot_, flags);
       call = "bpf_map_lookup_and_delete_elem";
       break;
-  }
-  if (Op == kSlotUpdate) {
-    LogCapture log;
-    Check(env, ret, call, log);
-    return env.Undefined();
   }
   return Found(env, ret, call);
 }

@@ -505,8 +505,7 @@ type TypedArrayClass = new (lengthOrBuffer: number | ArrayBufferLike, byteOffset
  */
 function typedArrayImpl(elem: Impl, n: number, Ctor: TypedArrayClass, le: boolean): Impl {
   const size = elem.size * n;
-  const dec = size > 64 ? (le === HOST_LE ? typedCopy(elem.size, n, Ctor) : typedFill(elem, n, Ctor))
-    : le === HOST_LE ? typedSlab(size, n, Ctor) : typedFill(elem, n, Ctor);
+  const dec = le !== HOST_LE ? typedFill(elem, n, Ctor) : size > 64 ? typedCopy(elem.size, n, Ctor) : typedSlab(size, n, Ctor);
   return { size, dec, enc: arrayEnc(elem, n, le === HOST_LE && size > 64 ? Ctor : undefined) };
 }
 

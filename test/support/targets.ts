@@ -28,8 +28,17 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-/** Starts a target and resolves once it printed "ready" (its pid is known, nothing fired yet). */
-export function spawnTarget(): Promise<Target> {
+/**
+ * Starts a target and resolves once it printed "ready" (its pid is known, nothing fired
+ * yet). With `cleanup` (the registrar cleanupAfterEach() returns), it is stopped after the test.
+ */
+export async function spawnTarget(cleanup?: (f: () => void) => void): Promise<Target> {
+  const target = await startTarget();
+  cleanup?.(() => void target.stop());
+  return target;
+}
+
+function startTarget(): Promise<Target> {
   const child = spawn(targetBinary(), [], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let waiters: { word: string; count: number; resolve: () => void; reject: (e: Error) => void }[] = [];
