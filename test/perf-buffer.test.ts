@@ -186,6 +186,28 @@ describe('delivery', () => {
     expect(pb.consume()).toBe(0);
     expect(pb.stats()).toMatchObject({ delivered: 74, lost: 0 });
   });
+
+  test('a batch bigger than the staging arena (64 KiB, 1024 samples): the arena grows, delivery goes on, decoded and raw', async () => {
+    const obj = await load();
+    const seqs: bigint[] = [];
+    const decoded = track(new PerfBuffer<Sample>(obj.map('events'), (s) => seqs.push(s.seq), { type: 'sample_event' }));
+    fireSync(obj, 3000, { cpu: 0 }); // 3000 samples of 48 bytes fit one CPU's 256 KiB
+    expect(obj.globals.failed).toBe(0n);
+    expect(decoded.consume()).toBe(3000);
+    expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => BigInt(i)));
+    decoded.close();
+
+    const raw: bigint[] = [];
+    const lengths = new Set<number>();
+    const pb = track(new PerfBuffer<RawEvent>(obj.map('events'), (e) => {
+      raw.push(e.view.getBigUint64(e.offset, true));
+      lengths.add(e.length);
+    }));
+    fireSync(obj, 3000, { cpu: 0 });
+    expect(pb.consume()).toBe(3000);
+    expect(raw).toEqual(Array.from({ length: 3000 }, (_, i) => BigInt(3000 + i)));
+    expect([...lengths]).toEqual([SAMPLE_LENGTH]);
+  });
 });
 
 describe('lost samples', () => {

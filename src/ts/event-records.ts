@@ -22,8 +22,15 @@ export interface LazyEvent {
   toJSON(): Record<string, unknown>;
 }
 
-/** Delivers the record at `offset` (`length` bytes) of `view`; `cpu` where the buffer knows it. */
-export type Deliver = (view: DataView, offset: number, length: number, cpu?: number) => void;
+/** Delivers the record at `offset` (`length` bytes) of the view it was made for; `cpu` where the buffer knows it. */
+export type Deliver = (offset: number, length: number, cpu?: number) => void;
+
+/**
+ * Makes the Deliver for the records of one view. A buffer whose view changes (a bigger
+ * copy batch or arena) makes a new one: a view never changes under a deliverer, so V8
+ * reads it from the deliverer's own context, with no check per record.
+ */
+export type Deliverer = (view: DataView) => Deliver;
 
 export interface RecordType {
   btf: Btf;
@@ -39,7 +46,8 @@ export function checkBoolean(value: unknown, name: string): boolean {
 class RawRecord implements RawEvent {
   offset = 0;
   length = 0;
-  constructor(public view: DataView) {}
+  // Set once: a field never written after construction is one V8 can fold.
+  constructor(readonly view: DataView) {}
 
   copy(): Buffer {
     return Buffer.from(new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.length));
@@ -76,7 +84,7 @@ const VIEW = Symbol('view');
 const OFFSET = Symbol('offset');
 
 interface Accessor extends LazyEvent {
-  [VIEW]: DataView;
+  readonly [VIEW]: DataView;
   [OFFSET]: number;
 }
 
@@ -113,10 +121,10 @@ function lazyFields(btf: Btf, t: BtfType, bitBase: number, whole: Codec, out: La
   return out;
 }
 
-const lazyClasses = new WeakMap<Btf, Map<number, new () => Accessor>>();
+const lazyClasses = new WeakMap<Btf, Map<number, new (view: DataView) => Accessor>>();
 
 // One class per record type, with a getter per field decoding it where the record is.
-function lazyClass(btf: Btf, id: number, codec: Codec): new () => Accessor {
+function lazyClass(btf: Btf, id: number, codec: Codec): new (view: DataView) => Accessor {
   let byId = lazyClasses.get(btf);
   if (!byId) lazyClasses.set(btf, (byId = new Map()));
   const hit = byId.get(id);
@@ -125,8 +133,11 @@ function lazyClass(btf: Btf, id: number, codec: Codec): new () => Accessor {
   if (t.kind !== 'struct' && t.kind !== 'union') throw argTypeError('options.lazy', 'a struct or union record type', btf.typeName(id));
   const decodeAll = codec.decode;
   class Lazy implements Accessor {
-    [VIEW] = new DataView(new ArrayBuffer(0));
+    readonly [VIEW]: DataView;
     [OFFSET] = 0;
+    constructor(view: DataView) {
+      this[VIEW] = view;
+    }
     materialize(): Record<string, unknown> {
       return decodeAll(this[VIEW], this[OFFSET]) as Record<string, unknown>;
     }
@@ -154,44 +165,45 @@ export interface DelivererOptions {
   push: (event: any) => void;
   typed: RecordType | undefined;
   lazy: boolean;
-  /** The view raw records start out over. */
-  view: DataView;
   /** Names the buffer in "record too short" errors: `ring events`, `perf buffer events`. */
   label: string;
 }
 
-/** The function a walk over a buffer calls per record. */
-export function deliverer(o: DelivererOptions): Deliver {
+/** What a walk over a buffer calls per record, for each view the buffer reads. */
+export function deliverer(o: DelivererOptions): Deliverer {
   const { callback, push, typed } = o;
   if (!typed) {
-    if (!callback) return (view, offset, length) => push(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset, length)));
-    const record = new RawRecord(o.view);
-    return (view, offset, length, cpu) => {
-      if (record.view !== view) record.view = view; // a new batch buffer
-      record.offset = offset;
-      record.length = length;
-      callback(record, cpu);
+    if (!callback) return (view) => (offset, length) => push(Buffer.from(new Uint8Array(view.buffer, view.byteOffset + offset, length)));
+    return (view) => {
+      const record = new RawRecord(view);
+      return (offset, length, cpu) => {
+        record.offset = offset;
+        record.length = length;
+        callback(record, cpu);
+      };
     };
   }
   const { codec } = typed;
   const { size, decode } = codec;
   const tooShort = (length: number): RangeError => new RangeError(`${o.label}: a record of ${length} bytes is smaller than ${codec.typeName} (${size} bytes)`);
   if (o.lazy) {
-    const record = new (lazyClass(typed.btf, typed.id, codec))();
-    return (view, offset, length, cpu) => {
-      if (length < size) throw tooShort(length);
-      record[VIEW] = view;
-      record[OFFSET] = offset;
-      callback!(record, cpu);
+    const Lazy = lazyClass(typed.btf, typed.id, codec);
+    return (view) => {
+      const record = new Lazy(view);
+      return (offset, length, cpu) => {
+        if (length < size) throw tooShort(length);
+        record[OFFSET] = offset;
+        callback!(record, cpu);
+      };
     };
   }
   if (!callback) {
-    return (view, offset, length) => {
+    return (view) => (offset, length) => {
       if (length < size) throw tooShort(length);
       push(decode(view, offset));
     };
   }
-  return (view, offset, length, cpu) => {
+  return (view) => (offset, length, cpu) => {
     if (length < size) throw tooShort(length);
     callback(decode(view, offset), cpu);
   };

@@ -5,7 +5,7 @@
 // length and lost-sample notices) and walks it: at most maxBatch samples per wake-up,
 // the rest on the next loop turn.
 import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from './args';
-import { decoding, deliverer, type Deliver } from './event-records';
+import { decoding, deliverer, type Deliver, type Deliverer } from './event-records';
 import { EventBuffer } from './event-buffer';
 import { checkSignal } from './event-stream';
 import { INTERNAL } from './internal';
@@ -87,12 +87,12 @@ function checkPageCount(value: unknown): number {
  */
 export class PerfBuffer<T = any> extends EventBuffer<T> {
   readonly #native: NativePerfBuffer;
-  readonly #deliver: Deliver;
+  readonly #deliverFor: Deliverer;
+  #deliver: Deliver;
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
   readonly #maxBatch: number;
   readonly #pageCount: number;
   readonly #release: () => void;
-  #bytes: DataView;
   #entries: Uint32Array;
   #draining = false;
   #delivered = 0;
@@ -121,10 +121,10 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
     if (!callback) this.iterate(highWaterMark);
     this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount });
     const arena = this.#native.arena();
-    this.#bytes = new DataView(arena.bytes);
     this.#entries = new Uint32Array(arena.entries);
     const push = (event: T): void => this.stream!.push(event);
-    this.#deliver = deliverer({ callback, push, typed, lazy, view: this.#bytes, label: `perf buffer ${map.name}` });
+    this.#deliverFor = deliverer({ callback, push, typed, lazy, label: `perf buffer ${map.name}` });
+    this.#deliver = this.#deliverFor(new DataView(arena.bytes));
     this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes this PerfBuffer first
     this.watch(signal);
   }
@@ -180,12 +180,11 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
     if (n < 0) {
       n = -n - 1;
       const arena = this.#native.arena();
-      this.#bytes = new DataView(arena.bytes);
       this.#entries = new Uint32Array(arena.entries);
+      this.#deliver = this.#deliverFor(new DataView(arena.bytes));
     }
     if (n === 0) return 0;
     const entries = this.#entries;
-    const view = this.#bytes;
     const deliver = this.#deliver;
     const first = entries[0];
     const end = first + n;
@@ -204,7 +203,7 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
             this.#onLost?.(word & ~LOST, count);
           } else {
             delivered++;
-            deliver(view, entries[at + 1], entries[at + 2], word);
+            deliver(entries[at + 1], entries[at + 2], word);
           }
         } catch (e) {
           this.#failed = { error: e };
