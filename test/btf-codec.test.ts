@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Btf, BtfMember, BtfType } from '../src/ts/btf';
-import { Codec, codecFor, rawCodec } from '../src/ts/codec';
+import { Codec, codecFor, cstr, rawCodec } from '../src/ts/codec';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -510,6 +510,33 @@ describe('codecs on the codec_types fixture', () => {
       }
     });
 
+    test('readCString: every array size, bytes after the NUL ignored, near-collisions told apart', () => {
+      // Whole words, a last word cut by the NUL, n % 4 trailing bytes read one by one,
+      // strings past the 32 bytes the cache keeps as words; garbage after the NUL.
+      const next = prng(11);
+      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 31, 32, 33, 40, 64]) {
+        const view = viewOf(n + 8, 0xff); // 0xff past the array: a read past n would show
+        const cases: string[] = [];
+        for (let i = 0; i < 400; i++) {
+          const len = next() % (n + 1);
+          let s = '';
+          for (let j = 0; j < len; j++) s += String.fromCharCode(0x21 + (next() % 94));
+          cases.push(s);
+          if (len > 0) cases.push(s.slice(0, -1) + String.fromCharCode(0x21 + ((s.charCodeAt(len - 1) - 0x21 + 1) % 94)));
+        }
+        for (const round of [0, 1]) {
+          for (const s of cases) {
+            const arr = new Uint8Array(view.buffer, 4, n);
+            for (let j = 0; j < n; j++) arr[j] = 0x21 + (next() % 94); // garbage, then the string and its NUL
+            arr.set(Buffer.from(s, 'latin1'));
+            if (s.length < n) arr[s.length] = 0;
+            const got = cstr(view, 4, n);
+            if (got !== s) throw new Error(`char[${n}], round ${round}: decoded ${JSON.stringify(got)} from ${JSON.stringify(s)}`);
+          }
+        }
+      }
+    });
+
     test('char arrays are strings up to NUL', () => {
       const c = codec('codec_arrays');
       expect((roundTrip(c, { name: 'abcdefghijklmnop' }) as { name: string }).name).toBe('abcdefghijklmnop');
@@ -745,20 +772,20 @@ describe('codecs on the codec_types fixture', () => {
     expect(encodeError(c, { data: [1] })).toBeInstanceOf(RangeError);
   });
 
-  // Small typed arrays are views into shared 1 KiB slabs: every decoded array must keep
+  // Small typed arrays are views into shared 8 KiB slabs: every decoded array must keep
   // its own values across slab changes, and writing one must not touch another.
   test('small typed arrays from many decodes stay independent', () => {
     const c = codec('codec_event');
     const view = viewOf(c.size);
     const kept: { seq: bigint; pad: BigUint64Array }[] = [];
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 2000; i++) {
       c.encode({ seq: BigInt(i), pad: [BigInt(i), BigInt(-i >>> 0) << 32n] }, view, 0);
       kept.push(c.decode(view, 0) as { seq: bigint; pad: BigUint64Array });
     }
     kept[10].pad[0] = 99n;
     const copy = kept[11].pad.slice();
     kept[11].pad[1] = 1n;
-    for (let i = 0; i < 500; i++) {
+    for (let i = 0; i < 2000; i++) {
       expect(kept[i].pad).toBeInstanceOf(BigUint64Array);
       expect(kept[i].pad.byteOffset % 8).toBe(0);
       if (i === 10 || i === 11) continue;
@@ -767,6 +794,7 @@ describe('codecs on the codec_types fixture', () => {
     expect([...kept[10].pad]).toEqual([99n, BigInt(-10 >>> 0) << 32n]);
     expect([...copy]).toEqual([11n, BigInt(-11 >>> 0) << 32n]);
     expect(copy.buffer.byteLength).toBe(16);
+    expect(new Set(kept.map((k) => k.pad.buffer)).size).toBeGreaterThan(2); // slabs changed on the way
   });
 
   test('the event struct decodes fast', () => {

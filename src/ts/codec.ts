@@ -61,7 +61,7 @@ class EncodeFail {
 // Builtins used per value are captured once: inside vm contexts (jest, for one) every global
 // lookup goes through an interceptor and costs more than a whole struct decode.
 const { isInteger, isSafeInteger } = Number;
-const { imul, floor } = Math;
+const { imul, floor, clz32 } = Math;
 const { isArray } = Array;
 const { fromCharCode } = String;
 const { asIntN, asUintN } = BigInt;
@@ -135,56 +135,72 @@ const STR_CACHE = new Array<string>(STR_CACHE_SLOTS).fill('');
 /** Cached strings of up to 32 bytes, as 8 little-endian words per slot: a hit is confirmed word by word. */
 const STR_WORDS = new Int32Array(STR_CACHE_SLOTS * 8);
 const STR_WORDS_MAX = 32;
+/** The words of the string being decoded (its last one masked to the string's bytes). */
+const SCAN = new Int32Array(STR_WORDS_MAX / 4);
 
 /**
  * Decodes a NUL-terminated UTF-8 string of at most `n` bytes at `off` (a C `char[n]`);
  * repeated ASCII strings come from a small cache. Exported as `readCString`.
- * The scan reads 4 bytes at a time (a word with a zero byte ends it) and a cache hit is
- * confirmed against the cached bytes word by word, never by a hash alone: a comm or a
- * path is chosen by whoever runs the process, so a collision must not be able to pass.
+ * The scan reads 4 bytes at a time (a word with a zero byte ends it, masked to the bytes
+ * before that zero) and a cache hit is confirmed against the cached bytes word by word,
+ * never by a hash alone: a comm or a path is chosen by whoever runs the process, so a
+ * collision must not be able to pass.
  */
 export function cstr(view: DataView, off: number, n: number): string {
   let h = 0;
   let high = 0;
   let i = 0;
+  let k = 0;
   for (; i + 4 <= n; i += 4) {
-    const w = view.getInt32(off + i, true);
-    if (((w - 0x01010101) & ~w & 0x80808080) !== 0) break; // one of its bytes is 0
+    let w = view.getInt32(off + i, true);
+    // The lowest set bit of `zero` is exact: the first zero byte (later bits may be false).
+    const zero = (w - 0x01010101) & ~w & 0x80808080;
+    if (zero !== 0) {
+      const bytes = (31 - clz32(zero & -zero)) >>> 3;
+      if (bytes === 0) break;
+      w &= 0xffffffff >>> (32 - bytes * 8);
+      i += bytes;
+      high |= w;
+      h = imul(h ^ w, 0x01000193);
+      if (k < 8) SCAN[k++] = w;
+      break;
+    }
     high |= w;
     h = imul(h ^ w, 0x01000193);
+    if (k < 8) SCAN[k++] = w;
   }
-  for (; i < n; i++) {
-    const b = view.getUint8(off + i);
-    if (b === 0) break;
-    high |= b;
-    h = imul(h ^ b, 0x01000193);
+  if (i + 4 > n && i < n && (i & 3) === 0) {
+    // The last n % 4 bytes, one at a time (reading a word there could leave the array).
+    let w = 0;
+    let j = 0;
+    for (; i < n; i++, j += 8) {
+      const b = view.getUint8(off + i);
+      if (b === 0) break;
+      w |= b << j;
+    }
+    if (j > 0) {
+      high |= w;
+      h = imul(h ^ w, 0x01000193);
+      if (k < 8) SCAN[k++] = w;
+    }
   }
   if (i === 0) return '';
   if ((high & 0x80808080) !== 0) return BufferClass.from(view.buffer, view.byteOffset + off, i).toString('utf8');
   const slot = (h ^ (h >>> 16)) & (STR_CACHE_SLOTS - 1);
   const cached = STR_CACHE[slot];
-  if (cached.length === i && (i <= STR_WORDS_MAX ? sameWords(slot, view, off, i) : sameAscii(cached, view, off))) return cached;
+  if (cached.length === i && (i <= STR_WORDS_MAX ? sameWords(slot, k) : sameAscii(cached, view, off))) return cached;
   const s = asciiString(view, off, i);
   STR_CACHE[slot] = s;
   if (i <= STR_WORDS_MAX) {
     const base = slot << 3;
-    for (let k = 0; k * 4 < i; k++) STR_WORDS[base + k] = wordAt(view, off + k * 4, i - k * 4);
+    for (let j = 0; j < k; j++) STR_WORDS[base + j] = SCAN[j];
   }
   return s;
 }
 
-// The little-endian word at `off`, of only its first `left` bytes when fewer than 4 are
-// the string's (the bytes after the string may lie past the array).
-function wordAt(view: DataView, off: number, left: number): number {
-  if (left >= 4) return view.getInt32(off, true);
-  let w = 0;
-  for (let j = 0; j < left; j++) w |= view.getUint8(off + j) << (j * 8);
-  return w;
-}
-
-function sameWords(slot: number, view: DataView, off: number, len: number): boolean {
+function sameWords(slot: number, k: number): boolean {
   const base = slot << 3;
-  for (let k = 0; k * 4 < len; k++) if (wordAt(view, off + k * 4, len - k * 4) !== STR_WORDS[base + k]) return false;
+  for (let j = 0; j < k; j++) if (SCAN[j] !== STR_WORDS[base + j]) return false;
   return true;
 }
 
@@ -509,11 +525,13 @@ function typedArrayImpl(elem: Impl, n: number, Ctor: TypedArrayClass, le: boolea
   return { size, dec, enc: arrayEnc(elem, n, le === HOST_LE && size > 64 ? Ctor : undefined) };
 }
 
-// Small typed arrays share 1 KiB slabs, as Node's small Buffers share a pool: a fresh
-// `new BigUint64Array(2)` costs an ArrayBuffer of its own (and two BigInts to fill it),
-// which made a decoded event's u64 pad[2] cost more than every other field together.
-// A view keeps its whole slab alive: `slice()` gives a standalone copy.
-const SLAB_BYTES = 1024;
+// Small typed arrays share 8 KiB slabs, as Node's small Buffers share an 8 KiB pool: a
+// fresh `new BigUint64Array(2)` costs an ArrayBuffer of its own (and two BigInts to fill
+// it), which made a decoded event's u64 pad[2] cost more than every other field together;
+// each slab is one allocation outside the JS heap, so 1 KiB slabs cost ~5 ns more per
+// 16-byte array than 8 KiB ones. A view keeps its whole slab alive: `slice()` gives a
+// standalone copy.
+const SLAB_BYTES = 8192;
 const firstSlab = new ArrayBuffer(SLAB_BYTES);
 const SLAB = { buffer: firstSlab, view: new DataView(firstSlab), used: 0 };
 
