@@ -535,6 +535,22 @@ describe('copying fallback (what a V8 sandbox forces)', () => {
     }
   });
 
+  test('a record bigger than the 256 KiB copy batch: the batch grows, raw views follow it', async () => {
+    const obj = await load();
+    const words = (300 * 1024) / 8;
+    for (const copy of [true, false]) {
+      const got: [bigint, bigint, number][] = [];
+      const rb = track(new RingBuffer<RawEvent>(obj.map('huge'), (e) => {
+        got.push([e.view.getBigUint64(e.offset, true), e.view.getBigUint64(e.offset + (words - 1) * 8, true), e.length]);
+      }, { raw: true, copy }));
+      const first = obj.globals.huge_seq as bigint;
+      for (let i = 0; i < 3; i++) expect(obj.program('emit_huge').testRun().retval).toBe(0);
+      expect(rb.consume()).toBe(3);
+      expect(got).toEqual([0n, 1n, 2n].map((i) => [first + i, ~(first + i) & 0xffffffffffffffffn, words * 8]));
+      rb.close();
+    }
+  });
+
   test('consume() and iteration', async () => {
     const obj = await load();
     const rb = track(new RingBuffer(obj.map('events'), () => undefined, { copy: true }));

@@ -98,8 +98,7 @@ class Batch {
 
 // One ring: its native handle, where JS is in it, and how its records are delivered.
 class Ring {
-  deliver: Deliver = () => undefined;
-  deliverFor: Deliverer = () => () => undefined;
+  deliver: Deliver;
   delivered = 0;
   closed = false;
   // What a delivery threw, in the last walk.
@@ -123,13 +122,16 @@ class Ring {
     readonly size: number,
     readonly maxBatch: number,
     copy: boolean,
+    readonly deliverFor: Deliverer,
   ) {
     const memory = copy || size > IN_PLACE_MAX ? null : native.memory();
     if (!memory) {
       this.batch = new Batch(Math.min(size, COPY_BATCH));
+      this.deliver = deliverFor(this.batch.view);
       return;
     }
     this.view = new DataView(memory.data);
+    this.deliver = deliverFor(this.view);
     this.headers = new Int32Array(memory.data);
     this.producer = new Uint32Array(memory.producer, 0, 2);
     this.consumer = new Uint32Array(memory.consumer, 0, 2);
@@ -137,6 +139,12 @@ class Ring {
     this.consHi = this.consumer[HI];
     this.cons = this.consHi * TWO32 + this.consumer[LO];
     this.offset = this.cons % size | 0;
+  }
+
+  /** A bigger copy batch, for a record the current one cannot hold. */
+  grow(bytes: number): void {
+    this.batch = new Batch(bytes);
+    this.deliver = this.deliverFor(this.batch.view);
   }
 
   takeError(): unknown {
@@ -295,8 +303,7 @@ function drainCopied(ring: Ring, max: number, all: boolean): number {
       if (read >= ring.size) break;
       const bytes = ring.native.read(batch.bytes, max - total);
       if (bytes < 0) {
-        ring.batch = new Batch(-bytes);
-        ring.deliver = ring.deliverFor(ring.batch.view);
+        ring.grow(-bytes);
         return total + drainCopied(ring, max - total, all);
       }
       batch.pos = 0;
@@ -410,10 +417,8 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
     let ring: Ring | undefined;
     const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
     try {
-      ring = new Ring(native, map, native.size(), maxBatch, copy);
       const push = (event: T): void => this.stream!.push(event);
-      ring.deliverFor = deliverer({ callback, push, typed, lazy, label: `ring ${map.name}` });
-      ring.deliver = ring.deliverFor(ring.view ?? ring.batch!.view);
+      ring = new Ring(native, map, native.size(), maxBatch, copy, deliverer({ callback, push, typed, lazy, label: `ring ${map.name}` }));
       if (!this.#refed) native.ref(false);
       if (this.stream?.paused) native.poll(false);
     } catch (e) {
