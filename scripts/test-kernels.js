@@ -156,7 +156,7 @@ async function runGuest(spec, opts, outDir, cacheDir, fixtures) {
   });
   await new Promise((r) => log.end(r));
   return {
-    name: kernel.release, seconds: result.seconds, bootSeconds: result.bootSeconds, exitCode: result.exitCode,
+    name: kernel.release, seconds: result.seconds, bootSeconds: result.bootSeconds, exitCode: result.exitCode, accel: result.accel,
     failure: result.failure, results: readJest(path.join(guestOut, 'jest.json')), allows,
   };
 }
@@ -219,7 +219,8 @@ async function main() {
   console.log(`# guests: ${opts.kernels.join(', ')}, ${opts.jobs} at a time; fixtures ${path.relative(root, fixtures) || fixtures}`);
   const guests = await pool(opts.kernels, opts.jobs, async (spec) => {
     const row = await runGuest(spec, opts, outDir, cacheDir, fixtures);
-    console.log(`# ${row.name}: ${ok(row) ? 'ok' : 'FAILED'} in ${row.seconds.toFixed(0)} s${row.failure ? ` (${row.failure})` : ''}`);
+    const how = row.accel === 'tcg' ? ' under software emulation' : '';
+    console.log(`# ${row.name}: ${ok(row) ? 'ok' : 'FAILED'} in ${row.seconds.toFixed(0)} s${how}${row.failure ? ` (${row.failure})` : ''}`);
     return row;
   });
   rows.push(...guests);

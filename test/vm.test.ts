@@ -1,6 +1,8 @@
 // The pieces of `node-libbpf vm` that need no VM: argument parsing, the initramfs
 // archive, the guest's run script, module dependency parsing and which kinds a kernel
-// configuration allows. Booting kernels is what `npm run test:kernels` does.
+// configuration allows, which accelerator a VM gets. Booting kernels is what
+// `npm run test:kernels` does.
+import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { kernelAllowsFor } from '../src/ts/vm/allows';
 import { cpioGz } from '../src/ts/vm/cpio';
@@ -8,7 +10,7 @@ import { CachedKernel } from '../src/ts/vm/debian';
 import { runScript, shellQuote } from '../src/ts/vm/guest';
 import { readModinfoDepends } from '../src/ts/vm/modules';
 import { parseVmArgs } from '../src/ts/vm/cli';
-import { lsmList } from '../src/ts/vm/qemu';
+import { accelerator, lsmList } from '../src/ts/vm/qemu';
 
 function kernel(config: Record<string, string>): CachedKernel {
   return { release: '6.1.0-1-amd64', version: '6.1.1-1', dir: '/nonexistent', image: '/nonexistent', config: new Map(Object.entries(config)) };
@@ -124,5 +126,33 @@ describe('kinds a kernel allows', () => {
   test('the boot enables the BPF LSM where the kernel has it', () => {
     expect(lsmList(kernel({ CONFIG_LSM: 'landlock,lockdown,yama,apparmor,bpf', CONFIG_BPF_LSM: 'y' }))).toBe('lockdown,yama,apparmor,bpf');
     expect(lsmList(kernel({ CONFIG_LSM: 'lockdown,yama' }))).toBe('lockdown,yama');
+  });
+});
+
+describe('accelerator', () => {
+  const saved = process.env.NODE_LIBBPF_VM_ACCEL;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.NODE_LIBBPF_VM_ACCEL;
+    else process.env.NODE_LIBBPF_VM_ACCEL = saved;
+  });
+
+  test('NODE_LIBBPF_VM_ACCEL decides; anything else is refused', () => {
+    process.env.NODE_LIBBPF_VM_ACCEL = 'tcg';
+    expect(accelerator()).toEqual({ accel: 'tcg', why: 'NODE_LIBBPF_VM_ACCEL=tcg' });
+    process.env.NODE_LIBBPF_VM_ACCEL = 'kvm';
+    expect(accelerator()).toEqual({ accel: 'kvm' });
+    process.env.NODE_LIBBPF_VM_ACCEL = 'hvf';
+    expect(() => accelerator()).toThrow('NODE_LIBBPF_VM_ACCEL: expected kvm or tcg, got "hvf"');
+  });
+
+  test('without it: KVM when /dev/kvm is usable, else software emulation saying why', () => {
+    delete process.env.NODE_LIBBPF_VM_ACCEL;
+    let usable = true;
+    try {
+      fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
+    } catch {
+      usable = false;
+    }
+    expect(accelerator()).toEqual(usable ? { accel: 'kvm' } : { accel: 'tcg', why: '/dev/kvm is not usable' });
   });
 });

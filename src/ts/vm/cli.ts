@@ -90,7 +90,8 @@ export async function vmCommand(argv: string[]): Promise<number> {
       log(`${kernel.release}: ${result.failure}`);
       status = 1;
     } else {
-      log(`${kernel.release}: exit ${result.exitCode} in ${result.seconds.toFixed(1)} s (boot ${result.bootSeconds?.toFixed(1) ?? '?'} s)`);
+      const how = result.accel === 'tcg' ? ', software emulation' : '';
+      log(`${kernel.release}: exit ${result.exitCode} in ${result.seconds.toFixed(1)} s (boot ${result.bootSeconds?.toFixed(1) ?? '?'} s${how})`);
       if (result.exitCode !== 0 && status === 0) status = result.exitCode;
     }
   }

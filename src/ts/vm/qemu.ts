@@ -1,4 +1,4 @@
-// Boots one kernel under qemu (KVM when /dev/kvm is usable, software emulation
+// Boots one kernel under qemu (KVM when it can run the guest, software emulation
 // otherwise) and runs one command in it: see guest.ts for the guest side.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -42,7 +42,11 @@ export interface VmResult {
   bootSeconds?: number;
   /** The output directory (the guest's $NODE_LIBBPF_VM_OUT). */
   outDir: string;
+  /** How the guest ran: 'kvm', or 'tcg' (software emulation, several times slower). */
+  accel: Accel;
 }
+
+export type Accel = 'kvm' | 'tcg';
 
 /** The LSMs a VM boots with: `bpf` last, so BPF LSM programs attach where the kernel has it. */
 export function lsmList(kernel: CachedKernel): string {
@@ -94,12 +98,45 @@ function kvmUsable(): boolean {
   }
 }
 
+// /dev/kvm can be there and still not run a guest: nested virtualization may refuse an
+// MSR qemu sets for `-cpu host` (qemu aborts), or start a guest that never gets past
+// the firmware. A boot under KVM that does not reach the guest's init within
+// KVM_BOOT_SEC switches this process to software emulation for every later VM.
+// NODE_LIBBPF_VM_ACCEL=kvm|tcg decides instead.
+const KVM_BOOT_SEC = 30;
+let kvmRefused: string | undefined;
+
+function forcedAccel(): Accel | undefined {
+  const forced = process.env.NODE_LIBBPF_VM_ACCEL;
+  if (forced === undefined || forced === '') return undefined;
+  if (forced !== 'kvm' && forced !== 'tcg') throw new Error(`NODE_LIBBPF_VM_ACCEL: expected kvm or tcg, got ${JSON.stringify(forced)}`);
+  return forced;
+}
+
+/** What the next VM boots with, and why not KVM when it is not. */
+export function accelerator(): { accel: Accel; why?: string } {
+  const forced = forcedAccel();
+  if (forced) return { accel: forced, why: forced === 'tcg' ? 'NODE_LIBBPF_VM_ACCEL=tcg' : undefined };
+  if (!kvmUsable()) return { accel: 'tcg', why: '/dev/kvm is not usable' };
+  if (kvmRefused) return { accel: 'tcg', why: kvmRefused };
+  return { accel: 'kvm' };
+}
+
 /**
  * Boots `kernel` and runs `options.command` in it. The guest sees the host's / read-only
  * (so node and your project run unchanged), a tmpfs on /tmp, and the output directory
  * writable at $NODE_LIBBPF_VM_OUT. Resolves when the VM has powered off.
  */
 export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise<VmResult> {
+  const { accel } = accelerator();
+  const result = await boot(kernel, options, accel);
+  if (accel !== 'kvm' || result.bootSeconds !== undefined || forcedAccel() || options.signal?.aborted) return result;
+  kvmRefused = `KVM did not run a guest here (${result.failure ?? 'no guest output'})`;
+  options.onLine?.(`# ${kvmRefused}: software emulation from now on`);
+  return boot(kernel, options, 'tcg');
+}
+
+async function boot(kernel: CachedKernel, options: VmOptions, accel: Accel): Promise<VmResult> {
   const qemu = qemuBinary();
   const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-vm-out-'));
   fs.mkdirSync(outDir, { recursive: true });
@@ -113,7 +150,7 @@ export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-vm-'));
   const initrd = path.join(work, 'initrd.gz');
   fs.writeFileSync(initrd, initramfs(kernel, runScript(options.command, options.cwd ?? process.cwd(), env)));
-  const kvm = kvmUsable();
+  const kvm = accel === 'kvm';
   const append = `console=ttyS0 panic=-1 quiet loglevel=1 lsm=${lsmList(kernel)} ${options.append ?? ''}`.trim();
   const args = [
     ...(kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
@@ -148,6 +185,7 @@ export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise
     child.kill('SIGKILL');
   };
   const timer = setTimeout(() => kill(`timed out after ${options.timeoutSec ?? 900} s`), (options.timeoutSec ?? 900) * 1000);
+  const bootTimer = kvm ? setTimeout(() => bootSeconds === undefined && kill(`no guest init after ${KVM_BOOT_SEC} s`), KVM_BOOT_SEC * 1000) : undefined;
   const onAbort = (): void => kill('aborted');
   options.signal?.addEventListener('abort', onAbort);
   const onExit = (): void => void child.kill('SIGKILL');
@@ -159,10 +197,11 @@ export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise
     });
   } finally {
     clearTimeout(timer);
+    clearTimeout(bootTimer);
     options.signal?.removeEventListener('abort', onAbort);
     process.off('exit', onExit);
     fs.rmSync(work, { recursive: true, force: true });
   }
   if (exitCode === null && !failure) failure = `the VM stopped before the command finished${stderr.length ? `: ${stderr.join('').trim()}` : ''}`;
-  return { exitCode, failure, seconds: elapsed(), bootSeconds, outDir };
+  return { exitCode, failure, seconds: elapsed(), bootSeconds, outDir, accel };
 }
