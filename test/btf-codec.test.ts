@@ -96,15 +96,10 @@ const withVmlinux = describe;
 withVmlinux('Btf on /sys/kernel/btf/vmlinux', () => {
   const raw = existsSync(VMLINUX) ? readFileSync(VMLINUX) : Buffer.alloc(0);
 
-  test('parses the whole kernel BTF quickly', () => {
-    Btf.parse(raw); // warm up the JIT
-    const t0 = process.hrtime.bigint();
+  test('parses the whole kernel BTF', () => {
     const btf = Btf.parse(raw);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    console.log(`vmlinux: ${btf.typeCount} types parsed in ${ms.toFixed(1)} ms`);
     expect(btf.typeCount).toBeGreaterThan(50000);
     expect(btf.littleEndian).toBe(true);
-    expect(ms).toBeLessThan(500);
   });
 
   test('task_struct has pid (int) and comm (char[16])', () => {
@@ -797,20 +792,18 @@ describe('codecs on the codec_types fixture', () => {
     expect(new Set(kept.map((k) => k.pad.buffer)).size).toBeGreaterThan(2); // slabs changed on the way
   });
 
-  test('the event struct decodes fast', () => {
+  // How fast it decodes is measured by `npm run bench -- ringbuf` (eager rows), not here.
+  test('the event struct decodes at an offset, a fresh object each time', () => {
     const c = codec('codec_event');
     const view = viewOf(c.size * 4);
     c.encode({ seq: 1n, pid: 42, cpu: 3, comm: 'node', pad: [7n] }, view, 48);
-    expect(c.decode(view, 48)).toEqual({ seq: 1n, pid: 42, cpu: 3, comm: 'node', pad: new BigUint64Array([7n, 0n]) });
-    const n = 200000;
-    let sink: unknown;
-    for (let i = 0; i < n; i++) sink = c.decode(view, 48);
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) sink = c.decode(view, 48);
-    const ns = Number(process.hrtime.bigint() - t0) / n;
-    console.log(`struct codec_event decode: ${ns.toFixed(0)} ns`);
-    expect(sink).toBeDefined();
-    expect(ns).toBeLessThan(2000);
+    const first = c.decode(view, 48) as { pad: BigUint64Array };
+    expect(first).toEqual({ seq: 1n, pid: 42, cpu: 3, comm: 'node', pad: new BigUint64Array([7n, 0n]) });
+    const again = c.decode(view, 48) as { pad: BigUint64Array };
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    again.pad[0] = 8n;
+    expect(first.pad[0]).toBe(7n);
   });
 
   test('encode checks the offset and the value type', () => {
