@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Btf, BtfMember, BtfType } from '../src/ts/btf';
-import { Codec, codecFor, cstr, rawCodec } from '../src/ts/codec';
+import { Codec, codecFor, cstr, rawCodec, s64le, u64le } from '../src/ts/codec';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -530,6 +530,30 @@ describe('codecs on the codec_types fixture', () => {
           }
         }
       }
+    });
+
+    test('readBigUint64/readBigInt64: what getBigUint64/getBigInt64(off, true) give, aligned or not, view after view', () => {
+      const next = prng(5);
+      const buffer = new ArrayBuffer(256);
+      new Uint8Array(buffer).forEach((_, i, a) => (a[i] = next()));
+      // Views starting aligned and not; reads at aligned and unaligned offsets, alternating views.
+      const views = [0, 8, 3, 16, 1].map((start) => new DataView(buffer, start, 256 - start - 8));
+      for (let round = 0; round < 3; round++) {
+        for (const view of views) {
+          for (let off = 0; off + 8 <= view.byteLength; off += 1 + (off % 3)) {
+            expect([u64le(view, off), s64le(view, off)]).toEqual([view.getBigUint64(off, true), view.getBigInt64(off, true)]);
+          }
+        }
+      }
+      const view = views[1];
+      view.setBigUint64(8, 0xffffffffffffffffn, true);
+      expect([u64le(view, 8), s64le(view, 8)]).toEqual([0xffffffffffffffffn, -1n]);
+      // Past the end, negative or fractional: the DataView's own errors and rounding.
+      for (const off of [view.byteLength - 7, view.byteLength, view.byteLength + 8, -8]) {
+        expect(() => u64le(view, off)).toThrow(RangeError);
+        expect(() => s64le(view, off)).toThrow(RangeError);
+      }
+      expect(u64le(view, 8.5)).toBe(view.getBigUint64(8.5, true));
     });
 
     test('char arrays are strings up to NUL', () => {

@@ -287,11 +287,47 @@ function bigToNumber(x: unknown, min: number, max: number, what: string): number
   return toNumber(x);
 }
 
+// 64-bit integers are read through a BigUint64Array (BigInt64Array) over the view's
+// memory where they sit 8-aligned: V8 compiles a typed array element load, the BigInt
+// included, inline, while DataView's getBigUint64 stays a call into a builtin (8 ns of a
+// 45 ns eager event decode in Node 20). The aliases are those of the last view read (a
+// walk decodes many records of one view); they keep that view's buffer alive until
+// another view is read.
+let aliasView: DataView | undefined;
+let aliasU64: BigUint64Array<ArrayBufferLike> = new BigUint64Array(0);
+let aliasS64: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
+/** Offsets below this are in the aliases (at most 4 GiB, so `off >>> 3` is exact). */
+let aliasEnd = 0;
+
+function aliasFor(view: DataView): void {
+  aliasView = view;
+  const aligned = HOST_LE && view.byteOffset % 8 === 0;
+  const n = aligned ? Math.min(floor(view.byteLength / 8), 0x1fffffff) : 0;
+  aliasU64 = new BigUint64Array(view.buffer, aligned ? view.byteOffset : 0, n);
+  aliasS64 = new BigInt64Array(view.buffer, aligned ? view.byteOffset : 0, n);
+  aliasEnd = n * 8;
+}
+
+/**
+ * `view.getBigUint64(off, true)`, read through a typed array where `off` is 8-aligned in
+ * memory (the same value, and the same errors). Exported as `readBigUint64`.
+ */
+export function u64le(view: DataView, off: number): bigint {
+  if (view !== aliasView) aliasFor(view);
+  return (off & 7) === 0 && off >= 0 && off < aliasEnd ? aliasU64[off >>> 3] : view.getBigUint64(off, true);
+}
+
+/** `view.getBigInt64(off, true)`, the same way. Exported as `readBigInt64`. */
+export function s64le(view: DataView, off: number): bigint {
+  if (view !== aliasView) aliasFor(view);
+  return (off & 7) === 0 && off >= 0 && off < aliasEnd ? aliasS64[off >>> 3] : view.getBigInt64(off, true);
+}
+
 function int64Impl(signed: boolean, le: boolean, what?: string): Impl {
   const w = what ?? `an integer ${signed ? '-2^63..2^63-1' : '0..2^64-1'} (bigint or safe integer number)`;
   const [min, max] = signed ? [I64_MIN, I64_MAX] : [0n, U64_MAX];
   const method = signed ? 'BigInt64' : 'BigUint64';
-  const expr = (o: string): string => `view.get${method}(${o}, ${le})`;
+  const expr = (o: string): string => (le ? `${signed ? 's64le' : 'u64le'}(view, ${o})` : `view.get${method}(${o}, false)`);
   const enc: Enc = (x, view, off) => {
     if (typeof x === 'number') {
       if (!isSafeInteger(x) || (!signed && x < 0)) throw fail(true, w, x);
@@ -622,8 +658,8 @@ class Gen {
 
   compile(body: string): unknown {
     const names = this.deps.map((_, i) => `d${i}`);
-    return new Function('cstr', 'toSafe', 'zeroBytes', 'at', 'isInteger', 'isArray', ...names, body)(
-      cstr, toSafe, zeroBytes, at, isInteger, isArray, ...this.deps);
+    return new Function('cstr', 'u64le', 's64le', 'toSafe', 'zeroBytes', 'at', 'isInteger', 'isArray', ...names, body)(
+      cstr, u64le, s64le, toSafe, zeroBytes, at, isInteger, isArray, ...this.deps);
   }
 }
 

@@ -25,7 +25,7 @@ export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type 
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
-export { cstr as readCString } from './codec';
+export { cstr as readCString, s64le as readBigInt64, u64le as readBigUint64 } from './codec';
 export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
 export { setLogger, type Logger, type LogLevel } from './log';
