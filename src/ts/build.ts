@@ -145,7 +145,7 @@ export interface HeaderBtfOptions extends Omit<BuildOptions, 'output'> {
 
 const HEADER_BTF_OPTIONS = ['types', 'output', 'includeDirs', 'arch', 'cflags', 'btf', 'clang'] as const;
 // What the stub can put before `*`: also keeps the stub free of anything but a name.
-const C_TYPE = /^(?:(struct|union|enum) )?([A-Za-z_]\w*)$/;
+const C_TYPE = /^(?:(struct|union|enum) )?(?!(?:struct|union|enum)$)([A-Za-z_]\w*)$/;
 const C_TYPE_EXPECTED = "'struct x', 'union x', 'enum x' or a typedef name";
 
 function checkTypes(value: unknown): string[] {
