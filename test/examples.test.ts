@@ -71,6 +71,9 @@ describe('README', () => {
     if (code.includes('killsnoop')) {
       expect(stdout).toMatch(/^python3 18 number\n\{ delivered: 1, lost: 0, queued: 0, buffers: \d+, pageCount: 64 \}\n$/);
     }
+    if (code.includes('headerBtf')) {
+      expect(stdout).toBe('undefined\n0n python3 /tmp/foreign-0 { lo: 65000, hi: -300 }\n');
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);

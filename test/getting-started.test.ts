@@ -68,6 +68,7 @@ describe('docs/getting-started.md', () => {
     for (const line of cliBlock.split('\n').filter((l) => l.trim())) execFileSync('sh', ['-c', line], { cwd: app, env, stdio: 'pipe' });
     expect(JSON.parse(fs.readFileSync(path.join(app, 'doctor.json'), 'utf8')).kernel.release).toBe(os.release());
     expect(fs.statSync(path.join(app, 'hello.btf')).size).toBeLessThan(fs.statSync('/sys/kernel/btf/vmlinux').size / 100);
+    expect(fs.statSync(path.join(app, 'events.btf')).size).toBeLessThan(1024); // struct exec_event and its members' types
     const seen = /^exec seen: true \(pid (\d+)\)$/m.exec(run);
     expect(seen).not.toBeNull();
     expect(run).toContain(`pid ${seen![1]}: 1 exec(s)`);

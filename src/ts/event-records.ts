@@ -2,7 +2,7 @@
 // record type looked up by name in BTF, then eager objects, lazy getters over the
 // record, or raw views. Shared by every event buffer so they decode alike.
 import { argRangeError, argTypeError } from './args';
-import type { Btf, BtfKind, BtfType } from './btf';
+import { Btf, type BtfKind, type BtfType } from './btf';
 import { codecFor, type Codec } from './codec';
 
 /** A record as it sits in the buffer: valid during the callback only (one object, reused). */
@@ -69,14 +69,15 @@ function findType(btf: Btf, name: string): BtfType | undefined {
 
 /**
  * The record type named by options.type, else the map's value type (when it has one),
- * else undefined (raw records). `missing` says how to keep a type in the object's BTF.
+ * else undefined (raw records). `where` names `btf` in the error for a missing type:
+ * "the object's BTF (how to keep a type there)", or "options.btf".
  */
-export function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, missing: string): RecordType | undefined {
+export function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, where: string): RecordType | undefined {
   if (type === undefined) return btf && valueTypeId ? { btf, id: valueTypeId, codec: codecFor(btf, valueTypeId) } : undefined;
   if (typeof type !== 'string' || type.length === 0) throw argTypeError('options.type', 'a BTF type name', type);
   if (!btf) throw argTypeError('options.type', `no type: ${mapName} has no BTF`, type);
   const t = findType(btf, type);
-  if (!t) throw argRangeError('options.type', `a type in the object's BTF (${missing})`, type);
+  if (!t) throw argRangeError('options.type', `a type in ${where}`, type);
   return { btf, id: t.id, codec: codecFor(btf, t.id) };
 }
 
@@ -211,17 +212,32 @@ export function deliverer(o: DelivererOptions): Deliverer {
 
 export interface DecodingOptions {
   type?: string;
+  btf?: Btf;
   raw?: boolean;
   lazy?: boolean;
 }
 
-/** Checks type/raw/lazy together: the record type to decode (undefined: raw) and whether lazily. */
+// options.btf: the BTF options.type is looked up in instead of the object's (a program
+// whose record type lives only in a header: see headerBtf()).
+function typeBtf(o: DecodingOptions, raw: boolean): Btf | undefined {
+  if (o.btf === undefined) return undefined;
+  if (!(o.btf instanceof Btf)) throw argTypeError('options.btf', 'a Btf', o.btf);
+  if (raw) throw argTypeError('options.btf', 'no btf with raw: true', o.btf);
+  if (o.type === undefined) throw argTypeError('options.btf', 'options.type with it (the type to look up)', o.btf);
+  return o.btf;
+}
+
+/**
+ * Checks type/btf/raw/lazy together: the record type to decode (undefined: raw) and
+ * whether lazily. `missing` says how to keep a type in the object's BTF.
+ */
 export function decoding(o: DecodingOptions, mapName: string, valueTypeId: number, btf: Btf | undefined, missing: string): { typed: RecordType | undefined; lazy: boolean } {
   const raw = checkBoolean(o.raw, 'options.raw');
   const lazy = checkBoolean(o.lazy, 'options.lazy');
   if (raw && o.type !== undefined) throw argTypeError('options.type', 'no type with raw: true', o.type);
   if (raw && lazy) throw argTypeError('options.lazy', 'false with raw: true', o.lazy);
-  const typed = raw ? undefined : recordType(mapName, valueTypeId, btf, o.type, missing);
+  const own = typeBtf(o, raw);
+  const typed = raw ? undefined : own ? recordType(mapName, 0, own, o.type, 'options.btf') : recordType(mapName, valueTypeId, btf, o.type, `the object's BTF (${missing})`);
   if (lazy && !typed) throw argTypeError('options.lazy', `false for a map without a record type (give options.type)`, o.lazy);
   if (lazy) lazyClass(typed!.btf, typed!.id, typed!.codec); // a struct or union, or throw now
   return { typed, lazy };

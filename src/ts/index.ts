@@ -30,6 +30,6 @@ export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
 export { setLogger, type Logger, type LogLevel } from './log';
 export { libbpfVersion } from './version';
-export { build, buildCommand, findClang, vmlinuxHeader, type BuildOptions } from './build';
+export { build, buildCommand, findClang, headerBtf, vmlinuxHeader, type BuildOptions, type HeaderBtfOptions } from './build';
 export { generate, minCoreBtf, type GenOptions } from './gen';
 export { doctor, formatDoctor, type DoctorReport } from './doctor';

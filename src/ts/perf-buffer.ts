@@ -5,6 +5,7 @@
 // length and lost-sample notices) and walks it: at most maxBatch samples per wake-up,
 // the rest on the next loop turn.
 import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from './args';
+import type { Btf } from './btf';
 import { decoding, deliverer, type Deliver, type Deliverer } from './event-records';
 import { EventBuffer } from './event-buffer';
 import { checkSignal } from './event-stream';
@@ -15,6 +16,18 @@ import { addon, type NativePerfBuffer } from './native';
 export interface PerfBufferOptions {
   /** The samples' BTF type: 'struct event', 'event' or a typedef name. Default: raw. */
   type?: string;
+  /**
+   * The BTF `type` is looked up in, instead of the map's object's: for a program that
+   * fills its samples in local variables only, which leaves the type out of the object's
+   * BTF. Make one from the program's header with `node-libbpf btf` or headerBtf().
+   * @example
+   * // node-libbpf btf events.h --type 'struct event' -o events.btf
+   * const pb = new PerfBuffer(obj.map('events'), (e, cpu) => console.log(cpu, e.pid), {
+   *   type: 'struct event',
+   *   btf: Btf.fromFile('events.btf'),
+   * });
+   */
+  btf?: Btf;
   /** Deliver RawEvents (view, offset, length) instead of decoded values. */
   raw?: boolean;
   /** Decode fields on access, from a reused object valid during the callback only. */
@@ -47,14 +60,14 @@ export interface PerfBufferStats {
   pageCount: number;
 }
 
-const BASE_OPTIONS = ['type', 'raw', 'pageCount', 'maxBatch', 'onLost', 'signal'] as const;
+const BASE_OPTIONS = ['type', 'btf', 'raw', 'pageCount', 'maxBatch', 'onLost', 'signal'] as const;
 const CALLBACK_OPTIONS = [...BASE_OPTIONS, 'lazy'] as const;
 const ITERATE_OPTIONS = [...BASE_OPTIONS, 'highWaterMark'] as const;
 const DEFAULT_PAGE_COUNT = 64;
 const DEFAULT_MAX_BATCH = 4096;
 const DEFAULT_HIGH_WATER_MARK = 1024;
 const NO_LIMIT = 0x7fffffff;
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>';
+const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
 // The arena's index (see perf_buffer.cc): a 4-word header, then 3 words per entry.
 const HEADER = 4;
 const LOST = 0x80000000;

@@ -5,6 +5,7 @@
 // back once per batch. Where external ArrayBuffers are refused (a V8 sandbox), the
 // addon copies batches of records into a JS buffer instead, walked the same way.
 import { argTypeError, checkInteger, checkOptions, describe } from './args';
+import type { Btf } from './btf';
 import { checkBoolean, decoding, deliverer, type Deliver, type Deliverer } from './event-records';
 import { EventBuffer } from './event-buffer';
 import { checkSignal } from './event-stream';
@@ -17,6 +18,20 @@ export type { LazyEvent, RawEvent } from './event-records';
 export interface RingBufferOptions {
   /** The records' BTF type: 'struct exec_event', 'exec_event' or a typedef name. Default: the map's value type if it has one, else raw. */
   type?: string;
+  /**
+   * The BTF `type` is looked up in, instead of the map's object's: for a program that
+   * uses its record type only through local variables (`e = bpf_ringbuf_reserve(...)`),
+   * which leaves the type out of the object's BTF. Make one from the header the program
+   * was written against with `node-libbpf btf` or headerBtf(), where clang is; load it
+   * with Btf.fromFile() wherever the agent runs.
+   * @example
+   * // node-libbpf btf bootstrap.h --type 'struct event' -o bootstrap.btf
+   * const rb = new RingBuffer(obj.map('rb'), (e) => console.log(e.pid, e.comm), {
+   *   type: 'struct event',
+   *   btf: Btf.fromFile('bootstrap.btf'),
+   * });
+   */
+  btf?: Btf;
   /** Deliver RawEvents (view, offset, length) instead of decoded values. */
   raw?: boolean;
   /** Decode fields on access, from a reused object valid during the callback only. */
@@ -47,9 +62,9 @@ export interface RingBufferStats {
   queued: number;
 }
 
-const RING_OPTIONS = ['type', 'raw', 'lazy', 'maxBatch', 'copy'] as const;
+const RING_OPTIONS = ['type', 'btf', 'raw', 'lazy', 'maxBatch', 'copy'] as const;
 const CALLBACK_OPTIONS = [...RING_OPTIONS, 'signal'] as const;
-const ADD_ITERATED_OPTIONS = ['type', 'raw', 'maxBatch', 'copy'] as const;
+const ADD_ITERATED_OPTIONS = ['type', 'btf', 'raw', 'maxBatch', 'copy'] as const;
 const ITERATE_OPTIONS = [...ADD_ITERATED_OPTIONS, 'signal', 'highWaterMark'] as const;
 const DEFAULT_MAX_BATCH = 4096;
 const DEFAULT_HIGH_WATER_MARK = 1024;
@@ -79,7 +94,7 @@ const NO_LIMIT = 0x7fffffff;
 // iteration; a function called often with short loops is compiled whole instead, its
 // arguments checked once per call (measured on the raw drain: ~9% faster, and steadier).
 const SLICE = 256;
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>';
+const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
 
 // A batch of records the addon copied out of the ring (copying mode).
 class Batch {

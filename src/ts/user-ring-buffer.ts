@@ -148,7 +148,7 @@ export class UserRingBuffer<T = any> implements Disposable {
     owner.check();
     if (map.type !== 'user_ringbuf') throw new TypeError(`map: expected a user_ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
     // User ring buffer maps carry no value type: raw unless options.type.
-    this.#codec = o.type === undefined ? undefined : recordType(map.name, 0, owner.btf(), o.type, TYPE_MISSING)!.codec;
+    this.#codec = o.type === undefined ? undefined : recordType(map.name, 0, owner.btf(), o.type, `the object's BTF (${TYPE_MISSING})`)!.codec;
     this.#native = addon.NativeUserRingBuffer.open(nativeMap);
     this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes it first
   }

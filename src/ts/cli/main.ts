@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The `node-libbpf` command: vmlinux, build, gen, gen min-btf, doctor, vm.
+// The `node-libbpf` command: vmlinux, build, btf, gen, gen min-btf, doctor, vm.
 import * as fs from 'node:fs';
 import { Btf } from '../btf';
-import { build, vmlinuxHeader } from '../build';
+import { build, headerBtf, vmlinuxHeader } from '../build';
 import { VM_USAGE, vmCommand } from '../vm/cli';
 import { doctor, formatDoctor } from '../doctor';
 import { generate, minCoreBtf } from '../gen';
@@ -11,6 +11,9 @@ const USAGE = `usage:
   node-libbpf vmlinux [--btf FILE] [-o FILE]     C header of every kernel type (CO-RE ready)
   node-libbpf build FILE.bpf.c [-o FILE.bpf.o] [-I DIR]... [--arch ARCH] [--cflags "..."] [--btf FILE]
                                                  compile a CO-RE object (clang -g -O2 -target bpf)
+  node-libbpf btf HEADER.h... --type 'struct event' [--type TYPE]... -o OUT.btf [-I DIR]... [--cflags "..."]
+                [--arch ARCH] [--btf FILE]       BTF of types a program declares in its headers, for
+                                                 RingBuffer/PerfBuffer options.btf (Btf.fromFile)
   node-libbpf gen FILE.bpf.o [-o FILE.ts]        TypeScript types and a typed wrapper embedding the object
   node-libbpf gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf
                                                  the minimal BTF the object's CO-RE relocations need
@@ -66,6 +69,22 @@ async function main(argv: string[]): Promise<number> {
         cflags: flags.get('--cflags')?.flatMap((f) => f.split(/\s+/).filter(Boolean)),
       });
       process.stderr.write(`wrote ${output}\n`);
+      return 0;
+    }
+    case 'btf': {
+      const { positional, flags } = parse(rest, ['--type', '-o', '-I', '--arch', '--cflags', '--btf']);
+      const out = flags.get('-o')?.[0];
+      const types = flags.get('--type');
+      if (positional.length === 0 || !types || !out) throw new Error(`usage: btf HEADER.h... --type 'struct event' [--type ...] -o OUT.btf`);
+      const btf = await headerBtf(positional, {
+        types,
+        output: out,
+        includeDirs: flags.get('-I'),
+        arch: flags.get('--arch')?.[0],
+        btf: flags.get('--btf')?.[0],
+        cflags: flags.get('--cflags')?.flatMap((f) => f.split(/\s+/).filter(Boolean)),
+      });
+      process.stderr.write(`wrote ${out} (${fs.statSync(out).size} bytes, ${btf.typeCount} types)\n`);
       return 0;
     }
     case 'gen': {
