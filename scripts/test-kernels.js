@@ -29,7 +29,7 @@ const { kernelAllowsFor } = require(path.join(dist, 'allows.js'));
 // of emulated CPU in a guest (lifetime alone times out under TCG).
 const KERNEL_TEST_FILES = [
   'kernel-gated', 'object', 'program', 'link', 'map', 'map-types', 'map-shared',
-  'globals', 'globals-structs', 'ring-buffer', 'syscount',
+  'globals', 'globals-structs', 'ring-buffer', 'perf-buffer', 'user-ring-buffer', 'syscount',
 ];
 
 function parseArgs(argv) {
