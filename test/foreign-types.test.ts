@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BpfObject, Btf, PerfBuffer, RingBuffer, headerBtf, type BtfKind } from 'node-libbpf';
+import { BpfObject, Btf, PerfBuffer, RingBuffer, UserRingBuffer, headerBtf, type BtfKind } from 'node-libbpf';
 import { Trigger, until } from './support/events';
 import { cleanupAfterEach, expectError, expectRejects, expectThrows, fixture, rejection, root, triggerGetpgid } from './support/helpers';
 
@@ -361,6 +361,33 @@ describe('bad options.btf', () => {
     expectThrows(() => rb.add(obj.map('rb'), cb, { type: 'struct event', btf: 1 as never }), 'TypeError', 'options.btf: expected a Btf, got 1');
     expectThrows(() => rb.add(obj.map('rb'), cb, { btf }), 'TypeError', /^options\.btf: expected options\.type with it/);
     expect(rb.stats().size).toBe(256 * 1024);
+  });
+});
+
+describe('UserRingBuffer with options.btf', () => {
+  // The echo fixture drains struct command messages; here JS names their layout by a type
+  // only a header of its own has (struct msg), so the lookup can only succeed in options.btf.
+  test('messages encoded by a type from another BTF reach the BPF side as they were written', async () => {
+    const header = path.join(tmp, 'msg.h');
+    fs.writeFileSync(header, 'struct msg { __u32 seq; __u32 op; __u64 arg; char name[16]; };\n');
+    const msgBtf = await headerBtf(header, { types: ['struct msg'] });
+    const obj = BpfObject.open(fixture('userringbuf_echo'));
+    cleanup(() => obj.close());
+    await obj.load();
+    obj.attach();
+    obj.globals.target_ppid = process.pid;
+    expectThrows(() => new UserRingBuffer(obj.map('commands'), { type: 'struct msg' }), 'RangeError', /^options\.type: expected a type in the object's BTF .*options\.btf from headerBtf\(\)\), got "struct msg"$/);
+    const ring = track(new UserRingBuffer(obj.map('commands'), { type: 'struct msg', btf: msgBtf }));
+    const sent = [1, 2, 3].map((seq) => ({ seq, op: seq * 7, arg: BigInt(seq) << 40n, name: `msg-${seq}` }));
+    for (const m of sent) ring.send(m);
+    const echoes: { cmd: unknown; size: number }[] = [];
+    const seen = track(new RingBuffer(obj.map('seen'), (e: { cmd: unknown; size: number }) => echoes.push(e), { type: 'struct echo' }));
+    execFileSync('python3', ['-c', 'import os; os.getpgid(0)']);
+    seen.consume();
+    expect(echoes.map((e) => [e.cmd, e.size])).toEqual(sent.map((m) => [m, 32]));
+    expectThrows(() => new UserRingBuffer(obj.map('tiny_commands'), { type: 'struct msg', btf: {} as never }), 'TypeError', 'options.btf: expected a Btf, got an object');
+    expectThrows(() => new UserRingBuffer(obj.map('tiny_commands'), { btf: msgBtf }), 'TypeError', /^options\.btf: expected options\.type with it/);
+    expectThrows(() => new UserRingBuffer(obj.map('tiny_commands'), { type: 'struct command', btf: msgBtf }), 'RangeError', 'options.type: expected a type in options.btf, got "struct command"');
   });
 });
 

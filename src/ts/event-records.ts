@@ -228,6 +228,16 @@ function typeBtf(o: DecodingOptions, raw: boolean): Btf | undefined {
 }
 
 /**
+ * The record type options.type names, in options.btf when given, else in the object's
+ * BTF (`btf`); without options.type the map's value type, if any; undefined when `raw`.
+ */
+export function namedType(o: DecodingOptions, mapName: string, valueTypeId: number, btf: Btf | undefined, missing: string, raw = false): RecordType | undefined {
+  const own = typeBtf(o, raw);
+  if (raw) return undefined;
+  return own ? recordType(mapName, 0, own, o.type, 'options.btf') : recordType(mapName, valueTypeId, btf, o.type, `the object's BTF (${missing})`);
+}
+
+/**
  * Checks type/btf/raw/lazy together: the record type to decode (undefined: raw) and
  * whether lazily. `missing` says how to keep a type in the object's BTF.
  */
@@ -236,8 +246,7 @@ export function decoding(o: DecodingOptions, mapName: string, valueTypeId: numbe
   const lazy = checkBoolean(o.lazy, 'options.lazy');
   if (raw && o.type !== undefined) throw argTypeError('options.type', 'no type with raw: true', o.type);
   if (raw && lazy) throw argTypeError('options.lazy', 'false with raw: true', o.lazy);
-  const own = typeBtf(o, raw);
-  const typed = raw ? undefined : own ? recordType(mapName, 0, own, o.type, 'options.btf') : recordType(mapName, valueTypeId, btf, o.type, `the object's BTF (${missing})`);
+  const typed = namedType(o, mapName, valueTypeId, btf, missing, raw);
   if (lazy && !typed) throw argTypeError('options.lazy', `false for a map without a record type (give options.type)`, o.lazy);
   if (lazy) lazyClass(typed!.btf, typed!.id, typed!.codec); // a struct or union, or throw now
   return { typed, lazy };

@@ -4,9 +4,10 @@
 // (typed through the BTF codec, or byte by byte), and copied into the reservation on
 // submit(): no view into the shared ring ever outlives its sample.
 import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from './args';
+import type { Btf } from './btf';
 import type { Codec } from './codec';
 import { BpfError, SAMPLE_DISCARDED, SAMPLE_SUBMITTED, USER_RING_CLOSED } from './errors';
-import { recordType } from './event-records';
+import { namedType } from './event-records';
 import { checkSignal } from './event-stream';
 import { INTERNAL } from './internal';
 import { BpfMap } from './map';
@@ -15,6 +16,12 @@ import { addon, type NativeUserRingBuffer } from './native';
 export interface UserRingBufferOptions {
   /** The messages' BTF type ('struct command', 'command' or a typedef): sample.write(obj) and send(obj) encode it. Default: bytes only. */
   type?: string;
+  /**
+   * The BTF `type` is looked up in, instead of the map's object's: for a program that
+   * reads its messages through local variables only (see RingBufferOptions.btf).
+   * @example new UserRingBuffer(obj.map('commands'), { type: 'struct command', btf: Btf.fromFile('commands.btf') });
+   */
+  btf?: Btf;
 }
 
 export interface ReserveBlockingOptions {
@@ -22,7 +29,7 @@ export interface ReserveBlockingOptions {
   signal?: AbortSignal;
 }
 
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>';
+const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
 const MAX_SAMPLE = 0x3fffffff; // the ring's record length field
 const MAX_TIMEOUT = 0x7fffffff;
 // reserveBlocking(): retries after 1, 2, 4, 8, then every 16 ms.
@@ -142,13 +149,13 @@ export class UserRingBuffer<T = any> implements Disposable {
   #closed = false;
 
   constructor(map: BpfMap, options?: UserRingBufferOptions) {
-    const o = checkOptions<UserRingBufferOptions>(options, 'options', ['type']);
+    const o = checkOptions<UserRingBufferOptions>(options, 'options', ['type', 'btf']);
     if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
     const { native: nativeMap, owner } = map.internals(INTERNAL);
     owner.check();
     if (map.type !== 'user_ringbuf') throw new TypeError(`map: expected a user_ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
     // User ring buffer maps carry no value type: raw unless options.type.
-    this.#codec = o.type === undefined ? undefined : recordType(map.name, 0, owner.btf(), o.type, `the object's BTF (${TYPE_MISSING})`)!.codec;
+    this.#codec = namedType(o, map.name, 0, owner.btf(), TYPE_MISSING)?.codec;
     this.#native = addon.NativeUserRingBuffer.open(nativeMap);
     this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes it first
   }
