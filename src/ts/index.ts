@@ -25,7 +25,16 @@ export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type 
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
 export type { Globals } from './globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
-export { cstr as readCString, s64le as readBigInt64, u64le as readBigUint64 } from './codec';
+import { cstr, s64le, u64le } from './codec';
+// The readers raw callbacks and generated decoders call per record are plain values of
+// this module, not re-exports: CommonJS re-exports are getters, and a getter call per
+// field made `gen`'s decoders 30% slower.
+/** A C `char[n]` at `offset` as a string, up to its NUL (repeated names come from a cache). */
+export const readCString: (view: DataView, offset: number, n: number) => string = cstr;
+/** `view.getBigUint64(offset, true)`, read through a typed array where it is 8-aligned (compiled inline by V8). */
+export const readBigUint64: (view: DataView, offset: number) => bigint = u64le;
+/** `view.getBigInt64(offset, true)`, the same way. */
+export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
 export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
 export { setLogger, type Logger, type LogLevel } from './log';
