@@ -291,15 +291,30 @@ function bigToNumber(x: unknown, min: number, max: number, what: string): number
 // memory where they sit 8-aligned: V8 compiles a typed array element load, the BigInt
 // included, inline, while DataView's getBigUint64 stays a call into a builtin (8 ns of a
 // 45 ns eager event decode in Node 20). The aliases are those of the last view read (a
-// walk decodes many records of one view); they keep that view's buffer alive until
-// another view is read.
+// walk decodes many records of one view), until the end of the current task: held any
+// longer, they would keep that view's buffer alive, and with an mmap()ed one the whole
+// BpfObject it belongs to, unclosed, past its garbage collection.
 let aliasView: DataView | undefined;
 let aliasU64: BigUint64Array<ArrayBufferLike> = new BigUint64Array(0);
 let aliasS64: BigInt64Array<ArrayBufferLike> = new BigInt64Array(0);
 /** Offsets below this are in the aliases (at most 4 GiB, so `off >>> 3` is exact). */
 let aliasEnd = 0;
 
+let aliasDropQueued = false;
+
+function dropAliases(): void {
+  aliasDropQueued = false;
+  aliasView = undefined;
+  aliasU64 = new BigUint64Array(0);
+  aliasS64 = new BigInt64Array(0);
+  aliasEnd = 0;
+}
+
 function aliasFor(view: DataView): void {
+  if (!aliasDropQueued) {
+    aliasDropQueued = true;
+    queueMicrotask(dropAliases);
+  }
   aliasView = view;
   const aligned = HOST_LE && view.byteOffset % 8 === 0;
   const n = aligned ? Math.min(floor(view.byteLength / 8), 0x1fffffff) : 0;
