@@ -160,6 +160,20 @@ export function expectError(e: any, kind: string, message?: string | RegExp): vo
   else if (message) expect(e.message).toMatch(message);
 }
 
+/**
+ * A load the kernel refused because it predates map kind `kind` (`since`: 'Linux 6.1'):
+ * a BpfError naming the map, with the hint that says which release brings the kind and
+ * how to load the rest without that map.
+ */
+export function expectMapKindRefused(e: any, map: string, kind: string, since: string): void {
+  expect(e.name).toBe('BpfError');
+  expect(e.syscall).toBe('bpf_object__load');
+  expect(['EINVAL', 'E2BIG']).toContain(e.code); // an unknown map type, or attributes it does not know
+  expect(e.message).toContain(`map '${map}': failed to create`);
+  expect(e.hint).toContain(`this kernel cannot create ${kind} maps: ${kind} needs ${since}`);
+  expect(e.hint).toContain(`set autocreate = false on map '${map}'`);
+}
+
 /** `fn()` throws a `kind` with `message`. */
 export function expectThrows(fn: () => unknown, kind: string, message?: string | RegExp): void {
   expectError(thrown(fn), kind, message);
