@@ -120,6 +120,28 @@ async function trigger(cpu?: number): Promise<Trigger> {
   return t;
 }
 
+/** Events checked in arrival order against what the program wrote for `pid`: the first few mismatches are kept. */
+class InOrder {
+  n = 0;
+  readonly bad: string[] = [];
+  constructor(readonly pid: number) {}
+
+  /** Checks the next event; returns its index. */
+  check(e: ForeignEvent): number {
+    const wrong = mismatch(e, this.n, this.pid);
+    if (wrong && this.bad.length < 5) this.bad.push(wrong);
+    return this.n++;
+  }
+}
+
+/** TOTAL events, ROUND per getpgid(): after each, waits until `order` has seen them (or `stopped()`). */
+async function fireRounds(t: Trigger, order: InOrder, stopped: () => boolean = () => false): Promise<void> {
+  for (let sent = ROUND; sent <= TOTAL; sent += ROUND) {
+    await t.fire();
+    await until(() => order.n === sent || stopped(), `${sent} events`);
+  }
+}
+
 describe('the program', () => {
   test("its object's BTF has no struct event: options.type alone is refused", async () => {
     const obj = await load();
@@ -209,24 +231,18 @@ describe('RingBuffer with options.btf', () => {
     const obj = await load({ rb: ROUND });
     const t = await trigger();
     const rb = track(new RingBuffer<ForeignEvent>(obj.map('rb'), { type: 'struct event', btf }));
-    let n = 0;
-    const bad: string[] = [];
+    const order = new InOrder(t.pid);
     const first: ForeignEvent[] = [];
     const consumed = (async () => {
       for await (const e of rb) {
-        const wrong = mismatch(e, n, t.pid);
-        if (wrong && bad.length < 5) bad.push(wrong);
-        if (n < 2) first.push(e);
-        if (++n === TOTAL) break; // closes the RingBuffer
+        if (order.check(e) < 2) first.push(e);
+        if (order.n === TOTAL) break; // closes the RingBuffer
       }
     })();
-    for (let sent = ROUND; sent <= TOTAL; sent += ROUND) {
-      await t.fire();
-      await until(() => n === sent || rb.closed, `${sent} events`);
-    }
+    await fireRounds(t, order, () => rb.closed);
     await consumed;
-    expect(bad).toEqual([]);
-    expect(n).toBe(TOTAL);
+    expect(order.bad).toEqual([]);
+    expect(order.n).toBe(TOTAL);
     expect(first).toEqual([expected(0, t.pid), expected(1, t.pid)]);
     expect(obj.globals.rb_seq).toBe(BigInt(TOTAL));
     expect(obj.globals.rb_full).toBe(0n);
@@ -235,20 +251,13 @@ describe('RingBuffer with options.btf', () => {
   test('lazy: true, through a callback: thousands in order, fields decoded where they are', async () => {
     const obj = await load({ rb: ROUND });
     const t = await trigger();
-    let n = 0;
-    const bad: string[] = [];
+    const order = new InOrder(t.pid);
     let sample: unknown;
     track(new RingBuffer(obj.map('rb'), (e) => {
-      const wrong = mismatch(e, n, t.pid);
-      if (wrong && bad.length < 5) bad.push(wrong);
-      if (n === 7) sample = e.materialize();
-      n++;
+      if (order.check(e) === 7) sample = e.materialize();
     }, { type: 'struct event', btf, lazy: true }));
-    for (let sent = ROUND; sent <= TOTAL; sent += ROUND) {
-      await t.fire();
-      await until(() => n === sent, `${sent} events`);
-    }
-    expect(bad).toEqual([]);
+    await fireRounds(t, order);
+    expect(order.bad).toEqual([]);
     expect(sample).toEqual(expected(7, t.pid));
     expect(obj.globals.rb_full).toBe(0n);
   });
@@ -294,43 +303,31 @@ describe('PerfBuffer with options.btf', () => {
     const obj = await load({ pb: ROUND });
     const t = await trigger(0); // one CPU: one buffer, so one order
     const pb = track(new PerfBuffer<ForeignEvent>(obj.map('pb'), { type: 'struct event', btf }));
-    let n = 0;
-    const bad: string[] = [];
+    const order = new InOrder(t.pid);
     const consumed = (async () => {
       for await (const e of pb) {
-        const wrong = mismatch(e, n, t.pid);
-        if (wrong && bad.length < 5) bad.push(wrong);
-        if (n === 3) expect(e).toEqual(expected(3, t.pid));
-        if (++n === TOTAL) break;
+        if (order.check(e) === 3) expect(e).toEqual(expected(3, t.pid));
+        if (order.n === TOTAL) break;
       }
     })();
-    for (let sent = ROUND; sent <= TOTAL; sent += ROUND) {
-      await t.fire();
-      await until(() => n === sent || pb.closed, `${sent} samples`);
-    }
+    await fireRounds(t, order, () => pb.closed);
     await consumed;
-    expect(bad).toEqual([]);
-    expect(n).toBe(TOTAL);
+    expect(order.bad).toEqual([]);
+    expect(order.n).toBe(TOTAL);
     expect(obj.globals.pb_full).toBe(0n);
   });
 
   test('lazy: true, through a callback: thousands in order', async () => {
     const obj = await load({ pb: ROUND });
     const t = await trigger(0);
-    let n = 0;
-    const bad: string[] = [];
+    const order = new InOrder(t.pid);
     const cpus = new Set<number>();
     track(new PerfBuffer(obj.map('pb'), (e, cpu) => {
-      const wrong = mismatch(e, n, t.pid);
-      if (wrong && bad.length < 5) bad.push(wrong);
+      order.check(e);
       cpus.add(cpu);
-      n++;
     }, { type: 'struct event', btf, lazy: true }));
-    for (let sent = ROUND; sent <= TOTAL; sent += ROUND) {
-      await t.fire();
-      await until(() => n === sent, `${sent} samples`);
-    }
-    expect(bad).toEqual([]);
+    await fireRounds(t, order);
+    expect(order.bad).toEqual([]);
     expect([...cpus]).toEqual([0]);
     expect(obj.globals.pb_full).toBe(0n);
   });

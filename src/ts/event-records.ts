@@ -72,7 +72,7 @@ function findType(btf: Btf, name: string): BtfType | undefined {
  * else undefined (raw records). `where` names `btf` in the error for a missing type:
  * "the object's BTF (how to keep a type there)", or "options.btf".
  */
-export function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, where: string): RecordType | undefined {
+function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, where: string): RecordType | undefined {
   if (type === undefined) return btf && valueTypeId ? { btf, id: valueTypeId, codec: codecFor(btf, valueTypeId) } : undefined;
   if (typeof type !== 'string' || type.length === 0) throw argTypeError('options.type', 'a BTF type name', type);
   if (!btf) throw argTypeError('options.type', `no type: ${mapName} has no BTF`, type);

@@ -120,7 +120,6 @@ class Ring {
   failed = false;
   error: unknown = undefined;
   // Reading in place:
-  view: DataView | undefined;
   headers: Int32Array | undefined;
   producer: Uint32Array | undefined;
   consumer: Uint32Array | undefined;
@@ -145,8 +144,7 @@ class Ring {
       this.deliver = deliverFor(this.batch.view);
       return;
     }
-    this.view = new DataView(memory.data);
-    this.deliver = deliverFor(this.view);
+    this.deliver = deliverFor(new DataView(memory.data));
     this.headers = new Int32Array(memory.data);
     this.producer = new Uint32Array(memory.producer, 0, 2);
     this.consumer = new Uint32Array(memory.consumer, 0, 2);
