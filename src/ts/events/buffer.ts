@@ -16,6 +16,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
     this.#name = name;
   }
 
+  /** True once close() ran (or the signal aborted, or the map's object was closed). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -53,6 +54,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
     this.#stream?.end();
   }
 
+  /** close(), for `using events = new RingBuffer(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }
