@@ -1,20 +1,20 @@
-#include "addon.h"
+#include "base/addon.h"
 
 #include <bpf/libbpf.h>
 
-#include "btf.h"
-#include "errors.h"
-#include "iter.h"
-#include "link.h"
-#include "log.h"
-#include "map.h"
-#include "object.h"
-#include "probe.h"
-#include "perf_buffer.h"
-#include "program.h"
-#include "ring_buffer.h"
-#include "user_ring_buffer.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/wrap.h"
+#include "btf/btf.h"
+#include "core/iter.h"
+#include "core/link.h"
+#include "core/map.h"
+#include "core/object.h"
+#include "core/program.h"
+#include "events/perf_buffer.h"
+#include "events/ring_buffer.h"
+#include "events/user_ring_buffer.h"
+#include "probe/probe.h"
 
 namespace nlb {
 

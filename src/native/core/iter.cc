@@ -1,4 +1,4 @@
-#include "iter.h"
+#include "core/iter.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
 
 namespace nlb {
 
@@ -61,9 +61,9 @@ int IterHandle::Usable(Napi::Env env) const {
 // One read(2), retried on EINTR: bytes read, 0 at the end, -errno on failure.
 static ssize_t ReadOnce(int fd, void* buf, size_t size) {
   ssize_t n;
-  do n = read(fd, buf, size);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : n;
+  do n = SysResult(read(fd, buf, size));
+  while (n == -EINTR);
+  return n;
 }
 
 // readSync(buffer) -> bytes read into it (0: the iterator is done).

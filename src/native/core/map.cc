@@ -1,4 +1,4 @@
-#include "map.h"
+#include "core/map.h"
 
 #include <bpf/btf.h>
 #include <sys/mman.h>
@@ -6,11 +6,11 @@
 
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "object.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/object.h"
 
 namespace nlb {
 
@@ -515,9 +515,8 @@ Napi::Value MapHandle::AttachStructOps(const Napi::CallbackInfo& info) {
   if (!owner_) ThrowState(env, closed_ ? kMapClosed : "attachStructOps() needs a struct_ops map of a BpfObject");
   Fd(env);  // loaded and created
   LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_map__attach_struct_ops(map_);
-  return LinkHandle::New(env, ownerRef_.Value(), owner_, CheckPtr(env, link, "bpf_map__attach_struct_ops", log));
+  bpf_link* link = CheckPtr(env, "bpf_map__attach_struct_ops", log, [&] { return bpf_map__attach_struct_ops(map_); });
+  return LinkHandle::New(env, ownerRef_.Value(), owner_, link);
 }
 
 // info() -> what the kernel reports for the live map.
@@ -563,10 +562,10 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   uint32_t maxEntries = owner_ ? bpf_map__max_entries(map_) : info_.max_entries;
   size_t page = sysconf(_SC_PAGESIZE);
   size_t size = (static_cast<size_t>((ValueSz(env) + 7) / 8 * 8) * maxEntries + page - 1) / page * page;
-  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (data == MAP_FAILED && errno == EPERM) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);  // frozen
   LogCapture log;
-  if (data == MAP_FAILED) Check(env, -errno, "mmap", log);
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (MmapResult(data) == -EPERM) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);  // frozen
+  CheckMmap(env, data, "mmap", log);
   if (owner_) return owner_->TrackMemory(env, data, size, true);
   mmaped_ = data;
   mmapSize_ = size;
@@ -599,7 +598,7 @@ Napi::Value MapHandle::Unpin(const Napi::CallbackInfo& info) {
     Check(env, bpf_map__unpin(map_, path.empty() ? nullptr : path.c_str()), "bpf_map__unpin", log);
   } else {
     if (path.empty()) throw TypeError(env, "path must be a string");
-    Check(env, unlink(path.c_str()) ? -errno : 0, "unlink", log);
+    CheckSys(env, unlink(path.c_str()), "unlink", log);
   }
   return env.Undefined();
 }
@@ -672,9 +671,8 @@ Napi::Value MapHandle::FromId(const Napi::CallbackInfo& info) {
 Napi::Value MapHandle::BtfById(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LogCapture log;
-  errno = 0;
-  struct btf* btf = CheckPtr(env, btf__load_from_kernel_by_id(info[0].As<Napi::Number>().Uint32Value()),
-                             "btf__load_from_kernel_by_id", log);
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  struct btf* btf = CheckPtr(env, "btf__load_from_kernel_by_id", log, [&] { return btf__load_from_kernel_by_id(id); });
   uint32_t size = 0;
   const void* data = btf__raw_data(btf, &size);
   Napi::Value out = data ? Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(data), size) : env.Null();

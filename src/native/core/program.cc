@@ -1,10 +1,10 @@
-#include "program.h"
+#include "core/program.h"
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "object.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/object.h"
 
 namespace nlb {
 
@@ -138,14 +138,15 @@ Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach(prog_);
-  if (!link && errno == EOPNOTSUPP) {
+  int err = 0;
+  bpf_link* link = CallPtr([&] { return bpf_program__attach(prog_); }, err);
+  if (!link && err == EOPNOTSUPP) {
     bool warned = false;
     for (const LogLine& line : log.lines) warned = warned || line.level == LIBBPF_WARN;
     if (!warned) return env.Null();
   }
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach", log));
+  if (!link) Check(env, -err, "bpf_program__attach", log);
+  return Wrap(env, link);
 }
 
 Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <vector>
 
-#include "errors.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/program.h"
 
 namespace nlb {
 

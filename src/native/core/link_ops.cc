@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
 
 namespace nlb {
 
@@ -31,8 +31,7 @@ Napi::Value LinkHandle::FromPinned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
-  errno = 0;
-  bpf_link* link = CheckPtr(env, bpf_link__open(path.c_str()), "bpf_link__open", log);
+  bpf_link* link = CheckPtr(env, "bpf_link__open", log, [&] { return bpf_link__open(path.c_str()); });
   std::string kind = FdKind(bpf_link__fd(link));
   if (kind != "bpf-link") {
     bpf_link__destroy(link);  // closes the fd of whatever it was

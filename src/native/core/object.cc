@@ -1,4 +1,4 @@
-#include "object.h"
+#include "core/object.h"
 
 #include <bpf/btf.h>
 
@@ -6,13 +6,13 @@
 
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "log.h"
-#include "map.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/map.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -98,18 +98,13 @@ Napi::Value ObjectHandle::Open(const Napi::CallbackInfo& info) {
 
   LogCapture log;
   bpf_object* obj;
-  const char* call;
-  errno = 0;
   if (info[0].IsString()) {
     std::string path = info[0].As<Napi::String>().Utf8Value();
-    call = "bpf_object__open_file";
-    obj = bpf_object__open_file(path.c_str(), &o);
+    obj = CheckPtr(env, "bpf_object__open_file", log, [&] { return bpf_object__open_file(path.c_str(), &o); });
   } else {
     Napi::Uint8Array bytes = BytesArg(info, 0, "object");
-    call = "bpf_object__open_mem";
-    obj = bpf_object__open_mem(bytes.Data(), bytes.ByteLength(), &o);
+    obj = CheckPtr(env, "bpf_object__open_mem", log, [&] { return bpf_object__open_mem(bytes.Data(), bytes.ByteLength(), &o); });
   }
-  CheckPtr(env, obj, call, log);
   DeliverLog(env, log.lines);
   Napi::Object self;
   {

@@ -3,10 +3,8 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
-#include <cerrno>
-
-#include "errors.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/log.h"
 
 #include <vector>
 
@@ -28,14 +26,12 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   bpf_program* Get(Napi::Env env) const;     // throws when the object is closed
   bpf_program* Loaded(Napi::Env env) const;  // ... or not loaded, or this program was not
   Napi::Value Wrap(Napi::Env env, bpf_link* link);
-  // Every attach call: `attach()` runs under a LogCapture with errno cleared, and its
-  // bpf_link (or the BpfError for `call`) becomes a NativeLink.
+  // Every attach call: `attach()` runs under a LogCapture through the error funnel, and
+  // its bpf_link (or the BpfError for `call`) becomes a NativeLink.
   template <class F>
   Napi::Value Attached(Napi::Env env, const char* call, F attach) {
     LogCapture log;
-    errno = 0;
-    bpf_link* link = attach();
-    return Wrap(env, CheckPtr(env, link, call, log));
+    return Wrap(env, CheckPtr(env, call, log, attach));
   }
 
   Napi::Value Name(const Napi::CallbackInfo& info);

@@ -1,6 +1,8 @@
-#include "errors.h"
+#include "base/errors.h"
 
-#include "addon.h"
+#include <sys/mman.h>
+
+#include "base/addon.h"
 
 namespace nlb {
 
@@ -40,6 +42,13 @@ int Check(Napi::Env env, int ret, const char* call, const LogCapture& log) {
   if (ret >= 0) return ret;
   DeliverLog(env, log.lines);
   throw MakeBpfError(env, -ret, call, log.lines);
+}
+
+int MmapResult(void* addr) { return addr == MAP_FAILED ? -errno : 0; }
+
+void* CheckMmap(Napi::Env env, void* addr, const char* call, const LogCapture& log) {
+  Check(env, MmapResult(addr), call, log);
+  return addr;
 }
 
 void ThrowState(Napi::Env env, const char* message) { throw TypeError(env, message); }

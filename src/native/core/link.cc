@@ -1,9 +1,9 @@
-#include "link.h"
+#include "core/link.h"
 
-#include "addon.h"
-#include "errors.h"
-#include "object.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/object.h"
 
 namespace nlb {
 

@@ -10,9 +10,9 @@
 
 #include <cstring>
 
-#include "errors.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -127,11 +127,11 @@ class TargetFd {
       return;
     }
     std::string path = StringArg(info, i, "target");
-    fd_ = open(path.c_str(), flags | O_CLOEXEC);
+    fd_ = SysResult(open(path.c_str(), flags | O_CLOEXEC));
     if (fd_ < 0) {
       LogCapture log;
-      LogCapture::Append(0, std::string("cannot open ") + path + ": " + strerror(errno) + "\n");
-      Check(info.Env(), -errno, call, log);
+      LogCapture::Append(0, std::string("cannot open ") + path + ": " + strerror(-fd_) + "\n");
+      Check(info.Env(), fd_, call, log);
     }
     owned_ = true;
   }
@@ -210,7 +210,8 @@ Napi::Value ProgramHandle::TcDetach(const Napi::CallbackInfo& info) {
 
 static int SocketInode(int fd, uint64_t* ino) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return -errno;
+  int err = SysResult(fstat(fd, &st));
+  if (err < 0) return err;
   if (!S_ISSOCK(st.st_mode)) return -ENOTSOCK;
   *ino = st.st_ino;
   return 0;
@@ -225,8 +226,7 @@ Napi::Value ProgramHandle::SocketAttach(const Napi::CallbackInfo& info) {
   uint64_t ino = 0;
   LogCapture log;
   Check(env, SocketInode(fd, &ino), "fstat", log);
-  int ret = setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &progFd, sizeof(progFd));
-  Check(env, ret < 0 ? -errno : 0, "setsockopt(SO_ATTACH_BPF)", log);
+  CheckSys(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &progFd, sizeof(progFd)), "setsockopt(SO_ATTACH_BPF)", log);
   return Napi::Number::New(env, static_cast<double>(ino));
 }
 
@@ -240,9 +240,9 @@ Napi::Value ProgramHandle::SocketDetach(const Napi::CallbackInfo& info) {
   }
   int unused = 0;
   LogCapture log;
-  int ret = setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &unused, sizeof(unused));
-  if (ret < 0 && errno == ENOENT) return Napi::Boolean::New(env, false);  // already detached
-  Check(env, ret < 0 ? -errno : 0, "setsockopt(SO_DETACH_BPF)", log);
+  int ret = SysResult(setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &unused, sizeof(unused)));
+  if (ret == -ENOENT) return Napi::Boolean::New(env, false);  // already detached
+  Check(env, ret, "setsockopt(SO_DETACH_BPF)", log);
   return Napi::Boolean::New(env, true);
 }
 
