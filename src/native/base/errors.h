@@ -60,13 +60,20 @@ auto CheckPtr(Napi::Env env, const char* call, const LogCapture& log, F fn) -> d
 Napi::Error TypeError(Napi::Env env, const std::string& message);
 Napi::Error RangeError(Napi::Env env, const std::string& message);
 
-// Wrong state: one fixed TypeError message per state.
-[[noreturn]] void ThrowState(Napi::Env env, const char* message);
+// Wrong state: one fixed TypeError message per state. The messages are TypeScript's
+// (src/ts errors: CLOSED, LINK_DESTROYED, ...), handed over at init with the error
+// factories (setErrorFactories' `states`, keyed by kStateKeys), so each exists once.
+enum class State {
+  kObjectClosed, kObjectNotLoaded, kObjectLoaded, kObjectLoading, kObjectLoadFailed,
+  kProgramNotLoaded, kLinkDestroyed, kMapClosed, kMapCreated, kMapNotCreated,
+  kIterClosed, kIterBusy, kRingBufferClosed, kPerfBufferClosed, kUserRingBufferClosed,
+  kCount
+};
+extern const char* const kStateKeys[static_cast<int>(State::kCount)];
 
-extern const char* const kClosed;      // "BpfObject is closed"
-extern const char* const kNotLoaded;   // "BpfObject is not loaded"
-extern const char* const kLoaded;      // "BpfObject is already loaded"
-extern const char* const kLoading;     // "BpfObject is loading"
-extern const char* const kLoadFailed;  // "BpfObject failed to load; open it again"
+Napi::Error StateError(Napi::Env env, State state);
+[[noreturn]] void ThrowState(Napi::Env env, State state);
+// A one-off wrong-state message that only the addon knows.
+[[noreturn]] void ThrowState(Napi::Env env, const char* message);
 
 }  // namespace nlb

@@ -13,8 +13,6 @@
 namespace nlb {
 
 const napi_type_tag IterHandle::kTypeTag = {0x6e6c626974657200ULL, 0x93d1c04be5a26f17ULL};
-static const char* const kIterClosed = "Iterator is closed";
-static const char* const kIterBusy = "Iterator is busy: a read is in progress";
 
 Napi::Function IterHandle::Init(Napi::Env env, Addon* addon) {
   using I = IterHandle;
@@ -53,8 +51,8 @@ void IterHandle::CloseFd() {
 }
 
 int IterHandle::Usable(Napi::Env env) const {
-  if (fd_ < 0 || closeAfterRead_) ThrowState(env, kIterClosed);
-  if (busy_) ThrowState(env, kIterBusy);
+  if (fd_ < 0 || closeAfterRead_) ThrowState(env, State::kIterClosed);
+  if (busy_) ThrowState(env, State::kIterBusy);
   return fd_;
 }
 

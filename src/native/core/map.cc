@@ -15,9 +15,6 @@
 namespace nlb {
 
 const napi_type_tag MapHandle::kTypeTag = {0x6e6c626d61700000ULL, 0xc4a1f0e2873b5d6aULL};
-static const char* const kMapClosed = "BpfMap is closed";
-static const char* const kMapCreated = "BpfMap is already created: its shape is fixed";
-static const char* const kMapNotCreated = "BpfMap is not created (its autocreate was off)";
 
 Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
   using M = MapHandle;
@@ -121,21 +118,21 @@ int MapHandle::Fd(Napi::Env env) const {
   if (owner_) {
     owner_->RequireLoaded(env);
     // libbpf leaves a map it did not create with a placeholder fd (a memfd), not -1.
-    if (!bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
+    if (!bpf_map__autocreate(map_)) ThrowState(env, State::kMapNotCreated);
     return bpf_map__fd(map_);
   }
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return fd_;
 }
 
 bpf_map* MapHandle::Preload(Napi::Env env) const {
-  if (!owner_) ThrowState(env, closed_ ? kMapClosed : kMapCreated);
+  if (!owner_) ThrowState(env, closed_ ? State::kMapClosed : State::kMapCreated);
   owner_->RequireNotLoaded(env);
   return map_;
 }
 
 const bpf_map_info& MapHandle::Info(Napi::Env env) {
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return info_;
 }
 
@@ -305,7 +302,7 @@ Napi::Value MapHandle::SetInnerMap(const Napi::CallbackInfo& info) {
 Napi::Value MapHandle::Autocreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (owner_) return Napi::Boolean::New(env, (owner_->Get(env), bpf_map__autocreate(map_)));
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return Napi::Boolean::New(env, true);
 }
 
@@ -512,7 +509,8 @@ Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {
 // destroying the link unregisters it. Only maps of an object carry the programs.
 Napi::Value MapHandle::AttachStructOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!owner_) ThrowState(env, closed_ ? kMapClosed : "attachStructOps() needs a struct_ops map of a BpfObject");
+  if (!owner_ && closed_) ThrowState(env, State::kMapClosed);
+  if (!owner_) ThrowState(env, "attachStructOps() needs a struct_ops map of a BpfObject");
   Fd(env);  // loaded and created
   LogCapture log;
   bpf_link* link = CheckPtr(env, "bpf_map__attach_struct_ops", log, [&] { return bpf_map__attach_struct_ops(map_); });
@@ -550,7 +548,7 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   if (owner_) {
     owner_->Get(env);
     // Not created: libbpf's memory of it is no longer the map's (there is no map).
-    if (owner_->IsLoaded() && !bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
+    if (owner_->IsLoaded() && !bpf_map__autocreate(map_)) ThrowState(env, State::kMapNotCreated);
     size_t size = 0;
     void* data = bpf_map__initial_value(map_, &size);
     if (data && size) return owner_->TrackMemory(env, data, size, false);

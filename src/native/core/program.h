@@ -13,6 +13,22 @@ namespace nlb {
 class Addon;
 class ObjectHandle;
 
+// An attach target: a path opened here for the call (a cgroup directory, a network
+// namespace file) and closed after it, or an fd number used as is (the caller's).
+class TargetFd {
+ public:
+  // `what` names a path in the open() error ("cgroup" -> "cannot open cgroup '<path>'").
+  TargetFd(Napi::Env env, Napi::Value target, int flags, const char* what = nullptr);
+  ~TargetFd();
+  TargetFd(const TargetFd&) = delete;
+  TargetFd& operator=(const TargetFd&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+};
+
 class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
  public:
   static constexpr const char* kClassName = "NativeProgram";
@@ -72,7 +88,6 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
  private:
   static Napi::Value IfNameToIndex(const Napi::CallbackInfo& info);
   static Napi::Value IfIndexToName(const Napi::CallbackInfo& info);
-  static Napi::Value PinFd(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value AttachTcx(const Napi::CallbackInfo& info);
   Napi::Value LinkCreate(const Napi::CallbackInfo& info);
@@ -81,9 +96,7 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value AttachSockmap(const Napi::CallbackInfo& info);
   Napi::Value AttachNetfilter(const Napi::CallbackInfo& info);
   Napi::Value TcAttach(const Napi::CallbackInfo& info);
-  Napi::Value TcDetach(const Napi::CallbackInfo& info);
   Napi::Value SocketAttach(const Napi::CallbackInfo& info);
-  Napi::Value SocketDetach(const Napi::CallbackInfo& info);
   Napi::Value TestRun(const Napi::CallbackInfo& info);
   Napi::Value TestRunAsync(const Napi::CallbackInfo& info);
   // --- end of the network block ---

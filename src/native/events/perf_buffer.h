@@ -24,7 +24,7 @@ class Addon;
 class PerfBufferHandle : public EventBuffer<PerfBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativePerfBuffer";
-  static constexpr const char* kClosedMessage = "PerfBuffer is closed";
+  static constexpr State kClosedState = State::kPerfBufferClosed;
   static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_PERF_EVENT_ARRAY;
   static constexpr const char* kMapTypeName = "perf_event_array";
   static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::perfBufferCtor;

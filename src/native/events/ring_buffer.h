@@ -19,7 +19,7 @@ class Addon;
 class RingBufferHandle : public EventBuffer<RingBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativeRingBuffer";
-  static constexpr const char* kClosedMessage = "RingBuffer is closed";
+  static constexpr State kClosedState = State::kRingBufferClosed;
   static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_RINGBUF;
   static constexpr const char* kMapTypeName = "ringbuf";
   static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::ringBufferCtor;

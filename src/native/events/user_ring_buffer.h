@@ -20,7 +20,7 @@ class Addon;
 class UserRingBufferHandle : public MapBuffer<UserRingBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativeUserRingBuffer";
-  static constexpr const char* kClosedMessage = "UserRingBuffer is closed";
+  static constexpr State kClosedState = State::kUserRingBufferClosed;
   static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_USER_RINGBUF;
   static constexpr const char* kMapTypeName = "user_ringbuf";
   static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::userRingBufferCtor;
