@@ -34,8 +34,10 @@ Napi::Value ProgramHandle::AttachIter(const Napi::CallbackInfo& info) {
     any = true;
   } else if (o.Has("order")) {
     linfo.cgroup.order = static_cast<bpf_cgroup_iter_order>(U32Field(o, "order"));
-    cgroup.emplace(env, o.Has("cgroupPath") ? o.Get("cgroupPath") : o.Get("cgroupFd"), O_RDONLY | O_DIRECTORY, "cgroup");
-    linfo.cgroup.cgroup_fd = cgroup->fd();
+    if (o.Has("cgroupPath") || o.Has("cgroupFd")) {  // else by id, or the root
+      cgroup.emplace(env, o.Has("cgroupPath") ? o.Get("cgroupPath") : o.Get("cgroupFd"), O_RDONLY | O_DIRECTORY, "cgroup");
+      linfo.cgroup.cgroup_fd = cgroup->fd();
+    }
     Napi::Value id = o.Get("cgroupId");
     bool lossless;
     if (id.IsBigInt()) linfo.cgroup.cgroup_id = id.As<Napi::BigInt>().Uint64Value(&lossless);
