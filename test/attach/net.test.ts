@@ -89,6 +89,18 @@ describe('attachXdp', () => {
     expect(xdpMode('lo')).toBeUndefined();
   });
 
+  test('closing the object detaches a link made by bpf_link_create (the addon owns its fd), and the Link reads destroyed', async () => {
+    const obj = await loaded(XDP_TC, { port: 1 });
+    const link = obj.program('xdp_count').attachXdp('lo', { mode: 'skb' });
+    const fd = link.fd;
+    expect(fdInfo(fd).link_type).toBe('xdp');
+    expect(xdpMode('lo')).toBe(2);
+    obj.close();
+    expect(link.destroyed).toBe(true);
+    expect(xdpMode('lo')).toBeUndefined();
+    expectThrows(() => link.fd, 'TypeError', 'Link is destroyed');
+  });
+
   describe('on a veth pair into a network namespace', () => {
     let veth: Veth;
     beforeAll(() => {

@@ -188,7 +188,7 @@ describe('testRun', () => {
     await expectRejects(basic.program('count_getpgid').testRunAsync(), 'BpfError', /ENOTSUPP/);
     const NativeProgram = addon.NativeProgram as unknown as { prototype: Record<string, (...a: unknown[]) => unknown> };
     expectThrows(() => NativeProgram.prototype.testRun.call({}, {}), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
-    expectThrows(() => NativeProgram.prototype.tcDetach.call({}, 1, false, 1, 1), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
+    expectThrows(() => NativeProgram.prototype.tcAttach.call({}, 1, false, 1, 1), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
     obj.close();
     expectThrows(() => p.testRun({ data: udpFrame(9) }), 'TypeError', 'BpfObject is closed');
   });
