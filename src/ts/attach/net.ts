@@ -331,7 +331,8 @@ export interface TestRunResult {
  *
  * @example
  * ```ts
- * prog.testRun({ ctx, flags: TestRunFlags.ON_CPU, cpu: 1 });
+ * // Send the XDP program's frames for real, 64 at a time (XDP_TX, XDP_REDIRECT):
+ * await prog.testRunAsync({ data: frame, repeat: 1_000_000, flags: TestRunFlags.XDP_LIVE_FRAMES, batchSize: 64 });
  * ```
  */
 export const TestRunFlags = Object.freeze({

@@ -117,7 +117,7 @@ export class VerifierError extends BpfError {
   /** The complete verifier log. */
   readonly log: string;
 
-  /** Made by BpfObject.load(); the message ends with the log's last three meaningful lines. */
+  /** Made by BpfObject.load(); the message quotes the log's last three meaningful lines. */
   constructor(errno: number, syscall: string, program: string, log: string, details: BpfErrorDetails = {}) {
     super(errno, syscall, `program '${program}' rejected by the verifier:\n  ${lastMeaningfulLines(log).join('\n  ')}`, { ...details, program });
     this.log = log;
