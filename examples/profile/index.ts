@@ -95,7 +95,6 @@ async function main(): Promise<void> {
 
   // 2. One cpu-clock perf event per online CPU, all owned by the one Link returned.
   const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: Number(args.frequency) });
-  console.error(`sampling all CPUs at ${args.frequency} Hz${args.pid ? ` (pid ${args.pid})` : ''}; Ctrl-C to print folded stacks`);
 
   // 3. Sample until Ctrl-C, SIGTERM or --duration: each aborts `stop` (a second abort
   //    does nothing), which ends the wait below; everything after it runs once.
@@ -103,6 +102,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
+  console.error(`sampling all CPUs at ${args.frequency} Hz${args.pid ? ` (pid ${args.pid})` : ''}; Ctrl-C to print folded stacks`); // once Ctrl-C is handled
   try {
     // Signal handlers do not keep Node running: this ticking timer does, until the abort.
     for await (const _ of setInterval(1000, undefined, { signal: stop.signal })) {

@@ -49,7 +49,6 @@ async function main(): Promise<void> {
 
   // 3. Attach to malloc in libc for that process only: the kernel fires the probe in no other.
   obj.program('on_malloc').attachUprobe({ binary: args.libc!, func: 'malloc', pid });
-  console.log(`tracing malloc() in pid ${pid}; Ctrl-C to stop`);
 
   // 4. Count until Ctrl-C, SIGTERM, --duration or the command's exit: each aborts `stop`
   //    (a second abort does nothing), which ends the wait below.
@@ -58,6 +57,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop.abort());
   child?.once('exit', () => stop.abort());
   if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
+  console.log(`tracing malloc() in pid ${pid}; Ctrl-C to stop`); // once Ctrl-C is handled
   try {
     // Signal handlers do not keep Node running: this ticking timer does, until the abort.
     for await (const _ of setInterval(1000, undefined, { signal: stop.signal })) {
