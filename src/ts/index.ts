@@ -42,3 +42,5 @@ export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
 export { setLogger, type Logger, type LogLevel } from './base/log';
 export { libbpfVersion } from './base/version';
+export { ContainerResolver, type ContainerResolverOptions, type CgroupInfo } from './containers/resolver';
+export { parseCgroupPath, type CgroupLayout, type CgroupRuntime, type PodRef, type PodQosClass } from './containers/layout';

@@ -9,3 +9,4 @@ export const MAP_CLOSED = 'BpfMap is closed';
 export const USER_RING_CLOSED = 'UserRingBuffer is closed';
 export const SAMPLE_SUBMITTED = 'UserRingBuffer sample is already submitted';
 export const SAMPLE_DISCARDED = 'UserRingBuffer sample is already discarded';
+export const RESOLVER_CLOSED = 'ContainerResolver is closed';
