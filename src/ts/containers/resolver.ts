@@ -77,6 +77,7 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private started = false;
+  private refed = false;
 
   constructor(options?: ContainerResolverOptions<M>) {
     super();
@@ -160,6 +161,25 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
     this.reconcile('/');
   }
 
+  /**
+   * Makes the watching keep the process alive, as a timer or socket does (by default it
+   * does not: a resolver serves events something else waits for, such as a RingBuffer).
+   */
+  ref(): this {
+    if (this.closed) throw new TypeError(RESOLVER_CLOSED);
+    this.refed = true;
+    for (const e of this.byPath.values()) e.watcher?.ref();
+    return this;
+  }
+
+  /** Lets the process exit while the resolver still watches (the default). */
+  unref(): this {
+    if (this.closed) throw new TypeError(RESOLVER_CLOSED);
+    this.refed = false;
+    for (const e of this.byPath.values()) e.watcher?.unref();
+    return this;
+  }
+
   /** Stops watching and frees everything; idempotent. */
   close(): void {
     if (this.closed) return;
@@ -185,8 +205,12 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
     const abs = rel === '/' ? this.root : path.join(this.root, rel);
     const st = fs.statSync(abs, { bigint: true, throwIfNoEntry: false });
     if (!st?.isDirectory()) return undefined;
+    const parent = rel === '/' ? undefined : path.posix.dirname(rel);
     const known = this.byPath.get(rel);
-    if (known && known.info.id === st.ino) return known.info;
+    if (known && known.info.id === st.ino) {
+      if (parent !== undefined) this.byPath.get(parent)?.children.add(rel); // added by resolvePid before its parent
+      return known.info;
+    }
     if (known) this.removeTree(rel);
     const info: CgroupInfo<M> = { id: st.ino, cgroupPath: rel, ...parseCgroupPath(rel) };
     const entry: Entry<M> = { info, watcher: undefined, children: new Set() };
@@ -197,7 +221,7 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
     this.keyRefs.set(key, (this.keyRefs.get(key) ?? 0) + 1);
     const cached = this.metadata.get(key);
     if (cached) void cached.then((m) => (info.metadata ??= m), () => undefined);
-    if (rel !== '/') this.byPath.get(path.posix.dirname(rel))?.children.add(rel);
+    if (parent !== undefined) this.byPath.get(parent)?.children.add(rel);
     // The watch first, then the listing: a child made in between is seen by one of them.
     if (this.watch) entry.watcher = this.watchDir(abs, rel);
     if (this.started) this.emit('add', info);
@@ -207,9 +231,10 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
 
   private watchDir(abs: string, rel: string): fs.FSWatcher | undefined {
     try {
-      const w = fs.watch(abs, { persistent: false }, (event, name) => {
+      const w = fs.watch(abs, (event, name) => {
         if (event === 'rename') this.reconcile(name ? childPath(rel, name) : rel);
       });
+      if (!this.refed) w.unref();
       w.on('error', () => w.close()); // its directory went away; the parent's event removes it
       return w;
     } catch (e) {
