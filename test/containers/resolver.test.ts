@@ -1,14 +1,14 @@
 // ContainerResolver against real cgroup v2 directories, named as each runtime names them,
 // with real processes moved into them and a BPF program (test/fixtures/containers_cgroup)
 // reporting bpf_get_current_cgroup_id() from those processes through a ring buffer and a map.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BpfError, BpfObject, ContainerResolver, RingBuffer, parseCgroupPath, readBigUint64, type CgroupInfo, type RawEvent } from '../../src/ts/index';
 import { cgroup2MountPoint } from '../../src/ts/containers/mount';
-import { fixture, spawnGatedGetpgid } from '../support/helpers';
+import { distDir, fixture, spawnGatedGetpgid } from '../support/helpers';
 
 /** The machine's cgroup2 mount, or one this file mounts (as root) when there is none. */
 function cgroup2Root(): { root: string; unmount?: () => void } {
@@ -382,6 +382,28 @@ describe('ContainerResolver lifetime and arguments', () => {
     expect(() => disposed.resolve(1n)).toThrow(new TypeError('ContainerResolver is closed'));
   });
 
+  test('the watches keep the process alive only after ref()', async () => {
+    // A node child with a resolver: it says 'ready', then waits for `dir` to appear.
+    const dir = path.join(testDir, `docker-${hex64()}.scope`);
+    const child = (ref: boolean): Promise<string> =>
+      new Promise((resolve) => {
+        const script = `const { ContainerResolver } = require(${JSON.stringify(distDir())});
+          const r = new ContainerResolver();${ref ? ' r.ref();' : ''}
+          r.on('add', (i) => { if (i.cgroupPath === ${JSON.stringify(under(dir))}) { console.log('seen', i.runtime); r.close(); } });
+          console.log('ready');`;
+        const p = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => {
+          out += d;
+          if (ref && out === 'ready\n') fs.mkdirSync(dir);
+        });
+        p.on('exit', () => resolve(out));
+      });
+    expect(await child(false)).toBe('ready\n'); // exited at once: nothing else kept it alive
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(await child(true)).toBe('ready\nseen docker\n'); // waited for the cgroup, exited once closed
+  });
+
   test('watch: false holds no watches and sees no new cgroups', () => {
     const before = inotifyWatches();
     using resolver = new ContainerResolver({ watch: false });
@@ -400,6 +422,8 @@ describe('ContainerResolver lifetime and arguments', () => {
     expect(() => resolver.resolvePid(process.pid)).toThrow(closed);
     expect(() => resolver.values()).toThrow(closed);
     expect(() => resolver.refresh()).toThrow(closed);
+    expect(() => resolver.ref()).toThrow(closed);
+    expect(() => resolver.unref()).toThrow(closed);
     return expect(resolver.enriched(1n)).rejects.toThrow(closed);
   });
 
