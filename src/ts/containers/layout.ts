@@ -11,10 +11,15 @@
 // - containerd's CRI plugin: `cri-containerd-<id>.scope` in the pod slice (systemd), the bare
 //   `<id>` in the pod directory (cgroupfs; docker through cri-dockerd looks the same there).
 // - CRI-O: `crio-<id>.scope`, and `crio-conmon-<id>.scope` for its monitor (systemd);
-//   `crio-<id>` (cgroupfs). crun may put the processes one level down (`.../container`).
+//   `crio-<id>` (cgroupfs).
+// - Below a container's cgroup (a container that makes its own cgroups, such as one running
+//   systemd) everything still belongs to that container: the deepest container name wins.
 // - podman: `libpod-<id>.scope` and `libpod-conmon-<id>.scope` (systemd; in machine.slice,
 //   or the user's user.slice when rootless), `/libpod_parent/libpod-<id>` with the
 //   cgroupfs manager, conmon then in its `conmon` child.
+// - containerd without `SystemdCgroup = true` under a kubelet with the systemd driver takes
+//   the systemd-style cgroupsPath literally: one directory
+//   `kubepods-<qos>-pod<uid>.slice:cri-containerd:<id>` (Falco's libsinsp and tracee parse it).
 // - systemd: `x.service` and `x.scope` units; a cgroup in none of these is plain.
 
 /** What made a cgroup: a container runtime, systemd, or nothing known ('none'). */
@@ -56,6 +61,7 @@ const SCOPES: readonly [RegExp, CgroupRuntime, boolean][] = [
   [/^libpod-conmon-([0-9a-f]{64})\.scope$/, 'podman', true],
   [/^libpod-([0-9a-f]{64})(?:\.scope)?$/, 'podman', false],
 ];
+const CRI_COLON = /^(.*):cri-containerd:([0-9a-f]{64})$/;
 const POD_SLICE = /^kubepods(?:-(burstable|besteffort))?-pod([0-9a-f_]+)\.slice$/;
 const POD_DIR = /^pod([0-9a-f-]+)$/;
 const UNIT = /\.(service|scope)$/;
@@ -74,7 +80,14 @@ export function parseCgroupPath(cgroupPath: string): CgroupLayout {
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
     const prev = i > 0 ? parts[i - 1] : '';
-    let m = POD_SLICE.exec(part);
+    let m = CRI_COLON.exec(part);
+    if (m) {
+      const pod = POD_SLICE.exec(m[1]);
+      if (pod) out.pod = { uid: pod[2].replace(/_/g, '-'), qosClass: (pod[1] as PodQosClass | undefined) ?? 'guaranteed' };
+      setContainer(out, 'containerd', m[2], false);
+      continue;
+    }
+    m = POD_SLICE.exec(part);
     if (m) {
       out.pod = { uid: m[2].replace(/_/g, '-'), qosClass: (m[1] as PodQosClass | undefined) ?? 'guaranteed' };
       continue;
