@@ -81,6 +81,11 @@ describe.each([
     if (doc === 'docs/architecture.md') {
       expect(stdout).toBe('true true\nperf_event\n');
     }
+    if (code.includes('ContainerResolver')) {
+      expect(stdout).toBe(
+        "new container: containerd c0ffeec0ffee\ncontainerd { uid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', qosClass: 'burstable' }\ntrue\n{ pod: 'pod-0f1e2d3c' }\n",
+      );
+    }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
       expect(stdout).toMatch(/total execs so far: 1n/);
