@@ -1,5 +1,6 @@
 // The only places that interpret libbpf's return conventions (negative errno for ints,
-// NULL plus errno for pointers) and turn them into BpfError / VerifierError instances.
+// NULL plus errno for pointers) and syscalls' errno, and turn them into BpfError /
+// VerifierError instances (libbpf-rs's two helpers, plus the syscall forms).
 #pragma once
 #include <napi.h>
 
@@ -22,11 +23,11 @@ Napi::Error MakeBpfError(Napi::Env env, int err, const std::string& call, const 
 int Check(Napi::Env env, int ret, const char* call, const LogCapture& log);
 
 // A plain syscall's return (ret < 0 with errno set) in libbpf's convention: -errno or ret.
-inline int SysResult(long ret) { return ret < 0 ? -errno : static_cast<int>(ret); }
+inline long SysResult(long ret) { return ret < 0 ? -errno : ret; }
 
 // A plain syscall (ret < 0 with errno set): the same BpfError path as libbpf calls.
 inline int CheckSys(Napi::Env env, long ret, const char* call, const LogCapture& log) {
-  return Check(env, SysResult(ret), call, log);
+  return Check(env, static_cast<int>(SysResult(ret)), call, log);
 }
 
 // mmap(2)'s return (MAP_FAILED with errno set): -errno or 0.

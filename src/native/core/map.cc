@@ -441,6 +441,7 @@ Napi::Value MapHandle::DeleteBatch(const Napi::CallbackInfo& info) {
 // holds this map's JS object as a property, so the handle outlives every one of them.
 Napi::Value MapHandle::BindSlots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  slotFd_ = -1;
   keySlot_ = KeyArg(info, 0);
   keySlotSize_ = KeySz(env);
   keySlotRef_ = keySlot_ ? Napi::Persistent(info[0].As<Napi::Uint8Array>()) : Napi::Reference<Napi::Uint8Array>();
@@ -465,15 +466,33 @@ void MapHandle::CheckSlots(Napi::Env env) {
   }
 }
 
+// The map's fd for the slot calls, after the checks Fd() and CheckSlots() make. Once an
+// object's map is loaded (a standalone map: always), nothing they check can change until
+// the object (the map) closes, so until then the fd they passed is reused as is.
+int MapHandle::SlotFd(Napi::Env env) {
+  if (slotFd_ >= 0 && (owner_ ? owner_->IsLoaded() : !closed_)) return slotFd_;
+  int fd = Fd(env);
+  CheckSlots(env);
+  if (!owner_ || owner_->IsLoaded()) slotFd_ = fd;
+  return fd;
+}
+
+// The slot calls' flags: a number (what TypeScript passes) in one N-API call, else as
+// FlagsArg takes them (a bigint; undefined: 0).
+static uint64_t SlotFlags(Napi::Env env, const Napi::CallbackInfo& info) {
+  int64_t flags;
+  if (napi_get_value_int64(env, info[0], &flags) == napi_ok) return static_cast<uint64_t>(flags);
+  return FlagsArg(info, 0);
+}
+
 // lookup(flags) -> found, update(flags), delete(flags) -> found,
 // lookupAndDelete(flags) -> found: on the bound key and value buffers.
 template <MapHandle::SlotOp Op>
 Napi::Value MapHandle::SlotCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MapHandle* self = static_cast<MapHandle*>(info.Data());
-  int fd = self->Fd(env);
-  self->CheckSlots(env);
-  uint64_t flags = FlagsArg(info, 0);
+  int fd = self->SlotFd(env);
+  uint64_t flags = SlotFlags(env, info);
   int ret;
   const char* call;
   switch (Op) {
@@ -486,7 +505,7 @@ Napi::Value MapHandle::SlotCall(const Napi::CallbackInfo& info) {
         LogCapture log;
         Check(env, ret, "bpf_map_update_elem", log);
       }
-      return env.Undefined();
+      return Napi::Value();  // undefined, without asking for it
     case kSlotDelete:
       ret = bpf_map_delete_elem_flags(fd, self->keySlot_, flags), call = "bpf_map_delete_elem";
       break;

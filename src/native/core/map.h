@@ -77,6 +77,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   template <SlotOp Op>
   static Napi::Value SlotCall(const Napi::CallbackInfo& info);
   void CheckSlots(Napi::Env env);
+  int SlotFd(Napi::Env env);
   Napi::Value Freeze(const Napi::CallbackInfo& info);
   Napi::Value AttachStructOps(const Napi::CallbackInfo& info);
   Napi::Value InfoValue(const Napi::CallbackInfo& info);
@@ -108,6 +109,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   void* keySlot_ = nullptr;
   void* valueSlot_ = nullptr;
   size_t keySlotSize_ = 0, valueSlotSize_ = 0;
+  int slotFd_ = -1;  // the fd SlotFd checked, once nothing it checked can change but a close
 };
 
 }  // namespace nlb

@@ -110,6 +110,17 @@ export interface Layout<K> {
   valueSize: number;
   /** lookup/update/delete on the two slots, bound to the native map (bindSlots()). */
   ops: NativeSlotOps;
+  /** Encode into the key slot / the value slot (codecs bound to them: see bindSlot). */
+  encodeKey: (key: unknown) => void;
+  encodeValue: (value: unknown) => void;
+}
+
+// The codec's encoder for a slot (Codec.bind: bounds checked once, a u64 written inline),
+// or encode() each time when it has none, or its size does not fit (encode then throws
+// the RangeError, as before).
+function bindSlot<T>(codec: Codec<T>, view: DataView, path: string): (value: unknown) => void {
+  if (codec.bind && codec.size <= view.byteLength) return codec.bind(view, 0, path);
+  return (value) => codec.encode(value as T, view, 0, path);
 }
 
 /**
@@ -366,7 +377,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
    */
   get(key: K): V | undefined {
     const l = this.#slots();
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    l.encodeKey(key);
     if (!l.ops.lookup(0)) return undefined;
     return this.#decodeValue(l.value.view, 0);
   }
@@ -388,8 +399,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   set(key: K, value: V, flags?: UpdateFlag | number): this {
     const l = this.#slots();
     const f = flags === undefined ? 0 : updateFlags(flags);
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    this.#encodeValue(value, l.value.view, 0, l.valuePath);
+    l.encodeKey(key);
+    l.encodeValue(value);
     l.ops.update(f);
     return this;
   }
@@ -397,7 +408,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** Remove `key`; false when it was absent. */
   delete(key: K): boolean {
     const l = this.#slots();
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    l.encodeKey(key);
     return l.ops.delete(0);
   }
 
@@ -644,16 +655,19 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const name = this.#label();
     const keySlot = new Slot(keyCodec as Codec<K>, Math.max(keySize, 1));
     const valueSlot = new Slot(valueCodec, Math.max(stride, 1));
+    const keyPath = `${name} key`, valuePath = `${name} value`;
     const layout: Layout<K> = {
       key: keySlot,
       value: valueSlot,
-      keyPath: `${name} key`,
-      valuePath: `${name} value`,
+      keyPath,
+      valuePath,
       keySize,
       perCpu,
       stride,
       valueSize,
       ops: this.#native.bindSlots(keySize ? keySlot.bytes : null, valueSlot.bytes),
+      encodeKey: bindSlot(keySlot.codec, keySlot.view, keyPath),
+      encodeValue: perCpu ? (value) => this.#encodeValue(value as V, valueSlot.view, 0, valuePath) : bindSlot(valueSlot.codec, valueSlot.view, valuePath),
     };
     return layout;
   }
