@@ -59,7 +59,7 @@ describe('README', () => {
     const { code: exit, stdout, stderr } = await run(file, []);
     expect(stderr).toBe('');
     expect(exit).toBe(0);
-    if (code.includes('BpfMap.create')) {
+    if (code.includes('BpfMap.create') && code.includes('drain()')) {
       expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
     }
     if (code.includes('attachIter')) {
@@ -73,6 +73,11 @@ describe('README', () => {
     }
     if (code.includes('headerBtf')) {
       expect(stdout).toBe('undefined\n0n python3 /tmp/foreign-0 { lo: 65000, hi: -300 }\n');
+    }
+    if (code.includes('PrometheusExporter')) {
+      const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+      const printed = readme.split(code)[1].split('```\n')[2]; // the block after "prints"
+      expect(stdout).toBe(printed);
     }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);
