@@ -41,9 +41,15 @@ const SERIES_OPTIONS = ['labels', 'maxSeries'] as const;
 export const VALUE_OPTIONS = [...SERIES_OPTIONS, 'value'] as const;
 
 /** A Prometheus/OpenTelemetry-safe label or metric name part. */
+const sanitized = new Map<string, string>();
 export function sanitizeName(name: string): string {
-  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `_${s}` : s;
+  let s = sanitized.get(name);
+  if (s === undefined) {
+    s = name.replace(/[^a-zA-Z0-9_]/g, '_');
+    if (/^[0-9]/.test(s)) s = `_${s}`;
+    if (sanitized.size < 4096) sanitized.set(name, s);
+  }
+  return s;
 }
 
 function labelValue(v: unknown): string {
@@ -153,8 +159,13 @@ function pick(how: ValueOptions['value'], value: unknown, key: unknown, mapName:
   return toNumber(value, `map '${mapName}' value`);
 }
 
+/** A label set's identity: names sorted, each value prefixed by its length (so no value can fake a separator). */
 export function labelId(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let id = '';
+  for (const n of names) id += `${n}\u0000${labels[n].length}\u0000${labels[n]}\u0000`;
+  return id;
 }
 
 export function checkMap(map: unknown, name = 'map'): BpfMap {
