@@ -2,8 +2,8 @@
 // OpenTelemetry's SDK reader both carry the exact counts the BPF side made.
 import { MeterProvider, MetricReader, DataPointType, type GaugeMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
-import { BpfMap } from 'node-libbpf';
-import { OpenTelemetryExporter, PrometheusExporter, SERIES_DROPPED } from 'node-libbpf/metrics';
+import { BpfMap, RingBuffer } from 'node-libbpf';
+import { Builtins, OpenTelemetryExporter, PrometheusExporter, SERIES_DROPPED } from 'node-libbpf/metrics';
 import { ARGS, EXPECTED, traced, type Traced } from '../support/metrics';
 
 /** `name{labels} value` lines of a Prometheus text exposition, as label-string -> value. */
@@ -142,6 +142,27 @@ describe('prom-client', () => {
     exporter.close();
     expect(exporter.statsEnabled).toBe(false);
     expect(await registry.metrics()).not.toContain('bpf_program_runs_total');
+  });
+
+  test("builtins: a ring buffer's fill before it is consumed, then delivered, and the drops the BPF side counted", async () => {
+    // `burst` was written while nothing read it: 7 records of 512 bytes (+8 header) fit in its page, 3 did not.
+    const burst = new RingBuffer(t.obj.map('burst'), () => undefined);
+    try {
+      const before = new Builtins({ buffers: { burst } }).read(); // synchronously: nothing consumed yet
+      expect(before.get('bpf_buffer_available_bytes')).toEqual([{ labels: { buffer: 'burst' }, value: 7 * 520 }]);
+      expect(before.get('bpf_buffer_delivered')).toEqual([{ labels: { buffer: 'burst' }, value: 0 }]);
+      burst.consume();
+      exporter.builtins({ buffers: { burst } });
+      expect(exporter.statsEnabled).toBe(false); // no objects: no programs to count
+      const text = await registry.metrics();
+      expect(series(text, 'bpf_buffer_delivered_total')).toEqual(new Map([['{buffer="burst"}', 7]]));
+      expect(series(text, 'bpf_buffer_dropped_total')).toEqual(new Map([['{buffer="burst"}', ARGS.length - 7]]));
+      expect(series(text, 'bpf_buffer_available_bytes')).toEqual(new Map([['{buffer="burst"}', 0]]));
+      burst.close();
+      expect(series(await registry.metrics(), 'bpf_buffer_delivered_total').size).toBe(0); // a closed buffer is skipped
+    } finally {
+      burst.close();
+    }
   });
 
   test('bad arguments: TypeError naming the parameter', () => {
