@@ -2,8 +2,9 @@
 // OpenTelemetry's SDK reader both carry the exact counts the BPF side made.
 import { MeterProvider, MetricReader, DataPointType, type GaugeMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
-import { BpfMap, RingBuffer } from 'node-libbpf';
+import { BpfMap, BpfObject, RingBuffer } from 'node-libbpf';
 import { Builtins, OpenTelemetryExporter, PrometheusExporter, SERIES_DROPPED } from 'node-libbpf/metrics';
+import { fixture } from '../support/helpers';
 import { ARGS, EXPECTED, traced, type Traced } from '../support/metrics';
 
 /** `name{labels} value` lines of a Prometheus text exposition, as label-string -> value. */
@@ -163,6 +164,26 @@ describe('prom-client', () => {
     } finally {
       burst.close();
     }
+  });
+
+  test('a closed map (or a map of a closed object) exports no series; the scrape still works', async () => {
+    const standalone = BpfMap.create({ type: 'hash', key: 'u32', value: 'u64', maxEntries: 4, name: 'standalone' });
+    standalone.set(1, 2n);
+    const other = BpfObject.open(fixture('metrics_hist'));
+    await other.load();
+    other.map('calls').set(7, 3n);
+    exporter.counter(standalone, { name: 'standalone_total' }).gauge(other.map('calls'), { name: 'other_calls' });
+    let text = await registry.metrics();
+    expect(series(text, 'standalone_total')).toEqual(new Map([['{key="1"}', 2]]));
+    expect(series(text, 'other_calls')).toEqual(new Map([['{key="7"}', 3]]));
+    const map = other.map('calls');
+    expect([standalone.closed, map.closed]).toEqual([false, false]);
+    standalone.close();
+    other.close();
+    expect([standalone.closed, map.closed]).toEqual([true, true]);
+    text = await registry.metrics();
+    expect(series(text, 'standalone_total').size + series(text, 'other_calls').size).toBe(0);
+    expect(text).toContain('# TYPE standalone_total counter');
   });
 
   test('bad arguments: TypeError naming the parameter', () => {

@@ -106,8 +106,9 @@ function add(a: unknown, b: unknown): unknown {
   return a;
 }
 
-/** The map's entries with per-CPU values summed. */
+/** The map's entries with per-CPU values summed; none once the map (or its object) is closed. */
 export function* entriesOf(map: BpfMap): Generator<[unknown, unknown]> {
+  if (map.closed) return;
   const perCpu = map.perCpu;
   for (const [k, v] of map.entries()) yield [k, perCpu ? sumCpus(v as unknown[]) : v];
 }
