@@ -104,6 +104,15 @@ describe('prom-client', () => {
     expect(series(text, 'bcc_count')).toEqual(new Map([['', EXPECTED.calls]]));
   });
 
+  test("BCC's keyed BPF_HISTOGRAM (the slot a u64 key field, the other fields labels): buckets up to the largest slot seen", async () => {
+    exporter.histogram(t.obj.map('bcc_by_comm'), { name: 'by_comm', layout: 'indexed' });
+    const text = await registry.metrics();
+    const buckets = series(text, 'by_comm_bucket');
+    expect(buckets.size).toBe(17 + 1); // slots 0..16 (70000 is in slot 16), and +Inf
+    for (const [le, n] of Object.entries(EXPECTED.log2)) expect(buckets.get(`{comm="python3",le="${le}"}`)).toBe(n);
+    expect(series(text, 'by_comm_count')).toEqual(new Map([['{comm="python3"}', EXPECTED.calls]]));
+  });
+
   test('linear histogram: le = base + (i+1)*step - 1; lastSlotOpen moves the clamped slot to +Inf only', async () => {
     exporter
       .histogram(t.obj.map('linear'), { name: 'lin', kind: 'linear', step: 4 })
