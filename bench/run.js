@@ -10,6 +10,7 @@ const BENCHMARKS = {
   maps: () => require('./maps'),
   ringbuf: () => require('./ringbuf'),
   gen: () => require('./gen'),
+  metrics: () => require('./metrics'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]

@@ -7,12 +7,14 @@ import { Builtins, OpenTelemetryExporter, PrometheusExporter, SERIES_DROPPED } f
 import { fixture } from '../support/helpers';
 import { ARGS, EXPECTED, traced, type Traced } from '../support/metrics';
 
-/** `name{labels} value` lines of a Prometheus text exposition, as label-string -> value. */
+/** `name{labels} value` lines of a Prometheus text exposition, as label-string (names sorted) -> value. */
 function series(text: string, name: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
+    if (!m || m[1] !== name) continue;
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => `${l[1]}="${l[2]}"`).sort();
+    out.set(labels.length ? `{${labels.join(',')}}` : '', Number(m[3]));
   }
   return out;
 }
@@ -54,8 +56,8 @@ describe('prom-client', () => {
     expect(series(text, 'getpgid_calls_total')).toEqual(new Map([[`{pid="${t.pid}"}`, EXPECTED.calls]]));
     expect(series(text, 'getpgid_percpu_calls_total')).toEqual(new Map([[`{key="${t.pid}"}`, EXPECTED.calls]]));
     expect(series(text, 'getpgid_by_key_total')).toEqual(new Map([
-      [`{pid="${t.pid}",arg_class="0",comm="python3"}`, EXPECTED.argClass[0]],
-      [`{pid="${t.pid}",arg_class="1",comm="python3"}`, EXPECTED.argClass[1]],
+      [`{arg_class="0",comm="python3",pid="${t.pid}"}`, EXPECTED.argClass[0]],
+      [`{arg_class="1",comm="python3",pid="${t.pid}"}`, EXPECTED.argClass[1]],
     ]));
     expect(series(text, SERIES_DROPPED)).toEqual(new Map([
       ['{metric="getpgid_calls_total"}', 0], ['{metric="getpgid_percpu_calls_total"}', 0], ['{metric="getpgid_by_key_total"}', 0],
@@ -97,8 +99,11 @@ describe('prom-client', () => {
       .histogram(t.obj.map('bcc_dist'), { name: 'bcc', layout: 'indexed' });
     const text = await registry.metrics();
     const byPid = series(text, 'by_pid_bucket');
-    for (const [le, n] of Object.entries(EXPECTED.log2)) expect(byPid.get(`{pid="${t.pid}",le="${le}"}`)).toBe(n);
+    for (const [le, n] of Object.entries(EXPECTED.log2)) expect(byPid.get(`{le="${le}",pid="${t.pid}"}`)).toBe(n);
     expect(series(text, 'by_pid_sum')).toEqual(new Map([[`{pid="${t.pid}"}`, EXPECTED.sum]]));
+    // getMetricsAsJSON() (get(), not the text path) carries each bucket's full label set.
+    const json = (await registry.getMetricsAsJSON()).find((m) => m.name === 'by_pid')!;
+    expect(json.values).toContainEqual({ metricName: 'by_pid_bucket', labels: { pid: String(t.pid), le: '1023' }, value: EXPECTED.log2[1023] });
     const bcc = series(text, 'bcc_bucket');
     for (const [le, n] of Object.entries(EXPECTED.log2)) expect(bcc.get(`{le="${le}"}`)).toBe(n);
     expect(series(text, 'bcc_count')).toEqual(new Map([['', EXPECTED.calls]]));
@@ -145,10 +150,10 @@ describe('prom-client', () => {
     expect(series(text, 'bpf_buffer_size_bytes')).toEqual(new Map([['{buffer="events"}', 4096]]));
     expect(series(text, 'bpf_buffer_available_bytes')).toEqual(new Map([['{buffer="events"}', 0]]));
     const entries = series(text, 'bpf_map_entries');
-    expect(entries.get('{object="metrics_hist",map="calls"}')).toBe(1);
-    expect(entries.get('{object="metrics_hist",map="calls_by_key"}')).toBe(2);
-    expect(entries.get('{object="metrics_hist",map="bcc_dist"}')).toBe(27);
-    expect(series(text, 'bpf_map_max_entries').get('{object="metrics_hist",map="calls"}')).toBe(1024);
+    expect(entries.get('{map="calls",object="metrics_hist"}')).toBe(1);
+    expect(entries.get('{map="calls_by_key",object="metrics_hist"}')).toBe(2);
+    expect(entries.get('{map="bcc_dist",object="metrics_hist"}')).toBe(27);
+    expect(series(text, 'bpf_map_max_entries').get('{map="calls",object="metrics_hist"}')).toBe(1024);
     exporter.close();
     expect(exporter.statsEnabled).toBe(false);
     expect(await registry.metrics()).not.toContain('bpf_program_runs_total');

@@ -35,7 +35,23 @@ interface PromValue {
   labels: Labels;
   value: number;
   metricName?: string;
+  /** Labels many values share (a histogram series' labels under each bucket): prom-client formats them once. */
+  sharedLabels?: Labels;
 }
+
+// prom-client formats `sharedLabels` once per object (a WeakMap cache) and makes a new {}
+// for every value that has none: one shared empty object spares that garbage.
+const NO_SHARED: Labels = Object.freeze({}) as Labels;
+const leLabels = new Map<number, Labels>();
+function le(bound: number): Labels {
+  let l = leLabels.get(bound);
+  if (!l) {
+    l = Object.freeze({ le: String(bound) }) as Labels;
+    if (leLabels.size < 65536) leLabels.set(bound, l);
+  }
+  return l;
+}
+const INF: Labels = Object.freeze({ le: '+Inf' }) as Labels;
 
 interface PromMetric {
   name: string;
@@ -43,6 +59,7 @@ interface PromMetric {
   type: 'counter' | 'gauge' | 'histogram';
   aggregator: 'sum';
   get(): Promise<{ name: string; help: string; type: string; values: PromValue[]; aggregator: 'sum' }>;
+  getForPromString(): Promise<{ name: string; help: string; type: string; values: PromValue[]; aggregator: 'sum' }>;
   reset(): void;
 }
 
@@ -123,10 +140,11 @@ export class PrometheusExporter {
         this.#dropped.set(name, dropped);
         const values: PromValue[] = [];
         for (const s of samples) {
-          s.bounds.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: String(le) }, value: s.cumulative[i] }));
-          values.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' }, value: s.count });
-          values.push({ metricName: `${name}_sum`, labels: s.labels, value: s.sum });
-          values.push({ metricName: `${name}_count`, labels: s.labels, value: s.count });
+          const shared = s.labels;
+          for (let i = 0; i < s.bounds.length; i++) values.push({ metricName: `${name}_bucket`, labels: le(s.bounds[i]), sharedLabels: shared, value: s.cumulative[i] });
+          values.push({ metricName: `${name}_bucket`, labels: INF, sharedLabels: shared, value: s.count });
+          values.push({ metricName: `${name}_sum`, labels: NO_SHARED, sharedLabels: shared, value: s.sum });
+          values.push({ metricName: `${name}_count`, labels: NO_SHARED, sharedLabels: shared, value: s.count });
         }
         return values;
       },
@@ -197,6 +215,7 @@ export class PrometheusExporter {
       read: () => {
         const { samples, dropped } = readValues(map, o);
         this.#dropped.set(name, dropped);
+        for (const v of samples as PromValue[]) v.sharedLabels = NO_SHARED;
         return samples;
       },
     });
@@ -217,7 +236,9 @@ export class PrometheusExporter {
       help,
       type,
       aggregator: 'sum',
-      get: async () => ({ name, help, type, values: read(), aggregator: 'sum' }),
+      // registry.metrics() calls getForPromString(); getMetricsAsJSON() calls get(), which merges the shared labels.
+      getForPromString: async () => ({ name, help, type, values: read(), aggregator: 'sum' }),
+      get: async () => ({ name, help, type, values: read().map(merged), aggregator: 'sum' }),
       reset: () => undefined,
     };
     this.#registry.registerMetric(metric);
@@ -232,12 +253,18 @@ export class PrometheusExporter {
     const name = `${this.#prefix}${SERIES_DROPPED}`;
     const help = 'Series a metric family left out at its last collection because of its maxSeries cap (0: none)';
     const read = (): PromValue[] => [...this.#dropped].map(([metric, value]) => ({ labels: { metric }, value }));
-    return { name, help, type: 'gauge', aggregator: 'sum', get: async () => ({ name, help, type: 'gauge', values: read(), aggregator: 'sum' }), reset: () => undefined };
+    const get = async (): Promise<{ name: string; help: string; type: string; values: PromValue[]; aggregator: 'sum' }> => ({ name, help, type: 'gauge', values: read(), aggregator: 'sum' });
+    return { name, help, type: 'gauge', aggregator: 'sum', get, getForPromString: get, reset: () => undefined };
   }
 
   #check(): void {
     if (this.#closed) throw new TypeError('PrometheusExporter is closed');
   }
+}
+
+function merged(v: PromValue): PromValue {
+  const { sharedLabels, ...rest } = v;
+  return sharedLabels && sharedLabels !== NO_SHARED ? { ...rest, labels: { ...sharedLabels, ...v.labels } } : rest;
 }
 
 function defaultRegistry(): RegistryLike {
