@@ -98,7 +98,8 @@ beforeAll(async () => {
     `--web.listen-address=127.0.0.1:${port}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   prometheus.stderr!.on('data', (d: Buffer) => (prometheusLog = (prometheusLog + d.toString()).slice(-4000)));
-  const ready = await query('up', (r) => r.filter((s) => s.value[1] === '1').length === 2);
+  prometheus.on('error', (e) => (prometheusLog += `\nspawn prometheus: ${e.message} (scripts/setup.sh installs Debian's prometheus package)`));
+  const ready = prometheus.pid === undefined ? [] : await query('up', (r) => r.filter((s) => s.value[1] === '1').length === 2);
   if (ready.filter((s) => s.value[1] === '1').length !== 2) throw new Error(`Prometheus did not scrape both targets: ${JSON.stringify(ready)}\n${prometheusLog}`);
 }, 120000);
 
