@@ -104,7 +104,8 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
-  if (prometheus && prometheus.exitCode === null) {
+  // Only a started process that has not exited yet will emit 'exit'.
+  if (prometheus?.pid !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
     const exited = new Promise((r) => prometheus!.once('exit', r));
     prometheus.kill('SIGKILL');
     await exited;
