@@ -104,6 +104,9 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
+  // First what holds kernel state (the run statistics are system-wide), then Prometheus and its directory.
+  exporter?.close();
+  otel?.close();
   // Only a started process that has not exited yet will emit 'exit'.
   if (prometheus?.pid !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
     const exited = new Promise((r) => prometheus!.once('exit', r));
@@ -111,8 +114,6 @@ afterAll(async () => {
     await exited;
   }
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  exporter?.close();
-  otel?.close();
   await provider?.shutdown();
   await new Promise((r) => server?.close(r));
   t?.close();
