@@ -11,6 +11,7 @@ const BENCHMARKS = {
   ringbuf: () => require('./ringbuf'),
   gen: () => require('./gen'),
   containers: () => require('./containers'),
+  metrics: () => require('./metrics'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]

@@ -3,7 +3,8 @@
 # step skipped when already done:
 #   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
 #      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
-#      filters) (apt-get, as root)
+#      filters), prometheus (the metrics tests start their own server on 127.0.0.1)
+#      (apt-get, as root)
 #   2. tracefs and bpffs mounted (as root)
 #   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
 set -euo pipefail
@@ -26,6 +27,8 @@ echo '#include <sys/sdt.h>' | gcc -E -x c - >/dev/null 2>&1 || missing+=(systemt
 # The vmlinux test compares `node-libbpf vmlinux` with bpftool's output.
 command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
 { command -v ip && command -v tc; } >/dev/null || missing+=(iproute2)
+# test/metrics/prometheus.test.ts runs a real Prometheus (Debian's package; the tests never use its service).
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"

@@ -69,6 +69,7 @@ export class BpfObject implements Disposable {
   #btf: Btf | null | undefined;
   #globals: Globals | undefined;
   #verifierLogs = new Map<string, string>();
+  #loadDurationNs: bigint | undefined;
 
   /**
    * Open a BPF object file (or its bytes). Nothing reaches the kernel until load().
@@ -175,6 +176,15 @@ export class BpfObject implements Disposable {
   }
 
   /**
+   * How long the successful load() took (wall time, nanoseconds): map creation, CO-RE
+   * relocation and the verifier for every program. Undefined before load.
+   * @example await obj.load(); console.log(Number(obj.loadDurationNs) / 1e6, 'ms');
+   */
+  get loadDurationNs(): bigint | undefined {
+    return this.#loadDurationNs;
+  }
+
+  /**
    * Create the maps, apply CO-RE relocations against the kernel's BTF and load every
    * program (autoload) into the kernel. Runs off the JS thread.
    * Rejects with VerifierError (with the full log) when the verifier refuses a program.
@@ -184,7 +194,9 @@ export class BpfObject implements Disposable {
     const trace: { stack?: string } = {};
     Error.captureStackTrace(trace, BpfObject.prototype.load);
     try {
+      const started = process.hrtime.bigint();
       const lines = await this.#native.load();
+      this.#loadDurationNs = process.hrtime.bigint() - started;
       this.#verifierLogs = verifierLogs(lines);
       this.#loaded = true;
     } catch (caught) {

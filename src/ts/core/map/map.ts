@@ -342,6 +342,20 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.isStandalone() ? this.#pinPath : this.#native.pinPath() ?? undefined;
   }
 
+  /**
+   * True once the map was closed, or the object it belongs to was.
+   * @example if (!map.closed) console.log(map.get(0));
+   */
+  get closed(): boolean {
+    if (this.#closed) return true;
+    try {
+      this.#owner.check();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
   /** @internal For RingBuffer: the native map, and the owner its BTF and lifetime come from. */
   internals(token: symbol): { native: NativeMap; owner: MapOwner } {
     checkInternal(token, 'BpfMap.internals');
