@@ -9,6 +9,7 @@ import { RingBuffer } from '../events/ring-buffer';
 import { argTypeError, checkOptions } from '../base/args';
 import type { Sample } from './read';
 
+/** What the builtin metrics report on: objects, event buffers, and how. */
 export interface BuiltinOptions {
   /** Objects whose programs, maps and load time are reported (label `object`: the object's name). */
   objects?: BpfObject[];
@@ -22,10 +23,13 @@ export interface BuiltinOptions {
 
 export const BUILTIN_OPTIONS = ['objects', 'buffers', 'programStats', 'mapEntries'] as const;
 
+/** One builtin family: its name, help text and kind. */
 export interface FamilyInfo {
   /** The base name; the Prometheus adapter adds `_total` to counters. */
   name: string;
+  /** The HELP text (the description, for OpenTelemetry). */
   help: string;
+  /** Whether it only grows (counter) or goes up and down (gauge). */
   type: 'counter' | 'gauge';
 }
 
@@ -59,6 +63,7 @@ export class Builtins {
   readonly #mapEntries: boolean;
   #stats: StatsHandle | undefined;
 
+  /** Reads `options` once; turns the run statistics on when `programStats` (the default). */
   constructor(options: BuiltinOptions | undefined) {
     const o = checkOptions<BuiltinOptions>(options, 'options', BUILTIN_OPTIONS);
     const objects = o.objects ?? [];

@@ -20,6 +20,7 @@ import type { BpfMap } from '../core/map/map';
 import { argRangeError, argTypeError, checkInteger, checkString, describe } from '../base/args';
 import { checkSeriesOptions, DEFAULT_MAX_SERIES, entriesOf, labelId, labelsOf, toNumber, type Labels, type Reading, type SeriesOptions } from './read';
 
+/** How a histogram map is laid out (slots in each value, or one slot per key) and bucketed. */
 export interface HistogramOptions<K = any, V = any> extends SeriesOptions<K, V> {
   /** 'log2' (default) or 'linear' slots. */
   kind?: 'log2' | 'linear';
@@ -31,6 +32,7 @@ export interface HistogramOptions<K = any, V = any> extends SeriesOptions<K, V> 
   slotField?: string;
   /** Linear histograms: the first slot's lowest value (default 0) and each slot's width (required). */
   base?: number;
+  /** Linear histograms: each slot's width (required for kind 'linear'). */
   step?: number;
   /** A field of the value holding the sum of the observed values (layout 'slots'); without it `_sum` is NaN. */
   sumField?: string;
@@ -40,13 +42,17 @@ export interface HistogramOptions<K = any, V = any> extends SeriesOptions<K, V> 
 
 export const HISTOGRAM_OPTIONS = ['labels', 'maxSeries', 'kind', 'layout', 'field', 'slotField', 'base', 'step', 'sumField', 'lastSlotOpen'] as const;
 
+/** One histogram series read from a map: its labels, exact bounds and counts. */
 export interface HistogramSample {
+  /** The series' labels (from the key). */
   labels: Labels;
   /** Inclusive upper bounds, ascending; +Inf is implied. */
   bounds: number[];
   /** Cumulative counts, one per bound. */
   cumulative: number[];
+  /** Everything counted, +Inf included. */
   count: number;
+  /** The sum of the observed values (the value's sumField), NaN when the map keeps none. */
   sum: number;
 }
 

@@ -19,23 +19,31 @@ import { SERIES_DROPPED } from './prometheus';
 
 /** An observable instrument, as @opentelemetry/api's Meter makes them. */
 export interface ObservableLike {
+  /** Adds a callback the SDK calls at each collection. */
   addCallback(callback: (result: { observe(value: number, attributes?: Labels): void }) => void): void;
+  /** Removes a callback added with addCallback(). */
   removeCallback(callback: (result: { observe(value: number, attributes?: Labels): void }) => void): void;
 }
 
 /** A batch callback's result, as @opentelemetry/api passes it. */
 export interface BatchResultLike {
+  /** Records `value` with `attributes` for `observable` at this collection. */
   observe(observable: any, value: number, attributes?: Labels): void;
 }
 
 /** What this adapter needs of an @opentelemetry/api Meter. */
 export interface MeterLike {
+  /** An observable (monotonic) counter: map counters. */
   createObservableCounter(name: string, options?: { description?: string; unit?: string }): ObservableLike;
+  /** An observable gauge: map gauges and the three parts of a histogram. */
   createObservableGauge(name: string, options?: { description?: string; unit?: string }): ObservableLike;
+  /** One callback for several instruments: a family reads its map once per collection. */
   addBatchObservableCallback(callback: (result: BatchResultLike) => void, observables: any[]): void;
+  /** Removes a batch callback (close()). */
   removeBatchObservableCallback(callback: (result: BatchResultLike) => void, observables: any[]): void;
 }
 
+/** The name, description and unit of one OpenTelemetry instrument. */
 export interface InstrumentNaming {
   /** The instrument name. */
   name: string;
@@ -66,6 +74,12 @@ export class OpenTelemetryExporter {
   #builtins: Builtins | undefined;
   #closed = false;
 
+  /**
+   * An exporter making observable instruments on `meter` (an @opentelemetry/api Meter).
+   * @example
+   * const exporter = new OpenTelemetryExporter(meterProvider.getMeter('agent'));
+   * exporter.counter(obj.map('counts'), { name: 'getpgid_calls' });
+   */
   constructor(meter: MeterLike) {
     if (meter === null || typeof meter !== 'object' || typeof meter.createObservableGauge !== 'function' || typeof meter.addBatchObservableCallback !== 'function') {
       throw argTypeError('meter', 'an @opentelemetry/api Meter', meter);

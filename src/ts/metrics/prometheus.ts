@@ -12,11 +12,15 @@ import { checkMap, checkSeriesOptions, checkValueOption, readValues, sanitizeNam
 
 /** What this adapter needs of a prom-client Registry (prom-client is an optional peer dependency). */
 export interface RegistryLike {
+  /** Adds a collector (a family this exporter reads when scraped). */
   registerMetric(metric: any): void;
+  /** Removes a family by name (close() removes the exporter's own). */
   removeSingleMetric(name: string): void;
+  /** A registered family by name (used to refuse a name taken twice). */
   getSingleMetric?(name: string): unknown;
 }
 
+/** Where a PrometheusExporter registers its families. */
 export interface PrometheusExporterOptions {
   /** The prom-client Registry to register into (default: prom-client's global `register`). */
   registry?: RegistryLike;
@@ -24,6 +28,7 @@ export interface PrometheusExporterOptions {
   prefix?: string;
 }
 
+/** The name and HELP text of one exported family. */
 export interface MetricNaming {
   /** The metric name (sanitized: characters outside [a-zA-Z0-9_:] become '_'). */
   name: string;
@@ -94,6 +99,13 @@ export class PrometheusExporter {
   #closed = false;
   #droppedMetric: PromMetric | undefined;
 
+  /**
+   * An exporter registering into `options.registry` (prom-client's global one by default).
+   * @example
+   * const exporter = new PrometheusExporter({ registry });
+   * exporter.counter(obj.map('counts'), { name: 'getpgid_calls' });
+   * // registry.metrics() reads the map at each scrape
+   */
   constructor(options?: PrometheusExporterOptions) {
     const o = checkOptions<PrometheusExporterOptions>(options, 'options', ['registry', 'prefix']);
     if (o.registry !== undefined && (o.registry === null || typeof o.registry !== 'object' || typeof o.registry.registerMetric !== 'function')) {

@@ -13,6 +13,7 @@ export type Labels = Record<string, string>;
  */
 export type LabelMapper<K = any, V = any> = (key: K, value: V) => Record<string, string | number | bigint | boolean> | undefined;
 
+/** What every map family takes: labels from keys, and a cap on series. */
 export interface SeriesOptions<K = any, V = any> {
   /** Key to labels. Default: a struct key's fields (nested as `outer_inner`), a scalar key as `key`; none for a one-entry array. */
   labels?: LabelMapper<K, V>;
@@ -20,17 +21,23 @@ export interface SeriesOptions<K = any, V = any> {
   maxSeries?: number;
 }
 
+/** A counter or gauge family: which number of each value to export. */
 export interface ValueOptions<K = any, V = any> extends SeriesOptions<K, V> {
   /** The number to export: a field of a struct value, or a function of the value (per-CPU values summed first). Default: the value itself. */
   value?: string | ((value: V, key: K) => number | bigint);
 }
 
+/** One series of a counter or gauge family at a collection. */
 export interface Sample {
+  /** The series' labels (from the key). */
   labels: Labels;
+  /** Its value (per-CPU values summed). */
   value: number;
 }
 
+/** What one collection read from a map. */
 export interface Reading<S> {
+  /** The series, at most maxSeries of them. */
   samples: S[];
   /** Series left out by maxSeries at this collection. */
   dropped: number;
