@@ -7,6 +7,7 @@
 const { parseArgs } = require('./common');
 
 const BENCHMARKS = {
+  symbols: () => require('./symbols'),
   maps: () => require('./maps'),
   ringbuf: () => require('./ringbuf'),
   gen: () => require('./gen'),

@@ -1,0 +1,146 @@
+// One ELF file as the symbolizer uses it: its symbols (llvm-symbolizer's rules), its build
+// ID, its executable segments (file offset -> virtual address), and, found when first
+// needed, its separate debug file (/usr/lib/debug/.build-id/xx/yyyy.debug, or
+// .gnu_debuglink) and DWARF line table.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type ElfSource, LazyElfFile } from '../elf/lazy-file';
+import { buildId, debugLink } from '../elf/notes';
+import { ElfSymbolTable } from '../elf/symbols';
+import { LineTable } from '../dwarf/lines';
+
+const PT_LOAD = 1;
+const PF_X = 1;
+
+/** Where separate debug files are looked for (as gdb and llvm-symbolizer do). */
+export const DEBUG_ROOT = '/usr/lib/debug';
+
+export interface Resolved {
+  name?: string;
+  offset?: number;
+  file?: string;
+  line?: number;
+}
+
+export class ElfModule {
+  readonly buildId: string | undefined;
+  readonly #src: ElfSource;
+  readonly #symbols: ElfSymbolTable;
+  readonly #loads: { offset: number; vaddr: number; filesz: number }[];
+  readonly #path: string;
+  #debug: ElfModule | null | undefined;
+  #debugSymbols: ElfSymbolTable | undefined;
+  #lines: LineTable | null | undefined;
+
+  constructor(src: ElfSource, filePath: string) {
+    this.#src = src;
+    this.#path = filePath;
+    this.#symbols = safe(() => ElfSymbolTable.fromElf(src)) ?? ElfSymbolTable.empty();
+    this.buildId = safe(() => buildId(src));
+    this.#loads = src.elf.programHeaders
+      .filter((p) => p.type === PT_LOAD)
+      .map((p) => ({ offset: p.offset, vaddr: Number(p.vaddr), filesz: p.filesz, x: (p.flags & PF_X) !== 0 }))
+      .sort((a, b) => Number(b.x) - Number(a.x)); // executable segments first
+  }
+
+  /**
+   * Opens a file on disk (its headers only); throws when it cannot be read as ELF.
+   * `seenAs`: where the file lives, when opened through another path (/proc/PID/map_files):
+   * its .gnu_debuglink is looked for beside it.
+   */
+  static open(filePath: string, seenAs = filePath): ElfModule {
+    return new ElfModule(LazyElfFile.open(filePath), seenAs);
+  }
+
+  /** The ELF virtual address of a file offset (through the PT_LOAD segment holding it). */
+  toVirtual(fileOffset: number): number {
+    for (const l of this.#loads) {
+      if (fileOffset >= l.offset && fileOffset < l.offset + l.filesz) return fileOffset - l.offset + l.vaddr;
+    }
+    return fileOffset; // no segments (a relocatable object): offsets are addresses
+  }
+
+  /** The file offset of an ELF virtual address. */
+  toFileOffset(vaddr: number): number {
+    for (const l of this.#loads) {
+      if (vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz) return vaddr - l.vaddr + l.offset;
+    }
+    return vaddr;
+  }
+
+  /** Name (and with `lines`, file:line) of an ELF virtual address. */
+  resolve(vaddr: number, lines: boolean): Resolved {
+    const out: Resolved = {};
+    let i = this.#symbols.find(vaddr);
+    let table = this.#symbols;
+    if (i < 0) {
+      // Not in the file's own table (stripped, or a static function): the debug file's.
+      table = this.#fallbackSymbols();
+      i = table.find(vaddr);
+    }
+    if (i >= 0) {
+      out.name = table.name(i);
+      out.offset = vaddr - table.start(i);
+    }
+    if (lines) {
+      const row = this.#lineTable()?.lookup(vaddr);
+      if (row) {
+        out.file = row.file;
+        out.line = row.line;
+      }
+    }
+    return out;
+  }
+
+  /** The separate debug file, when there is one (looked for once). */
+  debugFile(): ElfModule | undefined {
+    if (this.#debug === undefined) this.#debug = this.#findDebugFile() ?? null;
+    return this.#debug ?? undefined;
+  }
+
+  #fallbackSymbols(): ElfSymbolTable {
+    if (!this.#debugSymbols) {
+      const debug = this.debugFile();
+      this.#debugSymbols = debug ? debug.#symbols : ElfSymbolTable.empty();
+    }
+    return this.#debugSymbols;
+  }
+
+  #lineTable(): LineTable | undefined {
+    if (this.#lines === undefined) {
+      this.#lines = safe(() => LineTable.fromElf(this.#src)) ?? null;
+      if (!this.#lines) {
+        const debug = this.debugFile();
+        this.#lines = (debug && safe(() => LineTable.fromElf(debug.#src))) ?? null;
+      }
+    }
+    return this.#lines ?? undefined;
+  }
+
+  #findDebugFile(): ElfModule | undefined {
+    const candidates: string[] = [];
+    if (this.buildId && this.buildId.length > 2) {
+      candidates.push(path.join(DEBUG_ROOT, '.build-id', this.buildId.slice(0, 2), `${this.buildId.slice(2)}.debug`));
+    }
+    const link = safe(() => debugLink(this.#src));
+    if (link) {
+      const dir = path.dirname(this.#path);
+      candidates.push(path.join(dir, link.file), path.join(dir, '.debug', link.file), path.join(DEBUG_ROOT, dir, link.file));
+    }
+    for (const c of candidates) {
+      if (c === this.#path || !fs.existsSync(c)) continue;
+      const m = safe(() => ElfModule.open(c));
+      // A debug file of another build would name the wrong functions.
+      if (m && (!this.buildId || !m.buildId || m.buildId === this.buildId)) return m;
+    }
+    return undefined;
+  }
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
