@@ -4,7 +4,7 @@
 // .gnu_debuglink) and DWARF line table.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ElfSource, LazyElfFile } from '../elf/lazy-file';
+import { elfInMemory, type ElfSource, LazyElfFile } from '../elf/lazy-file';
 import { buildId, debugLink } from '../elf/notes';
 import { ElfSymbolTable } from '../elf/symbols';
 import { LineTable } from '../dwarf/lines';
@@ -41,6 +41,11 @@ export class ElfModule {
       .filter((p) => p.type === PT_LOAD)
       .map((p) => ({ offset: p.offset, vaddr: Number(p.vaddr), filesz: p.filesz, x: (p.flags & PF_X) !== 0 }))
       .sort((a, b) => Number(b.x) - Number(a.x)); // executable segments first
+  }
+
+  /** An ELF image already in memory (the vDSO). */
+  static fromBytes(bytes: Buffer, name: string): ElfModule {
+    return new ElfModule(elfInMemory(bytes), name);
   }
 
   /**

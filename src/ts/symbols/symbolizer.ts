@@ -1,14 +1,18 @@
 // Symbolizer: stack addresses to names, for the kernel and for any process's user space.
 import * as fs from 'node:fs';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
-import { elfInMemory } from '../elf/lazy-file';
-import { ElfModule } from './elf-module';
+import type { ElfModule } from './elf-module';
 import type { Frame, NormalizedAddress } from './frame';
 import { KernelSymbols } from './kernel';
 import { PerfMapFile } from './perf-map';
 import { type Mapping, ProcessMaps } from './process-maps';
 
 const TWO32 = 2 ** 32;
+
+// The ELF and DWARF readers load when a user address is first symbolized: the runtime
+// entry does not load them (nor zlib, for compressed sections) for programs that never do.
+let elfModules: typeof import('./elf-module') | undefined;
+const elf = (): typeof import('./elf-module') => (elfModules ??= require('./elf-module') as typeof import('./elf-module'));
 
 export interface SymbolizerOptions {
   /** Also give file:line from DWARF line tables (default true; names alone are faster cold). */
@@ -258,7 +262,7 @@ export class Symbolizer {
       if (cached && cached.stamp === stamp) return cached.module;
       let module: ElfModule | undefined;
       try {
-        module = ElfModule.open(file, `/proc/${pid}/root${mapping.path}`);
+        module = elf().ElfModule.open(file, `/proc/${pid}/root${mapping.path}`);
       } catch {
         module = undefined;
       }
@@ -281,7 +285,7 @@ export class Symbolizer {
     if (cached && cached.stamp === stamp) return cached.module;
     let module: ElfModule | undefined;
     try {
-      module = ElfModule.open(file);
+      module = elf().ElfModule.open(file);
     } catch {
       module = undefined;
     }
@@ -308,7 +312,7 @@ export class Symbolizer {
     if (cached) return cached.module;
     let module: ElfModule | undefined;
     try {
-      module = new ElfModule(elfInMemory(image), '[vdso]');
+      module = elf().ElfModule.fromBytes(image, '[vdso]');
     } catch {
       module = undefined;
     }
