@@ -177,7 +177,9 @@ function runUnit(r: ByteReader, offsetSize: 4 | 8, strings: StringSections, rows
   const fileBase = version >= 5 ? 0 : 1;
   if (version >= 5) {
     const dirs = readEntries(r, ctx, strings).map((e) => e.path);
-    for (const e of readEntries(r, ctx, strings)) unitFiles.push(files.push(joinPath(dirs[e.dir] ?? '', e.path)) - 1);
+    // Relative directories are relative to the compilation directory, entry 0.
+    const dirOf = (i: number): string => (i === 0 || (dirs[i] ?? '').startsWith('/') ? dirs[i] ?? '' : joinPath(dirs[0] ?? '', dirs[i] ?? ''));
+    for (const e of readEntries(r, ctx, strings)) unitFiles.push(files.push(joinPath(dirOf(e.dir), e.path)) - 1);
   } else {
     const dirs = [''];
     for (let d = r.cstr(); d !== ''; d = r.cstr()) dirs.push(d);

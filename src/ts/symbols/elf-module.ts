@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { elfInMemory, type ElfSource, LazyElfFile } from '../elf/lazy-file';
 import { buildId, debugLink } from '../elf/notes';
 import { ElfSymbolTable } from '../elf/symbols';
+import { FunctionTable } from '../dwarf/functions';
 import { LineTable } from '../dwarf/lines';
 
 const PT_LOAD = 1;
@@ -31,9 +32,13 @@ export class ElfModule {
   #debug: ElfModule | null | undefined;
   #debugSymbols: ElfSymbolTable | undefined;
   #lines: LineTable | null | undefined;
+  #functions: FunctionTable | null | undefined;
 
-  constructor(src: ElfSource, filePath: string) {
+  readonly #debugFileSymbols: boolean;
+
+  constructor(src: ElfSource, filePath: string, debugFileSymbols = false) {
     this.#src = src;
+    this.#debugFileSymbols = debugFileSymbols;
     this.#path = filePath;
     this.#symbols = safe(() => ElfSymbolTable.fromElf(src)) ?? ElfSymbolTable.empty();
     this.buildId = safe(() => buildId(src));
@@ -44,8 +49,8 @@ export class ElfModule {
   }
 
   /** An ELF image already in memory (the vDSO). */
-  static fromBytes(bytes: Buffer, name: string): ElfModule {
-    return new ElfModule(elfInMemory(bytes), name);
+  static fromBytes(bytes: Buffer, name: string, debugFileSymbols = false): ElfModule {
+    return new ElfModule(elfInMemory(bytes), name, debugFileSymbols);
   }
 
   /**
@@ -53,8 +58,8 @@ export class ElfModule {
    * `seenAs`: where the file lives, when opened through another path (/proc/PID/map_files):
    * its .gnu_debuglink is looked for beside it.
    */
-  static open(filePath: string, seenAs = filePath): ElfModule {
-    return new ElfModule(LazyElfFile.open(filePath), seenAs);
+  static open(filePath: string, seenAs = filePath, debugFileSymbols = false): ElfModule {
+    return new ElfModule(LazyElfFile.open(filePath), seenAs, debugFileSymbols);
   }
 
   /** The ELF virtual address of a file offset (through the PT_LOAD segment holding it). */
@@ -73,19 +78,32 @@ export class ElfModule {
     return vaddr;
   }
 
-  /** Name (and with `lines`, file:line) of an ELF virtual address. */
+  /**
+   * Name (and with `lines`, file:line) of an ELF virtual address, found as llvm-symbolizer
+   * finds it: the file's own symbol table, else the function DWARF describes (in the file
+   * or its debug file); then, with `debugFileSymbols`, where neither knows the code (no
+   * DWARF: assembly, libgcc), the debug file's symbol table.
+   */
   resolve(vaddr: number, lines: boolean): Resolved {
     const out: Resolved = {};
-    let i = this.#symbols.find(vaddr);
-    let table = this.#symbols;
-    if (i < 0) {
-      // Not in the file's own table (stripped, or a static function): the debug file's.
-      table = this.#fallbackSymbols();
-      i = table.find(vaddr);
-    }
+    const i = this.#symbols.find(vaddr);
     if (i >= 0) {
-      out.name = table.name(i);
-      out.offset = vaddr - table.start(i);
+      out.name = this.#symbols.name(i);
+      out.offset = vaddr - this.#symbols.start(i);
+    } else {
+      const functions = this.#functionTable();
+      const f = functions ? functions.find(vaddr) : -1;
+      if (f >= 0) {
+        out.name = functions!.name(f);
+        out.offset = vaddr - functions!.start(f);
+      } else if (this.#debugFileSymbols) {
+        const table = this.#fallbackSymbols();
+        const j = table.find(vaddr);
+        if (j >= 0) {
+          out.name = table.name(j);
+          out.offset = vaddr - table.start(j);
+        }
+      }
     }
     if (lines) {
       const row = this.#lineTable()?.lookup(vaddr);
@@ -109,6 +127,17 @@ export class ElfModule {
       this.#debugSymbols = debug ? debug.#symbols : ElfSymbolTable.empty();
     }
     return this.#debugSymbols;
+  }
+
+  #functionTable(): FunctionTable | undefined {
+    if (this.#functions === undefined) {
+      this.#functions = safe(() => FunctionTable.fromElf(this.#src)) ?? null;
+      if (!this.#functions) {
+        const debug = this.debugFile();
+        this.#functions = (debug && safe(() => FunctionTable.fromElf(debug.#src))) ?? null;
+      }
+    }
+    return this.#functions ?? undefined;
   }
 
   #lineTable(): LineTable | undefined {

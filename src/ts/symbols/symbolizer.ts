@@ -17,6 +17,12 @@ const elf = (): typeof import('./elf-module') => (elfModules ??= require('./elf-
 export interface SymbolizerOptions {
   /** Also give file:line from DWARF line tables (default true; names alone are faster cold). */
   lines?: boolean;
+  /**
+   * Name code that neither the file's symbol table nor DWARF describes (libgcc's helpers,
+   * assembly without debug info) from the separate debug file's symbol table (default
+   * false: names then agree with llvm-symbolizer's, which leaves such code unnamed).
+   */
+  debugFileSymbols?: boolean;
   /** Read JIT-ed function names from perf maps (/tmp/perf-PID.map; default true). */
   perfMaps?: boolean;
   /**
@@ -58,6 +64,7 @@ interface CachedModule {
 export class Symbolizer {
   readonly #lines: boolean;
   readonly #perfMaps: boolean;
+  readonly #debugFileSymbols: boolean;
   readonly #kernelRefreshMs: number;
   #kernel: KernelSymbols | undefined;
   #kernelReadAt = 0;
@@ -65,7 +72,8 @@ export class Symbolizer {
   readonly #perfMapFiles = new Map<string, PerfMapFile>();
 
   constructor(options?: SymbolizerOptions) {
-    const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'perfMaps', 'kernelRefreshMs']);
+    const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'debugFileSymbols', 'perfMaps', 'kernelRefreshMs']);
+    this.#debugFileSymbols = optionalBoolean(o.debugFileSymbols, 'options.debugFileSymbols') ?? false;
     this.#lines = optionalBoolean(o.lines, 'options.lines') ?? true;
     this.#perfMaps = optionalBoolean(o.perfMaps, 'options.perfMaps') ?? true;
     this.#kernelRefreshMs = o.kernelRefreshMs === undefined ? 1000 : checkInteger(o.kernelRefreshMs, 'options.kernelRefreshMs', 0, 2 ** 31 - 1);
@@ -262,7 +270,7 @@ export class Symbolizer {
       if (cached && cached.stamp === stamp) return cached.module;
       let module: ElfModule | undefined;
       try {
-        module = elf().ElfModule.open(file, `/proc/${pid}/root${mapping.path}`);
+        module = elf().ElfModule.open(file, `/proc/${pid}/root${mapping.path}`, this.#debugFileSymbols);
       } catch {
         module = undefined;
       }
@@ -285,7 +293,7 @@ export class Symbolizer {
     if (cached && cached.stamp === stamp) return cached.module;
     let module: ElfModule | undefined;
     try {
-      module = elf().ElfModule.open(file);
+      module = elf().ElfModule.open(file, file, this.#debugFileSymbols);
     } catch {
       module = undefined;
     }
@@ -312,7 +320,7 @@ export class Symbolizer {
     if (cached) return cached.module;
     let module: ElfModule | undefined;
     try {
-      module = elf().ElfModule.fromBytes(image, '[vdso]');
+      module = elf().ElfModule.fromBytes(image, '[vdso]', this.#debugFileSymbols);
     } catch {
       module = undefined;
     }
