@@ -17,7 +17,8 @@ const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--
   NAME        ${Object.keys(BENCHMARKS).join(', ')} (default: all)
   --rounds N  alternating C / node rounds; medians are reported (default 3)
   --cpu N     the CPU every measured process is pinned to with taskset (default 1; 'none')
-  --n N       maps: entries in the hash map; gen: records per run (default 200000)
+  --n N       maps: entries in the hash map; gen: records per run (default 200000);
+              symbols: addresses per target (default 100000)
   --secs S    ringbuf: seconds per pipeline run (default 3)
   --json FILE also write every round's numbers as JSON
 `;

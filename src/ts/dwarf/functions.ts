@@ -52,6 +52,7 @@ interface Sections {
   addr?: Uint8Array;
   ranges?: Uint8Array;
   rnglists?: Uint8Array;
+  aranges?: Uint8Array;
 }
 
 /** Names of subprogram DIEs by section offset, with the DIE they defer to. */
@@ -61,79 +62,23 @@ interface DieName {
   ref?: number;
 }
 
-export class FunctionTable {
-  readonly #lo: Float64Array;
-  readonly #hi: Float64Array;
-  readonly #names: string[];
+/** The functions of one compilation unit, sorted by start. */
+class UnitFunctions {
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly die: number[];
+  readonly names: (string | null | undefined)[];
 
-  private constructor(ranges: { lo: number; hi: number; name: string }[]) {
+  constructor(ranges: { lo: number; hi: number; die: number }[]) {
     ranges.sort((a, b) => a.lo - b.lo || b.hi - a.hi);
-    this.#lo = Float64Array.from(ranges, (r) => r.lo);
-    this.#hi = Float64Array.from(ranges, (r) => r.hi);
-    this.#names = ranges.map((r) => r.name);
+    this.lo = Float64Array.from(ranges, (r) => r.lo);
+    this.hi = Float64Array.from(ranges, (r) => r.hi);
+    this.die = ranges.map((r) => r.die);
+    this.names = new Array(ranges.length);
   }
 
-  get length(): number {
-    return this.#names.length;
-  }
-
-  /** The functions of an ELF file's .debug_info, or undefined when it has none. */
-  static fromElf(src: ElfSource): FunctionTable | undefined {
-    const get = (name: string): Uint8Array | undefined => {
-      const s = src.elf.section(name);
-      return s && s.size > 0 ? src.sectionData(s) : undefined;
-    };
-    const info = get('.debug_info');
-    const abbrev = get('.debug_abbrev');
-    if (!info || !abbrev) return undefined;
-    return FunctionTable.parse({
-      info, abbrev, str: get('.debug_str'), lineStr: get('.debug_line_str'), strOffsets: get('.debug_str_offsets'),
-      addr: get('.debug_addr'), ranges: get('.debug_ranges'), rnglists: get('.debug_rnglists'),
-    }, src.elf.littleEndian);
-  }
-
-  static parse(s: Sections, littleEndian = true): FunctionTable {
-    const names = new Map<number, DieName>();
-    const pending: { lo: number; hi: number; die: number }[] = [];
-    const r = new ByteReader(s.info, littleEndian);
-    const abbrevCache = new Map<number, Map<number, Abbrev>>();
-    const fixedSizes = new Map<string, Map<number, number>>();
-    while (r.remaining > 0) {
-      const unitStart = r.offset;
-      try {
-        const { length, offsetSize } = r.initialLength();
-        const unit = r.sub(length);
-        parseUnit(unit, unitStart, offsetSize, s, abbrevCache, fixedSizes, names, pending);
-      } catch {
-        break;
-      }
-    }
-    const text = (v: string | number | undefined): string | undefined =>
-      typeof v === 'number' ? cstrAt(v % 2 ? s.lineStr : s.str, Math.floor(v / 2)) : v;
-    const resolve = (off: number): string | undefined => {
-      // linkage name first, then name, each through the chain of references
-      let linkage: string | number | undefined;
-      let name: string | number | undefined;
-      for (let o: number | undefined = off, depth = 0; o !== undefined && depth < 8; depth++) {
-        const d = names.get(o);
-        if (!d) break;
-        linkage ??= d.linkage;
-        name ??= d.name;
-        o = d.ref;
-      }
-      return text(linkage ?? name);
-    };
-    const out: { lo: number; hi: number; name: string }[] = [];
-    for (const p of pending) {
-      const name = resolve(p.die);
-      if (name !== undefined && p.hi > p.lo) out.push({ lo: p.lo, hi: p.hi, name });
-    }
-    return new FunctionTable(out);
-  }
-
-  /** Index of the function whose code holds `address`, or -1. */
   find(address: number): number {
-    const lo = this.#lo;
+    const lo = this.lo;
     let a = 0;
     let b = lo.length - 1;
     let i = -1;
@@ -146,18 +91,190 @@ export class FunctionTable {
         b = mid - 1;
       }
     }
-    for (let k = i; k >= 0 && k > i - 8; k--) if (address < this.#hi[k]) return k;
+    for (let k = i; k >= 0 && k > i - 8; k--) if (address < this.hi[k]) return k;
     return -1;
   }
+}
 
-  name(i: number): string {
-    return this.#names[i];
+/**
+ * An address's function, found as llvm-symbolizer finds it: .debug_aranges names the unit
+ * holding the address, and only that unit is read (once), so the first answer does not
+ * wait for all of a large library's debug information. Without .debug_aranges (or for an
+ * address it does not cover) every unit is read, once.
+ */
+export class FunctionTable {
+  readonly #s: Sections;
+  readonly #le: boolean;
+  /** Offsets of the units in .debug_info, ascending. */
+  readonly #unitStarts: number[] = [];
+  readonly #unitSizes: (4 | 8)[] = [];
+  readonly #unitEnds: number[] = [];
+  readonly #units = new Map<number, UnitFunctions>();
+  readonly #names = new Map<number, DieName>();
+  readonly #abbrevs = new Map<number, Map<number, Abbrev>>();
+  readonly #fixed = new Map<string, Map<number, number>>();
+  /** .debug_aranges: [lo, hi) -> unit offset, sorted by lo. */
+  readonly #arLo: Float64Array;
+  readonly #arHi: Float64Array;
+  readonly #arUnit: Float64Array;
+  #all: UnitFunctions | undefined;
+
+  private constructor(s: Sections, littleEndian: boolean) {
+    this.#s = s;
+    this.#le = littleEndian;
+    const r = new ByteReader(s.info, littleEndian);
+    while (r.remaining > 0) {
+      const start = r.offset;
+      try {
+        const { length, offsetSize } = r.initialLength();
+        r.skip(length);
+        this.#unitStarts.push(start);
+        this.#unitSizes.push(offsetSize);
+        this.#unitEnds.push(r.offset);
+      } catch {
+        break;
+      }
+    }
+    const ar = s.aranges ? readAranges(s.aranges, littleEndian) : [];
+    ar.sort((x, y) => x.lo - y.lo);
+    this.#arLo = Float64Array.from(ar, (x) => x.lo);
+    this.#arHi = Float64Array.from(ar, (x) => x.hi);
+    this.#arUnit = Float64Array.from(ar, (x) => x.unit);
   }
 
-  /** Start of the function's range holding the address found. */
-  start(i: number): number {
-    return this.#lo[i];
+  /** The functions of an ELF file's .debug_info, or undefined when it has none. */
+  static fromElf(src: ElfSource): FunctionTable | undefined {
+    const get = (name: string): Uint8Array | undefined => {
+      const s = src.elf.section(name);
+      return s && s.size > 0 ? src.sectionData(s) : undefined;
+    };
+    const info = get('.debug_info');
+    const abbrev = get('.debug_abbrev');
+    if (!info || !abbrev) return undefined;
+    return new FunctionTable({
+      info, abbrev, str: get('.debug_str'), lineStr: get('.debug_line_str'), strOffsets: get('.debug_str_offsets'),
+      addr: get('.debug_addr'), ranges: get('.debug_ranges'), rnglists: get('.debug_rnglists'), aranges: get('.debug_aranges'),
+    }, src.elf.littleEndian);
   }
+
+  static parse(s: Sections, littleEndian = true): FunctionTable {
+    return new FunctionTable(s, littleEndian);
+  }
+
+  /** The name of the function whose code holds `address` and its start, or undefined. */
+  lookup(address: number): { name: string; start: number } | undefined {
+    const unit = this.#unitFor(address);
+    const fns = unit === undefined ? this.#everything() : this.#unit(unit);
+    const i = fns.find(address);
+    if (i < 0) return undefined;
+    let name = fns.names[i];
+    if (name === undefined) name = fns.names[i] = this.#resolve(fns.die[i]) ?? null;
+    return name === null ? undefined : { name, start: fns.lo[i] };
+  }
+
+  #unitFor(address: number): number | undefined {
+    const lo = this.#arLo;
+    let a = 0;
+    let b = lo.length - 1;
+    let i = -1;
+    while (a <= b) {
+      const mid = (a + b) >>> 1;
+      if (lo[mid] <= address) {
+        i = mid;
+        a = mid + 1;
+      } else {
+        b = mid - 1;
+      }
+    }
+    for (let k = i; k >= 0 && k > i - 8; k--) if (address < this.#arHi[k]) return this.#arUnit[k];
+    return undefined;
+  }
+
+  #unit(start: number): UnitFunctions {
+    let fns = this.#units.get(start);
+    if (!fns) {
+      const pending: { lo: number; hi: number; die: number }[] = [];
+      this.#parse(start, pending);
+      fns = new UnitFunctions(pending);
+      this.#units.set(start, fns);
+    }
+    return fns;
+  }
+
+  #everything(): UnitFunctions {
+    if (!this.#all) {
+      const pending: { lo: number; hi: number; die: number }[] = [];
+      for (const start of this.#unitStarts) {
+        const fns = this.#unit(start);
+        for (let i = 0; i < fns.lo.length; i++) pending.push({ lo: fns.lo[i], hi: fns.hi[i], die: fns.die[i] });
+      }
+      this.#all = new UnitFunctions(pending);
+    }
+    return this.#all;
+  }
+
+  #parse(start: number, pending: { lo: number; hi: number; die: number }[]): void {
+    const k = this.#unitStarts.indexOf(start);
+    if (k < 0) return;
+    const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
+    try {
+      r.initialLength();
+      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending);
+    } catch {
+      // a malformed unit: what was read before stays
+    }
+  }
+
+  /** linkage name first, then name, each through the chain of references (across units). */
+  #resolve(off: number): string | undefined {
+    let linkage: string | number | undefined;
+    let name: string | number | undefined;
+    for (let o: number | undefined = off, depth = 0; o !== undefined && depth < 8; depth++) {
+      let d = this.#names.get(o);
+      if (!d) {
+        // a DIE of a unit not read yet (DW_FORM_ref_addr)
+        let unit: number | undefined;
+        for (const u of this.#unitStarts) if (u <= o) unit = u;
+        if (unit === undefined || this.#units.has(unit)) break;
+        this.#unit(unit);
+        d = this.#names.get(o);
+        if (!d) break;
+      }
+      linkage ??= d.linkage;
+      name ??= d.name;
+      o = d.ref;
+    }
+    const v = linkage ?? name;
+    return typeof v === 'number' ? cstrAt(v % 2 ? this.#s.lineStr : this.#s.str, Math.floor(v / 2)) : v;
+  }
+}
+
+function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; unit: number }[] {
+  const out: { lo: number; hi: number; unit: number }[] = [];
+  const r = new ByteReader(bytes, le);
+  try {
+    while (r.remaining > 0) {
+      const setStart = r.offset;
+      const { length, offsetSize } = r.initialLength();
+      const set = r.sub(length);
+      set.u16(); // version 2
+      const unit = set.sectionOffset(offsetSize);
+      const addressSize = set.u8();
+      set.u8(); // segment selector size
+      const align = 2 * addressSize;
+      const pad = (align - ((set.offset - setStart) % align)) % align;
+      set.skip(pad);
+      while (set.remaining >= 2 * addressSize) {
+        const lo = readAddr(set, addressSize);
+        const len = readAddr(set, addressSize);
+        if (lo === 0 && len === 0) break;
+        if (len > 0) out.push({ lo, hi: lo + len, unit });
+      }
+    }
+  } catch {
+    // a malformed set ends the table
+  }
+  return out;
 }
 
 function readAbbrevs(bytes: Uint8Array, offset: number, le: boolean): Map<number, Abbrev> {

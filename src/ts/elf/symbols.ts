@@ -4,7 +4,7 @@
 //   - defined symbols of allocated sections, of type FUNC, OBJECT, GNU_IFUNC (named by the
 //     ifunc symbol, as the resolver's address is its value) or NOTYPE (assembly);
 //   - of several symbols at one address (aliases), the one with the largest size, the last
-//     in table order among equals;
+//     in table order among equal sizes;
 //   - an address belongs to the last symbol starting at or before it, unless that symbol
 //     has a size and the address lies past its end (then no symbol: padding, or code the
 //     table does not describe).
@@ -102,18 +102,19 @@ export class ElfSymbolTable {
       names[n] = view.getUint32(p, le);
       n++;
     }
-    // Sort by (address, size), stable: keep the last of each address (the largest size;
-    // among equal sizes the last in table order).
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => starts[a] - starts[b] || sizes[a] - sizes[b] || a - b);
+    // Sort by address, stable (table order among equals): keep, of each address, the
+    // largest size, the last in table order among equal sizes.
+    const order = sortByStart(starts, n);
     const outStarts = new Float64Array(n);
     const outSizes = new Float64Array(n);
     const outNames = new Uint32Array(n);
     let k = 0;
     for (let j = 0; j < n; j++) {
       const i = order[j];
-      if (j + 1 < n && starts[order[j + 1]] === starts[i]) continue;
+      if (k > 0 && outStarts[k - 1] === starts[i]) {
+        if (sizes[i] < outSizes[k - 1]) continue; // a smaller alias: keep the larger
+        k--;
+      }
       outStarts[k] = starts[i];
       outSizes[k] = sizes[i];
       outNames[k] = names[i];
@@ -160,4 +161,26 @@ export class ElfSymbolTable {
   size(i: number): number {
     return this.#sizes[i];
   }
+}
+
+/**
+ * Indices 0..n-1 by `starts` ascending, ties in index order. Where every start and index fit
+ * together in a double (start * 2^bits + index < 2^53, true of user-space code), one native
+ * numeric sort of the packed keys; otherwise a comparator sort.
+ */
+function sortByStart(starts: Float64Array, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
+  const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const scale = 2 ** bits;
+  if (max * scale + scale < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
+    keys.sort();
+    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => starts[a] - starts[b] || a - b);
 }

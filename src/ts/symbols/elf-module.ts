@@ -91,11 +91,10 @@ export class ElfModule {
       out.name = this.#symbols.name(i);
       out.offset = vaddr - this.#symbols.start(i);
     } else {
-      const functions = this.#functionTable();
-      const f = functions ? functions.find(vaddr) : -1;
-      if (f >= 0) {
-        out.name = functions!.name(f);
-        out.offset = vaddr - functions!.start(f);
+      const f = this.#functionTable()?.lookup(vaddr);
+      if (f) {
+        out.name = f.name;
+        out.offset = vaddr - f.start;
       } else if (this.#debugFileSymbols) {
         const table = this.#fallbackSymbols();
         const j = table.find(vaddr);
