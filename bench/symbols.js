@@ -221,13 +221,15 @@ function timeOurs(prefix, target, file, addrsFile, n, lines) {
     p.on('close', (code) => {
       if (code !== 0) return reject(new Error(`worker exited ${code}: ${stderr.slice(0, 2000)}`));
       const r = JSON.parse(out.trim().split('\n').pop());
-      resolve({ firstMs: firstAt - t0, coldMs: firstAt - t0 + r.restColdMs, warmMs: r.warmMs, answers: r.answers, n });
+      resolve({ firstMs: firstAt - t0, coldMs: firstAt - t0 + r.restColdMs, warmMs: r.warmMs, startup: r.startup, answers: r.answers, n });
     });
   });
 }
 
 async function worker(args) {
+  const started = performance.now(); // ms since the process started
   const { Symbolizer } = require(path.join(common.ROOT, 'dist', 'index.js'));
+  const loaded = performance.now();
   const text = fs.readFileSync(args.addrs, 'latin1').trim().split('\n');
   const addrs = BigUint64Array.from(text, (l) => BigInt(l));
   const lines = args.lines === '1';
@@ -236,6 +238,7 @@ async function worker(args) {
   // First answer (the cold start), printed at once so the parent sees when it came.
   const first = sym.symbolizeSync(addrs.subarray(0, 1), target);
   process.stdout.write(`${first[0].name ?? '??'}\n`);
+  const answered = performance.now();
   let t = performance.now();
   sym.symbolizeSync(addrs.subarray(1), target);
   const restColdMs = performance.now() - t;
@@ -243,7 +246,8 @@ async function worker(args) {
   const frames = sym.symbolizeSync(addrs, target);
   const warmMs = performance.now() - t;
   const answers = frames.map((f) => ({ name: f.name, file: f.file, line: f.line }));
-  process.stdout.write(`${JSON.stringify({ restColdMs, warmMs, answers })}\n`);
+  const startup = { nodeMs: started, loadMs: loaded - started, firstMs: answered - loaded };
+  process.stdout.write(`${JSON.stringify({ restColdMs, warmMs, startup, answers })}\n`);
 }
 
 /** Disagreements of names, with what explains them. */
@@ -310,6 +314,9 @@ async function main(args) {
         addr2line: { firstMs: rows.a2l[0].firstMs, coldMs: (rows.a2l[0].coldMs * n) / a2lN, warmMs: (rows.a2l[0].warmMs * n) / a2lN },
         names: { firstMs: med(rows.names, 'firstMs'), coldMs: med(rows.names, 'coldMs'), warmMs: med(rows.names, 'warmMs') },
         lines: { firstMs: med(rows.lines, 'firstMs'), coldMs: med(rows.lines, 'coldMs'), warmMs: med(rows.lines, 'warmMs') },
+        // where our cold start goes: node's own start, loading node-libbpf, the Symbolizer's first answer
+        startup: ['nodeMs', 'loadMs', 'firstMs'].reduce((o, k) => ({ ...o, [k]: common.median(rows.names.map((x) => x.startup[k])) }), {}),
+        startupLines: ['nodeMs', 'loadMs', 'firstMs'].reduce((o, k) => ({ ...o, [k]: common.median(rows.lines.map((x) => x.startup[k])) }), {}),
         nameAgreement: 1 - diffs.length / n,
         disagreements: diffs,
         addr2lineNameAgreement: 1 - a2lDiffs.length / a2lN,
@@ -319,6 +326,7 @@ async function main(args) {
       log(`\n${name} (${file})`);
       log(`  warm addresses/s: llvm-symbolizer ${common.fmtRate(rate(res.llvm.warmMs))}, addr2line ${common.fmtRate(rate(res.addr2line.warmMs))}, ours names ${common.fmtRate(rate(res.names.warmMs))} (${common.fmtRatio(res.llvm.warmMs / res.names.warmMs)} of llvm), ours file:line ${common.fmtRate(rate(res.lines.warmMs))} (${common.fmtRatio(res.llvm.warmMs / res.lines.warmMs)})`);
       log(`  cold start (spawn -> first answer): llvm-symbolizer ${res.llvm.firstMs.toFixed(0)} ms, addr2line ${res.addr2line.firstMs.toFixed(0)} ms, ours names ${res.names.firstMs.toFixed(0)} ms (${common.fmtRatio(res.names.firstMs / res.llvm.firstMs)} of llvm's time), ours file:line ${res.lines.firstMs.toFixed(0)} ms (${common.fmtRatio(res.lines.firstMs / res.llvm.firstMs)})`);
+      log(`  our cold start, split: node starts ${res.startup.nodeMs.toFixed(0)} ms, require('node-libbpf') ${res.startup.loadMs.toFixed(0)} ms, Symbolizer to its first answer ${res.startup.firstMs.toFixed(0)} ms names / ${res.startupLines.firstMs.toFixed(0)} ms file:line`);
       log(`  cold, all ${n} once: llvm-symbolizer ${res.llvm.coldMs.toFixed(0)} ms, addr2line ${res.addr2line.coldMs.toFixed(0)} ms, ours names ${res.names.coldMs.toFixed(0)} ms (${common.fmtRatio(res.names.coldMs / res.llvm.coldMs)}), ours file:line ${res.lines.coldMs.toFixed(0)} ms (${common.fmtRatio(res.lines.coldMs / res.llvm.coldMs)})`);
       log(`  names agree with llvm-symbolizer: ${(100 * res.nameAgreement).toFixed(3)}% (${diffs.length} differ); with addr2line: ${(100 * res.addr2lineNameAgreement).toFixed(3)}%; file:line agree: ${(100 * res.lineAgreement).toFixed(3)}% of ${lineCmp.both} llvm gave`);
       for (const d of diffs.slice(0, Number(args.show ?? 15))) log(`    ${d.address}: ours ${d.ours}, llvm-symbolizer ${d.theirs}`);
@@ -347,7 +355,8 @@ async function main(args) {
     };
     results.push(kres);
     log(`\nkernel (/proc/kallsyms, ${syms.length} text symbols)`);
-    log(`  ours: warm ${common.fmtRate((n * 1000) / kres.names.warmMs)} addresses/s, cold start ${kres.names.firstMs.toFixed(0)} ms, cold all ${kres.names.coldMs.toFixed(0)} ms; agree with kallsyms: ${(100 * kres.kallsymsAgreement).toFixed(3)}%`);
+    const ks = ['nodeMs', 'loadMs', 'firstMs'].map((k) => common.median(kr.map((x) => x.startup[k])).toFixed(0));
+    log(`  ours: warm ${common.fmtRate((n * 1000) / kres.names.warmMs)} addresses/s, cold start ${kres.names.firstMs.toFixed(0)} ms (node ${ks[0]}, require ${ks[1]}, first answer ${ks[2]}), cold all ${kres.names.coldMs.toFixed(0)} ms; agree with kallsyms: ${(100 * kres.kallsymsAgreement).toFixed(3)}%`);
     for (const d of kdiff.slice(0, 10)) log(`    ${d.address}: ours ${d.ours}, kallsyms ${d.reference}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

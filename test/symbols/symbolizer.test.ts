@@ -152,7 +152,7 @@ describe('Symbolizer: kernel', () => {
     expect(inside.offset).toBe(3);
   });
 
-  test('a BPF program is named by its function (kallsyms bpf_prog_<tag>_<name> [bpf])', async () => {
+  test('a BPF program is named by its function (kallsyms bpf_prog_<tag>_<name> [bpf]), with file:line from its BTF line info', async () => {
     const obj = BpfObject.open(fixture('basic'));
     cleanup(() => obj.close());
     await obj.load();
@@ -160,8 +160,18 @@ describe('Symbolizer: kernel', () => {
     const { tag } = prog.info();
     const entry = kallsyms().find((s) => s.name.startsWith(`bpf_prog_${tag}_`));
     expect(entry).toBeDefined();
-    const [frame] = await new Symbolizer().symbolize([entry!.addr + 8n], { kernel: true });
+    const [frame, later] = await new Symbolizer().symbolize([entry!.addr + 8n, entry!.addr + 40n], { kernel: true });
     expect(frame).toMatchObject({ name: prog.name, module: 'bpf', offset: 8 });
+    // file:line from the program's BTF line info, as the kernel maps it to JIT-ed code
+    const source = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'basic.bpf.c'), 'utf8').split('\n');
+    const first = source.findIndex((l) => l.startsWith(`int ${prog.name}(`)) + 1;
+    const last = first + source.slice(first).findIndex((l) => l === '}') + 1;
+    for (const f of [frame, later]) {
+      expect(f.file).toBe(path.join(__dirname, '..', 'fixtures', 'basic.bpf.c'));
+      expect(f.line).toBeGreaterThanOrEqual(first);
+      expect(f.line).toBeLessThanOrEqual(last);
+    }
+    expect(later.line).toBeGreaterThan(frame.line!);
   });
 });
 

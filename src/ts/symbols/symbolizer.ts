@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
 import type { ElfModule } from './elf-module';
 import type { Frame, NormalizedAddress } from './frame';
+import { BpfLines } from './bpf-lines';
 import { KernelSymbols } from './kernel';
 import { PerfMapFile } from './perf-map';
 import { type Mapping, ProcessMaps } from './process-maps';
@@ -70,6 +71,8 @@ export class Symbolizer {
   #kernelReadAt = 0;
   readonly #modules = new Map<string, CachedModule>();
   readonly #perfMapFiles = new Map<string, PerfMapFile>();
+  /** BPF programs' line info by tag (a tag is a hash of the program's instructions). */
+  readonly #bpfLines = new Map<string, BpfLines | null>();
 
   constructor(options?: SymbolizerOptions) {
     const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'debugFileSymbols', 'perfMaps', 'kernelRefreshMs']);
@@ -134,6 +137,7 @@ export class Symbolizer {
   clear(): void {
     this.#modules.clear();
     this.#perfMapFiles.clear();
+    this.#bpfLines.clear();
     this.#kernel = undefined;
   }
 
@@ -170,6 +174,15 @@ export class Symbolizer {
         frame.name = hit.bpfName ?? hit.symbol;
         frame.offset = hit.offset;
         frame.module = hit.module;
+        if (hit.bpfTag) {
+          let lines = this.#bpfLines.get(hit.bpfTag);
+          if (lines === undefined) this.#bpfLines.set(hit.bpfTag, (lines = BpfLines.forTag(hit.bpfTag) ?? null));
+          const row = lines?.lookup(hi, lo);
+          if (row) {
+            frame.file = row.file;
+            frame.line = row.line;
+          }
+        }
       }
       out[i] = frame;
     }
