@@ -102,6 +102,25 @@ describe('Symbolizer: user space', () => {
     expect(frame).toMatchObject({ module: copy, offset: expect.any(Number) });
   });
 
+  test('a stripped binary is named from its separate debug file (.gnu_debuglink): DWARF functions and lines', async () => {
+    const copy = tmpCopy(targetBinary());
+    const nowMs = BigInt(nmAddress(copy, 'now_ms')); // a static function: in no .dynsym
+    execFileSync('objcopy', ['--only-keep-debug', copy, `${copy}.debug`]);
+    execFileSync('strip', ['--strip-all', copy]);
+    execFileSync('objcopy', [`--add-gnu-debuglink=${copy}.debug`, copy], { cwd: path.dirname(copy) });
+    const sym = new Symbolizer();
+    const [frame, call] = await sym.symbolize([nowMs + 4n, nowMs + 16n], { file: copy });
+    expect(frame).toMatchObject({ name: 'now_ms', offset: 4, module: copy });
+    expect(path.basename(frame.file!)).toBe('uprobe_target.c');
+    // (as llvm-symbolizer and addr2line give them: the prologue is the '{' line)
+    expect(frame.line).toBe(sourceLine('static double now_ms(void)') + 1);
+    expect(call).toMatchObject({ name: 'now_ms', offset: 16, line: sourceLine('clock_gettime(CLOCK_MONOTONIC') });
+    // Without the debug file: module and file offset only.
+    fs.unlinkSync(`${copy}.debug`);
+    const [bare] = await new Symbolizer().symbolize([nowMs + 4n], { file: copy });
+    expect(bare).toEqual({ address: nowMs + 4n, module: copy, offset: expect.any(Number) });
+  });
+
   test('JIT-ed code is named from the perf map, read again when it grows', async () => {
     const child = spawn('sleep', ['30']);
     cleanup(() => child.kill('SIGKILL'));
