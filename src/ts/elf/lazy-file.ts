@@ -6,6 +6,23 @@
 import * as fs from 'node:fs';
 import { ElfFile, ElfFormatError, type ElfProgramHeader, type ElfSection, SHT_NOBITS } from './file';
 
+/** `length` bytes of a file from `offset` (a process's memory through /proc/PID/mem: the vDSO image). */
+export function readBytesAt(path: string, offset: number, length: number): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, out, done, length - done, offset + done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** An ELF file and the way to its bytes: read on demand from disk, or all in memory. */
 export interface ElfSource {
   readonly elf: ElfFile;

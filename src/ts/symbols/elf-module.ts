@@ -4,7 +4,7 @@
 // .gnu_debuglink) and DWARF line table.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { elfInMemory, type ElfSource, LazyElfFile } from '../elf/lazy-file';
+import { elfInMemory, type ElfSource, LazyElfFile, readBytesAt } from '../elf/lazy-file';
 import { buildId, debugLink } from '../elf/notes';
 import { ElfSymbolTable } from '../elf/symbols';
 import { FunctionTable } from '../dwarf/functions';
@@ -15,6 +15,11 @@ const PF_X = 1;
 
 /** Where separate debug files are looked for (as gdb and llvm-symbolizer do). */
 export const DEBUG_ROOT = '/usr/lib/debug';
+
+/** Bytes of a process's memory (the vDSO image), through /proc/PID/mem. */
+export function readProcessMemory(pid: number, address: number, length: number): Buffer {
+  return readBytesAt(`/proc/${pid}/mem`, address, length);
+}
 
 export interface Resolved {
   name?: string;

@@ -318,13 +318,7 @@ export class Symbolizer {
   #vdso(pid: number, mapping: Mapping): ElfModule | undefined {
     let image: Buffer;
     try {
-      const fd = fs.openSync(`/proc/${pid}/mem`, 'r');
-      try {
-        image = Buffer.alloc(mapping.end - mapping.start);
-        fs.readSync(fd, image, 0, image.length, mapping.start);
-      } finally {
-        fs.closeSync(fd);
-      }
+      image = elf().readProcessMemory(pid, mapping.start, mapping.end - mapping.start);
     } catch {
       return undefined;
     }
