@@ -12,6 +12,7 @@ import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm } 
 
 const DW_TAG_subprogram = 0x2e;
 const DW_AT_name = 0x03;
+const DW_AT_stmt_list = 0x10;
 const DW_AT_low_pc = 0x11;
 const DW_AT_high_pc = 0x12;
 const DW_AT_abstract_origin = 0x31;
@@ -30,7 +31,7 @@ const TWO32 = 2 ** 32;
 const WANTED = new Set([
   DW_AT_name, DW_AT_low_pc, DW_AT_high_pc, DW_AT_abstract_origin, DW_AT_declaration, DW_AT_specification, DW_AT_ranges,
   DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_str_offsets_base, DW_AT_addr_base, DW_AT_rnglists_base,
-  DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base,
+  DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_stmt_list,
 ]);
 
 interface Abbrev {
@@ -110,6 +111,7 @@ export class FunctionTable {
   readonly #unitSizes: (4 | 8)[] = [];
   readonly #unitEnds: number[] = [];
   readonly #units = new Map<number, UnitFunctions>();
+  readonly #stmtLists = new Map<number, number>();
   readonly #names = new Map<number, DieName>();
   readonly #abbrevs = new Map<number, Map<number, Abbrev>>();
   readonly #fixed = new Map<string, Map<number, number>>();
@@ -172,6 +174,17 @@ export class FunctionTable {
     return name === null ? undefined : { name, start: fns.lo[i] };
   }
 
+  /**
+   * The offset in .debug_line of the line program of the unit holding `address` (found
+   * through .debug_aranges), or undefined: then only a whole-table parse can tell.
+   */
+  lineProgramFor(address: number): number | undefined {
+    const unit = this.#unitFor(address);
+    if (unit === undefined) return undefined;
+    this.#unit(unit);
+    return this.#stmtLists.get(unit);
+  }
+
   #unitFor(address: number): number | undefined {
     const lo = this.#arLo;
     let a = 0;
@@ -219,7 +232,9 @@ export class FunctionTable {
     const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
     try {
       r.initialLength();
-      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending);
+      const unitInfo: { stmtList?: number } = {};
+      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo);
+      if (unitInfo.stmtList !== undefined) this.#stmtLists.set(start, unitInfo.stmtList);
     } catch {
       // a malformed unit: what was read before stays
     }
@@ -352,7 +367,7 @@ function skipForm(r: ByteReader, form: number, ctx: FormContext): void {
   }
 }
 
-function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Sections, cache: Map<number, Map<number, Abbrev>>, fixedSizes: Map<string, Map<number, number>>, names: Map<number, DieName>, pending: { lo: number; hi: number; die: number }[]): void {
+function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Sections, cache: Map<number, Map<number, Abbrev>>, fixedSizes: Map<string, Map<number, number>>, names: Map<number, DieName>, pending: { lo: number; hi: number; die: number }[], unitInfo: { stmtList?: number } = {}): void {
   const le = r.littleEndian;
   const version = r.u16();
   if (version < 2 || version > 5) return;
@@ -443,6 +458,9 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
           case DW_AT_addr_base: case DW_AT_GNU_addr_base: if (v.kind === 'sectionOffset') addrBase = v.value; break;
           case DW_AT_rnglists_base: if (v.kind === 'sectionOffset') rnglistsBase = v.value; break;
           case DW_AT_GNU_ranges_base: if (v.kind === 'sectionOffset') rangesBase = v.value; break;
+          case DW_AT_stmt_list:
+            if (first && (v.kind === 'sectionOffset' || v.kind === 'constant')) unitInfo.stmtList = v.kind === 'constant' ? Number(v.value) : v.value;
+            break;
         }
       }
       // (addresses resolved after the loop: the root's bases may follow its low_pc)

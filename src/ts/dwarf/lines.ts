@@ -108,6 +108,30 @@ export class LineTable {
     return new LineTable(rows, seqs, files);
   }
 
+  /** The line table of the one unit whose program starts at `offset` in .debug_line. */
+  static parseUnitAt(bytes: Uint8Array, offset: number, strings: StringSections = {}, littleEndian = true): LineTable {
+    const rows = new Rows();
+    const seqs: { start: number; end: number; first: number; last: number }[] = [];
+    const files: string[] = [];
+    try {
+      const r = new ByteReader(bytes, littleEndian, offset);
+      const { length, offsetSize } = r.initialLength();
+      runUnit(r.sub(length), offsetSize, strings, rows, seqs, files);
+    } catch {
+      // a malformed unit: its rows so far
+    }
+    return new LineTable(rows, seqs, files);
+  }
+
+  /** The sections a unit's line program reads, for parseUnitAt(). */
+  static sectionsOf(src: ElfSource): { bytes: Uint8Array; strings: StringSections } | undefined {
+    const section = src.elf.section('.debug_line');
+    if (!section || section.size === 0) return undefined;
+    const lineStr = src.elf.section('.debug_line_str');
+    const str = src.elf.section('.debug_str');
+    return { bytes: src.sectionData(section), strings: { lineStr: lineStr && src.sectionData(lineStr), str: str && src.sectionData(str) } };
+  }
+
   get rowCount(): number {
     return this.#rows.length;
   }

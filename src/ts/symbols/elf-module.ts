@@ -38,6 +38,9 @@ export class ElfModule {
   #debugSymbols: ElfSymbolTable | undefined;
   #lines: LineTable | null | undefined;
   #functions: FunctionTable | null | undefined;
+  #functionsSrc: ElfSource | undefined;
+  readonly #unitLineTables = new Map<number, LineTable | null>();
+  #lineSections: ReturnType<typeof LineTable.sectionsOf> | null | undefined;
 
   readonly #debugFileSymbols: boolean;
 
@@ -110,7 +113,9 @@ export class ElfModule {
       }
     }
     if (lines) {
-      const row = this.#lineTable()?.lookup(vaddr);
+      // The unit .debug_aranges names (as llvm-symbolizer looks), else every unit's rows.
+      const unit = this.#unitLines(vaddr);
+      const row = unit ? unit.lookup(vaddr) : this.#lineTable()?.lookup(vaddr);
       if (row) {
         out.file = row.file;
         out.line = row.line;
@@ -136,12 +141,34 @@ export class ElfModule {
   #functionTable(): FunctionTable | undefined {
     if (this.#functions === undefined) {
       this.#functions = safe(() => FunctionTable.fromElf(this.#src)) ?? null;
+      this.#functionsSrc = this.#src;
       if (!this.#functions) {
         const debug = this.debugFile();
         this.#functions = (debug && safe(() => FunctionTable.fromElf(debug.#src))) ?? null;
+        this.#functionsSrc = debug ? debug.#src : undefined;
       }
     }
     return this.#functions ?? undefined;
+  }
+
+  /**
+   * The line table of just the unit holding `vaddr` (through .debug_aranges), so the first
+   * answer does not parse a whole library's line tables; undefined when aranges do not say.
+   */
+  #unitLines(vaddr: number): LineTable | undefined {
+    if (this.#lines) return undefined; // the whole table is parsed already
+    const functions = this.#functionTable();
+    const offset = functions?.lineProgramFor(vaddr);
+    if (offset === undefined || !this.#functionsSrc) return undefined;
+    let table = this.#unitLineTables.get(offset);
+    if (table === undefined) {
+      const src = this.#functionsSrc;
+      if (this.#lineSections === undefined) this.#lineSections = safe(() => LineTable.sectionsOf(src)) ?? null;
+      const sections = this.#lineSections;
+      table = sections ? LineTable.parseUnitAt(sections.bytes, offset, sections.strings, src.elf.littleEndian) : null;
+      this.#unitLineTables.set(offset, table);
+    }
+    return table ?? undefined;
   }
 
   #lineTable(): LineTable | undefined {
