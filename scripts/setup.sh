@@ -3,8 +3,8 @@
 # step skipped when already done:
 #   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
 #      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
-#      filters), prometheus (the metrics tests start their own server on 127.0.0.1)
-#      (apt-get, as root)
+#      filters), prometheus (the metrics tests start their own server on 127.0.0.1),
+#      llvm-19 (llvm-symbolizer, the symbols test's reference) (apt-get, as root)
 #   2. tracefs and bpffs mounted (as root)
 #   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
 set -euo pipefail
@@ -29,6 +29,8 @@ command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
 { command -v ip && command -v tc; } >/dev/null || missing+=(iproute2)
 # test/metrics/prometheus.test.ts runs a real Prometheus (Debian's package; the tests never use its service).
 command -v prometheus >/dev/null || missing+=(prometheus)
+# The symbols test and benchmark compare the Symbolizer with llvm-symbolizer of llvm-19.
+[ -x /usr/lib/llvm-19/bin/llvm-symbolizer ] || missing+=(llvm-19)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"

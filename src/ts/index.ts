@@ -1,5 +1,5 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
-// agent loads: objects, programs, maps, links, event buffers, BTF, probes. It never loads
+// agent loads: objects, programs, maps, links, event buffers, BTF, probes, the symbolizer. It never loads
 // the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
 export { BpfObject, type OpenOptions } from './core/object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
@@ -40,6 +40,9 @@ export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
 export { BpfError, VerifierError } from './errors/bpf-error';
 export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
+export { Symbolizer, type SymbolizerOptions, type SymbolizeTarget } from './symbols/symbolizer';
+export { StackTraces, stackFromBytes } from './symbols/stacks';
+export type { Frame, InlinedFrame, NormalizedAddress } from './symbols/frame';
 export { setLogger, type Logger, type LogLevel } from './base/log';
 export { libbpfVersion } from './base/version';
 export { ContainerResolver, type ContainerResolverOptions, type CgroupInfo } from './containers/resolver';

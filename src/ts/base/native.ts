@@ -100,6 +100,16 @@ export interface NativeProgramInfo {
 }
 
 /** One instance of a BPF iterator (iter.cc): each open() walks from the start. */
+export interface NativeBpfLineInfo {
+  /** Each function's JIT-ed address, and its length in bytes. */
+  ksyms: BigUint64Array;
+  funcLens: number[];
+  /** Addresses of the line info records, with the source file and line of each. */
+  jitedLines: BigUint64Array;
+  files: string[];
+  lines: number[];
+}
+
 export interface NativeIter {
   readSync(buffer: Uint8Array): number;
   /** Up to `size` bytes read on the thread pool; an empty Buffer at the end. */
@@ -304,6 +314,8 @@ interface Addon {
     // --- iterators and introspection (program_iter.cc) ---
     /** BPF_ENABLE_STATS: a link-like handle owning the fd; destroy() closes it. */
     enableStats(): NativeLink;
+    /** The JIT-ed line info of the loaded program with this tag (symbolizing BPF frames). */
+    lineInfoByTag(tag: string): NativeBpfLineInfo | undefined;
   };
   NativeMap: {
     create(options: NativeMapCreateOptions): NativeMap;
