@@ -40,7 +40,7 @@ export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
 export { BpfError, VerifierError } from './errors/bpf-error';
 export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
-export { Symbolizer, type SymbolizerOptions, type SymbolizeTarget } from './symbols/symbolizer';
+export { Symbolizer, type Addresses, type SymbolizerOptions, type SymbolizeTarget } from './symbols/symbolizer';
 export { StackTraces, stackFromBytes } from './symbols/stacks';
 export type { Frame, InlinedFrame, NormalizedAddress } from './symbols/frame';
 export { setLogger, type Logger, type LogLevel } from './base/log';

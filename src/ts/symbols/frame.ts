@@ -2,8 +2,11 @@
 
 /** A function the compiler inlined at this address (innermost first), from DWARF. */
 export interface InlinedFrame {
+  /** The inlined function's name. */
   name: string;
+  /** Its source file, when DWARF names one. */
   file?: string;
+  /** Its source line. */
   line?: number;
 }
 
@@ -22,12 +25,19 @@ export interface InlinedFrame {
  *   line info, when the code has them.
  */
 export interface Frame {
+  /** The address asked about. */
   address: bigint;
+  /** The function (see above for where names come from). */
   name?: string;
+  /** Bytes from the start of `name`, or a file offset in `module` without a name. */
   offset?: number;
+  /** The mapped file, kernel module, 'vmlinux', 'bpf', '[vdso]' or '[perf-map]'. */
   module?: string;
+  /** The source file, from DWARF line tables or BTF line info. */
   file?: string;
+  /** The source line. */
   line?: number;
+  /** Functions inlined at this address, innermost first (not filled in yet). */
   inlined?: InlinedFrame[];
 }
 
@@ -37,6 +47,7 @@ export interface Frame {
  * or its debug file) with `symbolizer.symbolize([fileOffset], { file, offsets: true })`.
  */
 export interface NormalizedAddress {
+  /** The address asked about. */
   address: bigint;
   /** The mapped file as the process sees it; undefined for anonymous or special mappings. */
   module?: string;

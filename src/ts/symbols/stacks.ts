@@ -15,6 +15,7 @@ export class StackTraces {
   readonly #map: BpfMap;
   readonly #key = Buffer.alloc(4);
 
+  /** Reads `map`, a BPF_MAP_TYPE_STACK_TRACE map of a loaded object. */
   constructor(map: BpfMap) {
     if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
     if (map.type !== 'stack_trace') throw argTypeError('map', "a map of type 'stack_trace'", map.type);

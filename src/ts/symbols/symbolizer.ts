@@ -15,6 +15,7 @@ const TWO32 = 2 ** 32;
 let elfModules: typeof import('./elf-module') | undefined;
 const elf = (): typeof import('./elf-module') => (elfModules ??= require('./elf-module') as typeof import('./elf-module'));
 
+/** What a Symbolizer reads besides symbol tables, and how long it keeps kernel symbols. */
 export interface SymbolizerOptions {
   /** Also give file:line from DWARF line tables (default true; names alone are faster cold). */
   lines?: boolean;
@@ -36,11 +37,27 @@ export interface SymbolizerOptions {
 
 /** What to symbolize: one process's user space, the kernel, or addresses in one ELF file. */
 export type SymbolizeTarget =
-  | { pid: number; lines?: boolean }
-  | { kernel: true }
-  | { file: string; offsets?: boolean; lines?: boolean };
+  | {
+      /** User-space addresses of this process. */
+      pid: number;
+      /** file:line from DWARF for this call (default: the Symbolizer's `lines`). */
+      lines?: boolean;
+    }
+  | {
+      /** Kernel addresses (kallsyms, modules, BPF programs). */
+      kernel: true;
+    }
+  | {
+      /** ELF virtual addresses (or file offsets) in this file. */
+      file: string;
+      /** The addresses are file offsets (what normalize() gives), not virtual addresses. */
+      offsets?: boolean;
+      /** file:line from DWARF for this call (default: the Symbolizer's `lines`). */
+      lines?: boolean;
+    };
 
-type Addresses = BigUint64Array | readonly bigint[];
+/** Addresses as stacks hold them: a BigUint64Array (no object per frame) or bigints. */
+export type Addresses = BigUint64Array | readonly bigint[];
 
 interface CachedModule {
   module: ElfModule | undefined;
@@ -74,6 +91,13 @@ export class Symbolizer {
   /** BPF programs' line info by tag (a tag is a hash of the program's instructions). */
   readonly #bpfLines = new Map<string, BpfLines | null>();
 
+  /**
+   * A Symbolizer with its own caches (keep one for the agent's lifetime).
+   * @example
+   * const sym = new Symbolizer();
+   * const frames = await sym.symbolize(stack, { pid });
+   * console.log(frames.map((f) => f.name ?? f.address.toString(16)).join(';'));
+   */
   constructor(options?: SymbolizerOptions) {
     const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'debugFileSymbols', 'perfMaps', 'kernelRefreshMs']);
     this.#debugFileSymbols = optionalBoolean(o.debugFileSymbols, 'options.debugFileSymbols') ?? false;
