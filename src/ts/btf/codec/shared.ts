@@ -8,6 +8,14 @@ export interface Codec<T = unknown> {
   decode(view: DataView, offset: number): T;
   encode(value: T, view: DataView, offset: number, path?: string): void;
   zero(): T;
+  /**
+   * Decodes a value of which only `length` bytes are there (a short record): members
+   * wholly inside are decoded, members past the end are absent, arrays and structs cut
+   * by the end keep what is wholly inside them (a char array the bytes there). With
+   * `length` >= size this is decode(). Undefined when nothing of the value can be decoded
+   * (a scalar cut short).
+   */
+  decodePartial(view: DataView, offset: number, length: number): T | undefined;
   /** enum/enum64 only: enumerator names to values */
   readonly enumValues?: Readonly<Record<string, number | bigint>>;
 }
@@ -30,6 +38,12 @@ export interface Impl {
   /** bits of the value's bytes that carry data (not padding or unnamed bits); absent means all */
   mask?: () => Uint8Array;
   enumValues?: Readonly<Record<string, number | bigint>>;
+  /**
+   * Decodes a value cut by the end of the data: `avail` bytes (0 < avail < size) of it are
+   * there. Structs decode the members wholly inside (and cut ones by this rule), arrays
+   * their whole elements, char arrays the bytes there. Absent: the value is not decoded.
+   */
+  part?: (view: DataView, off: number, avail: number) => unknown;
 }
 
 /** Internal encode failure; the public encode turns it into a TypeError/RangeError with the path. */

@@ -35,6 +35,9 @@ export function fdCodec(size: 4 | 8): Codec<FdValue | bigint> {
       view.setUint32(offset, fdOf(value, path), true);
     },
     zero: () => 0,
+    decodePartial(view, offset, length) {
+      return length >= size ? this.decode(view, offset) : undefined;
+    },
   };
 }
 
@@ -62,6 +65,9 @@ export function lpmCodec(size: number): Codec<LpmKey> {
       new Uint8Array(view.buffer, view.byteOffset + offset + 4, data.length).set(data);
     },
     zero: () => ({ prefixlen: 0, data: Buffer.alloc(size - 4) }),
+    decodePartial(view, offset, length) {
+      return length >= size ? this.decode(view, offset) : undefined;
+    },
   };
 }
 
