@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BpfObject, Btf, PerfBuffer, RingBuffer, type LazyEvent } from 'node-libbpf';
+import { BpfMap, BpfObject, Btf, PerfBuffer, RingBuffer, type LazyEvent } from 'node-libbpf';
 import { headerBtf } from 'node-libbpf/toolchain';
 import { stripSections } from '../../src/ts/elf/strip';
 import { until } from '../support/events';
@@ -169,6 +169,19 @@ describe('records cut inside fields', () => {
     // The rest of args is the 0xee the program filled its scratch record with.
     expect(got[0].args[0]).toBe('ls');
     expect(rb.stats().records).toEqual({ full: 1, short: 0, raw: 0 });
+  });
+});
+
+describe('maps typed by { btf: obj.btf, type }', () => {
+  test('a type only the DWARF has types a map BpfMap.create() makes; a stripped copy refuses it', async () => {
+    const obj = await load();
+    const map = BpfMap.create({ type: 'array', key: 'u32', value: { btf: obj.btf!, type: TYPE }, maxEntries: 1 });
+    cleanup(() => map.close());
+    expect(map.valueSize).toBe(360);
+    map.set(0, { seq: 5n, kind: 3, level: -2, comm: 'x', args: 'ls' });
+    expect(map.get(0)).toMatchObject({ seq: 5n, kind: 3, level: -2, comm: 'x', args: 'ls', wide: 0 });
+    const bare = await load(stripped);
+    expectThrows(() => BpfMap.create({ type: 'array', key: 'u32', value: { btf: bare.btf!, type: TYPE }, maxEntries: 1 }), 'RangeError', /^options\.value\.type: expected a type in that BTF \(or, for obj\.btf, in the DWARF of an object built with -g\), got "struct short_event"$/);
   });
 });
 
