@@ -35,4 +35,4 @@ export function dwarfType(btf: Btf, name: string): { btf: Btf; id: number } | un
 /** What to tell a user whose type is in neither the object's BTF nor its DWARF. */
 export const TYPE_NOWHERE =
   'one only used by local variables is found in the DWARF of an object built with -g and not stripped (llvm-strip -g and --strip-debug remove it); ' +
-  'else declare it with NLB_RINGBUF_TYPE() from <node_libbpf/ringbuf.h>, or pass options.btf from headerBtf()';
+  'else declare it with NLB_EVENT_TYPE(ring, type) (or its alias NLB_RINGBUF_TYPE(type)) from <node_libbpf/types.h>, or pass options.btf from headerBtf()';

@@ -113,10 +113,6 @@ function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, 
   return typed(fromDwarf.btf, fromDwarf.id);
 }
 
-/** The type named `name` in `btf` ('struct x', 'union x', 'enum x', or a bare name). */
-export function typeNamed(btf: Btf, name: string): BtfType | undefined {
-  return findType(btf, name);
-}
 
 const VIEW = Symbol('view');
 const OFFSET = Symbol('offset');
