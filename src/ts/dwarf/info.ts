@@ -30,11 +30,36 @@ export interface Abbrev {
   readonly attrs: readonly { at: number; form: number; implicitConst?: bigint }[];
 }
 
+/**
+ * A DIE's attributes: the Map-like view of two parallel arrays (a DIE has a handful, and a
+ * Map per DIE made parsing a kernel-typed object's ~24k DIEs mostly garbage collection).
+ */
+export class Attributes implements Pick<ReadonlyMap<number, FormValue>, 'get' | 'has' | 'size'> {
+  constructor(private readonly ats: number[], private readonly values: FormValue[]) {}
+
+  get size(): number {
+    return this.ats.length;
+  }
+
+  get(at: number): FormValue | undefined {
+    const i = this.ats.indexOf(at);
+    return i < 0 ? undefined : this.values[i];
+  }
+
+  has(at: number): boolean {
+    return this.ats.includes(at);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, FormValue]> {
+    for (let i = 0; i < this.ats.length; i++) yield [this.ats[i], this.values[i]];
+  }
+}
+
 export interface Die {
   /** Offset in .debug_info: what DW_FORM_ref_addr and unit-relative references (plus the unit's offset) point at. */
   readonly offset: number;
   readonly tag: number;
-  readonly attrs: ReadonlyMap<number, FormValue>;
+  readonly attrs: Attributes;
   readonly children: Die[];
   readonly unit: Unit;
 }
@@ -189,8 +214,13 @@ export class DebugInfo {
       }
       const abbrev = abbrevs.get(code);
       if (!abbrev) r.fail(`unknown abbreviation code ${code}`);
-      const attrs = new Map<number, FormValue>();
-      for (const a of abbrev.attrs) attrs.set(a.at, readForm(r, a.form, unit.ctx, a.implicitConst));
+      const ats: number[] = [];
+      const values: FormValue[] = [];
+      for (const a of abbrev.attrs) {
+        ats.push(a.at);
+        values.push(readForm(r, a.form, unit.ctx, a.implicitConst));
+      }
+      const attrs = new Attributes(ats, values);
       const die: Die = { offset, tag: abbrev.tag, attrs, children: [], unit };
       this.byOffset.set(offset, die);
       if (stack.length > 0) stack[stack.length - 1].children.push(die);
