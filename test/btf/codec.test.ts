@@ -383,6 +383,32 @@ describe('codecs on the codec_types fixture', () => {
     expect(u32.size).toBe(4);
   });
 
+  describe('bind(): an encoder for one place writes and throws what encode() does', () => {
+    const attempt = (f: () => void): string => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return `${(e as Error).constructor.name}: ${(e as Error).message}`;
+      }
+    };
+    test.each(['__u64', '__s64', '__u32'])('%s, aligned and not, good and bad values', (name) => {
+      const c = codec(name);
+      const values: unknown[] = [0n, 1n, 7, -1, -1n, (1n << 63n) - 1n, -(1n << 63n), (1n << 64n) - 1n, 1n << 64n, 2 ** 53, 1.5, 'x', null];
+      for (const offset of [0, 3, 8]) {
+        const encoded = new DataView(new ArrayBuffer(24));
+        const bound = new DataView(new ArrayBuffer(24));
+        const encode = c.bind!(bound, offset, 'the slot');
+        for (const v of values) {
+          const want = attempt(() => c.encode(v, encoded, offset, 'the slot'));
+          expect([v, attempt(() => encode(v))]).toEqual([v, want]);
+          expect(Buffer.from(bound.buffer)).toEqual(Buffer.from(encoded.buffer));
+        }
+      }
+      expect(attempt(() => c.bind!(new DataView(new ArrayBuffer(4)), 2, 'small'))).toBe(`RangeError: small: ${c.size} bytes at offset 2 do not fit a DataView of 4 bytes`);
+    });
+  });
+
   describe('integers', () => {
     const limits: [string, bigint, bigint][] = [
       ['u8', 0n, 255n], ['s8', -128n, 127n], ['u16', 0n, 65535n], ['s16', -32768n, 32767n],

@@ -1,14 +1,14 @@
 // Network attach kinds and BPF_PROG_TEST_RUN: option parsing for Program's attachXdp,
 // attachTcx, attachCgroup, attachNetns, attachSocket, attachSockmap, attachNetfilter and
-// testRun (program.ts), plus the links that are not libbpf bpf_links: fd-only links from
-// bpf_link_create(), classic tc filters and socket filters.
+// testRun (program.ts). Every attachment comes back as a NativeLink the addon owns, also
+// those that are no libbpf bpf_link: fd-only links from bpf_link_create(), classic tc
+// filters and socket filters.
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString } from '../base/args';
 import { BpfError } from '../errors/bpf-error';
-import { LINK_DESTROYED } from '../errors/state';
 import { addon, type NativeLink, type NativeProgram, type NativeTestRunOptions, type NativeTestRunResult } from '../base/native';
 
 const { errno } = os.constants;
@@ -56,150 +56,9 @@ function checkAttachType(value: unknown, name: string, allowed?: (t: string) => 
   return value;
 }
 
-// --- links that are not libbpf bpf_links ---------------------------------------------
-
-/** A kernel link known only by its fd (from bpf_link_create): closing the fd detaches. */
-class FdLink implements NativeLink {
-  #fd: number;
-  #destroyed = false;
-  #disconnected = false;
-  #pinPath: string | null = null;
-
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-
-  #check(): number {
-    if (this.#destroyed) throw new TypeError(LINK_DESTROYED);
-    return this.#fd;
-  }
-
-  fd(): number {
-    return this.#check();
-  }
-
-  destroyed(): boolean {
-    return this.#destroyed;
-  }
-
-  pinPath(): string | null {
-    this.#check();
-    return this.#pinPath;
-  }
-
-  pin(path: string): void {
-    addon.NativeProgram.pinFd(this.#check(), path);
-    this.#pinPath = path;
-  }
-
-  unpin(): void {
-    this.#check();
-    if (this.#pinPath === null) return;
-    try {
-      fs.unlinkSync(this.#pinPath);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'EINVAL';
-      throw new BpfError(errno[code as keyof typeof errno] ?? errno.EINVAL, 'bpf_link__unpin', this.#pinPath);
-    }
-    this.#pinPath = null;
-  }
-
-  update(programFd: number): void {
-    addon.NativeLink.updateFd(this.#check(), programFd);
-  }
-
-  info(): ReturnType<NativeLink['info']> {
-    return addon.NativeLink.infoFd(this.#check());
-  }
-
-  // Like libbpf's bpf_link__disconnect(): the fd stays open (the attachment with it)
-  // until the process exits; destroy() then only forgets it.
-  disconnect(): void {
-    this.#check();
-    this.#disconnected = true;
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    if (!this.#disconnected) fs.closeSync(this.#fd);
-  }
-}
-
-/** An attachment that is not a kernel link (classic tc filter, socket filter): detach() undoes it. */
-class DetachLink implements NativeLink {
-  #detach: (() => void) | undefined;
-  #what: string;
-
-  constructor(what: string, detach: () => void) {
-    this.#what = what;
-    this.#detach = detach;
-  }
-
-  #check(): void {
-    if (!this.#detach) throw new TypeError(LINK_DESTROYED);
-  }
-
-  /** -1: there is no kernel link object. */
-  fd(): number {
-    this.#check();
-    return -1;
-  }
-
-  destroyed(): boolean {
-    return this.#detach === undefined;
-  }
-
-  pinPath(): string | null {
-    this.#check();
-    return null;
-  }
-
-  pin(): void {
-    this.#check();
-    throw new BpfError(errno.EOPNOTSUPP, 'bpf_link__pin', `a ${this.#what} is not a BPF link`, {
-      hint: 'only kernel links can be pinned; attach with a link-based call (tcx instead of classic tc) to pin',
-    });
-  }
-
-  unpin(): void {
-    this.#check();
-  }
-
-  update(): void {
-    this.#check();
-    throw this.#notALink('bpf_link__update_program', 'attach the new program with a link-based call (tcx instead of classic tc) to swap programs in place');
-  }
-
-  info(): ReturnType<NativeLink['info']> {
-    this.#check();
-    throw this.#notALink('bpf_link_get_info_by_fd', 'a classic tc filter shows in `tc filter show`; a socket filter has no kernel-side record');
-  }
-
-  #notALink(call: string, hint: string): BpfError {
-    return new BpfError(errno.EOPNOTSUPP, call, `a ${this.#what} is not a BPF link`, { hint });
-  }
-
-  disconnect(): void {
-    this.#check();
-    this.#detach = () => undefined;
-  }
-
-  // Like bpf_link__destroy(), a failing detach is not reported: the target (interface,
-  // socket) may be gone already, which detached it.
-  destroy(): void {
-    const detach = this.#detach;
-    this.#detach = undefined;
-    try {
-      detach?.();
-    } catch {
-      // already detached
-    }
-  }
-}
-
 // --- XDP -------------------------------------------------------------------------------
 
+/** Options of `program.attachXdp(ifname, options)`. */
 export interface XdpOptions {
   /** 'skb' (generic, any device), 'driver' (native), 'hw' (offloaded). Default: the kernel's choice (driver when the device supports it). */
   mode?: 'skb' | 'driver' | 'hw';
@@ -212,18 +71,28 @@ export function attachXdp(p: NetProgram, ifnameOrIndex: unknown, options: unknow
   const ifindex = resolveIfindex(ifnameOrIndex);
   if (o.mode === undefined) return p.native.attachXdp(ifindex);
   if (typeof o.mode !== 'string' || !Object.hasOwn(XDP_MODES, o.mode)) throw argRangeError('options.mode', "'skb', 'driver' or 'hw'", o.mode);
-  return new FdLink(p.native.linkCreate(ifindex, 'xdp', XDP_MODES[o.mode], 0, 0, 0));
+  return p.native.linkCreate(ifindex, 'xdp', XDP_MODES[o.mode], 0, 0, 0);
 }
 
 // --- tcx and classic tc ---------------------------------------------------------------
 
+/**
+ * Options of `program.attachTcx(ifname, options)`: the direction, the place among the
+ * hook's other programs (tcx keeps an ordered list), and the fallback to classic tc.
+ */
 export interface TcxOptions {
   /** Default: the section's (tcx/ingress, tcx/egress); required for plain SEC("tc") programs. */
   direction?: 'ingress' | 'egress';
   /** Run before this program or link (attached at the same hook); tcx only. */
-  before?: { readonly fd: number };
+  before?: {
+    /** The Program's or Link's fd (a Link anchors by link, a Program by program). */
+    readonly fd: number;
+  };
   /** Run after this program or link; tcx only. */
-  after?: { readonly fd: number };
+  after?: {
+    /** The Program's or Link's fd (a Link anchors by link, a Program by program). */
+    readonly fd: number;
+  };
   /** Fail with ESTALE unless the hook's revision is this (tcx only; see the kernel's bpf_mprog). */
   expectedRevision?: number;
   /**
@@ -272,16 +141,11 @@ export function attachTcx(p: NetProgram, ifnameOrIndex: unknown, options: unknow
   const handle = o.handle === undefined ? 0 : checkInteger(o.handle, 'options.handle', 1, 0xffffffff);
   if ((rel || revision) && mode === 'tc') throw argTypeError('options.mode', "'tcx' or 'auto' with before/after/expectedRevision (classic tc has no ordering)", mode);
 
-  const tc = (): NativeLink => {
-    const egress = direction === 'egress';
-    const made = p.native.tcAttach(ifindex, egress, handle, priority);
-    const native = p.native;
-    return new DetachLink('classic tc filter', () => native.tcDetach(ifindex, egress, made.handle, made.priority));
-  };
+  const tc = (): NativeLink => p.native.tcAttach(ifindex, direction === 'egress', handle, priority);
   if (mode === 'tc') return tc();
   try {
     if (fromSection === direction) return p.native.attachTcx(ifindex, flags, relative, 0, revision);
-    return new FdLink(p.native.linkCreate(ifindex, `tcx_${direction}`, flags, relative, 0, revision));
+    return p.native.linkCreate(ifindex, `tcx_${direction}`, flags, relative, 0, revision);
   } catch (e) {
     if (mode === 'auto' && !rel && !revision && e instanceof BpfError && e.code === 'EINVAL') return tc();
     throw e;
@@ -292,6 +156,7 @@ export function attachTcx(p: NetProgram, ifnameOrIndex: unknown, options: unknow
 
 const CGROUP_TYPES = ['cgroup_skb', 'cgroup_sock', 'cgroup_sock_addr', 'cgroup_sockopt', 'cgroup_sysctl', 'cgroup_device', 'sock_ops'] as const;
 
+/** Options of `program.attachCgroup(path, options)`. */
 export interface CgroupOptions {
   /** The attach type, as libbpf names it (default: the section's, e.g. 'cgroup_inet_egress' for cgroup_skb/egress). */
   attachType?: string;
@@ -303,17 +168,6 @@ function checkTarget(value: unknown, name: string): string | number {
   throw argTypeError(name, 'a path or a file descriptor', value);
 }
 
-function openTarget(target: string | number, directory: boolean): { fd: number; close(): void } {
-  if (typeof target === 'number') return { fd: target, close: () => undefined };
-  try {
-    const fd = fs.openSync(target, fs.constants.O_RDONLY | (directory ? fs.constants.O_DIRECTORY : 0));
-    return { fd, close: () => fs.closeSync(fd) };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EINVAL';
-    throw new BpfError(errno[code as keyof typeof errno] ?? errno.EINVAL, 'open', target);
-  }
-}
-
 export function attachCgroup(p: NetProgram, path: unknown, options: unknown): NativeLink {
   const o = checkOptions<CgroupOptions>(options, 'options', ['attachType']);
   requireType(p.native, 'attachCgroup', CGROUP_TYPES);
@@ -322,12 +176,7 @@ export function attachCgroup(p: NetProgram, path: unknown, options: unknown): Na
   const type = o.attachType === undefined ? expected : checkAttachType(o.attachType, 'options.attachType', (t) => /^cgroup_|^sock_ops$/.test(t));
   if (type === null) throw argRangeError('options.attachType', 'an attach type (the section names none)', o.attachType);
   if (type === expected) return p.native.attachCgroup(target);
-  const cgroup = openTarget(target, true);
-  try {
-    return new FdLink(p.native.linkCreate(cgroup.fd, type, 0, 0, 0, 0));
-  } finally {
-    cgroup.close();
-  }
+  return p.native.linkCreate(target, type, 0, 0, 0, 0); // a path is opened (and closed) by the addon
 }
 
 export function attachNetns(p: NetProgram, netns: unknown): NativeLink {
@@ -390,12 +239,10 @@ function udpFdByPort(socket: dgram.Socket): number | undefined {
 
 export function attachSocket(p: NetProgram, socket: unknown): NativeLink {
   requireType(p.native, 'attachSocket', ['socket_filter']);
-  const fd = socketFd(socket, 'socket');
-  const native = p.native;
-  const ino = native.socketAttach(fd);
-  return new DetachLink('socket filter', () => native.socketDetach(fd, ino));
+  return p.native.socketAttach(socketFd(socket, 'socket'));
 }
 
+/** Options of `program.attachSockmap(map, options)`. */
 export interface SockmapOptions {
   /** 'sk_msg_verdict', 'sk_skb_stream_parser', 'sk_skb_stream_verdict' or 'sk_skb_verdict' (default: the section's). */
   attachType?: string;
@@ -411,13 +258,16 @@ export function attachSockmap(p: NetProgram, map: unknown, options: unknown): Na
   const type = o.attachType === undefined ? expected : checkAttachType(o.attachType, 'options.attachType', (t) => /^sk_(msg|skb)_/.test(t));
   if (type === null) throw argRangeError('options.attachType', 'an attach type (the section names none)', o.attachType);
   if (type === expected) return p.native.attachSockmap(m.fd);
-  return new FdLink(p.native.linkCreate(m.fd, type, 0, 0, 0, 0));
+  return p.native.linkCreate(m.fd, type, 0, 0, 0, 0);
 }
 
 // --- netfilter ----------------------------------------------------------------------------
 
+/** Where `program.attachNetfilter(options)` hooks a netfilter program (kernel 6.4+); all but `defrag` are required. */
 export interface NetfilterOptions {
+  /** The protocol family (NFPROTO_IPV4 or NFPROTO_IPV6). */
   family: 'ipv4' | 'ipv6';
+  /** The netfilter hook (NF_INET_PRE_ROUTING ... NF_INET_POST_ROUTING). */
   hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
   /** Order among the hook's functions (lower runs first); not INT32_MIN/INT32_MAX. */
   priority: number;
@@ -440,6 +290,11 @@ export function attachNetfilter(p: NetProgram, options: unknown): NativeLink {
 
 // --- BPF_PROG_TEST_RUN ----------------------------------------------------------------------
 
+/**
+ * Input of `program.testRun(options)` / `testRunAsync(options)` (BPF_PROG_TEST_RUN): the
+ * kernel runs the program once (or `repeat` times) on this packet and context, without
+ * attaching it anywhere.
+ */
 export interface TestRunOptions {
   /** The packet (xdp, skb programs, flow_dissector). */
   data?: Uint8Array;
@@ -459,6 +314,7 @@ export interface TestRunOptions {
   batchSize?: number;
 }
 
+/** What `program.testRun()` returns: the program's return value and, where the type has them, the packet and context after the run. */
 export interface TestRunResult {
   /** The program's return value as a signed 32-bit integer (XDP_PASS, TC_ACT_OK, TCX_NEXT = -1, ...). */
   retval: number;
@@ -470,8 +326,23 @@ export interface TestRunResult {
   ctx?: Buffer;
 }
 
-/** BPF_F_TEST_* flags for testRun's `flags`. */
-export const TestRunFlags = Object.freeze({ ON_CPU: 1, XDP_LIVE_FRAMES: 2, SKB_CHECKSUM_COMPLETE: 4 });
+/**
+ * BPF_F_TEST_* flags for testRun's `flags`.
+ *
+ * @example
+ * ```ts
+ * // Send the XDP program's frames for real, 64 at a time (XDP_TX, XDP_REDIRECT):
+ * await prog.testRunAsync({ data: frame, repeat: 1_000_000, flags: TestRunFlags.XDP_LIVE_FRAMES, batchSize: 64 });
+ * ```
+ */
+export const TestRunFlags = Object.freeze({
+  /** BPF_F_TEST_RUN_ON_CPU: run on `cpu` (set by itself when `cpu` is given). */
+  ON_CPU: 1,
+  /** BPF_F_TEST_XDP_LIVE_FRAMES: send the XDP program's packets for real (XDP_TX, XDP_REDIRECT), `batchSize` at a time. */
+  XDP_LIVE_FRAMES: 2,
+  /** BPF_F_TEST_SKB_CHECKSUM_COMPLETE: give the skb a CHECKSUM_COMPLETE checksum. */
+  SKB_CHECKSUM_COMPLETE: 4,
+});
 
 /** testRun() runs on the JS thread up to this many repetitions; testRunAsync() for more. */
 export const TEST_RUN_SYNC_MAX_REPEAT = 1000;

@@ -11,15 +11,26 @@ import type { Program } from './program';
 /** Every Program the library made (Program's constructor registers itself): what update() accepts. */
 export const PROGRAMS = new WeakSet<object>();
 
+/**
+ * One attachment of a program (a kernel bpf_link, or a classic tc or socket filter).
+ * The native side owns the handle; `destroy()` detaches. A link made from a BpfObject's
+ * program is held by that object until `destroy()`, `disconnect()` or the object's
+ * `close()`, so a Link you drop keeps running: garbage collection never detaches.
+ *
+ * @example
+ * ```ts
+ * const link = obj.program('handle_exec').attach();
+ * console.log(link.info().type); // 'tracing', 'perf_event', ...
+ * link.destroy(); // detached now; obj.close() would do it too
+ * ```
+ */
 export class Link implements Disposable {
-  readonly #native: NativeLink;
-  #release: ((link: Link) => void) | undefined;
+  readonly #native: NativeLink; // the addon's: its object destroys it before closing
 
   /** @internal Links come from Program.attach*() and BpfObject.attach(). */
-  constructor(token: symbol, native: NativeLink, release?: (link: Link) => void) {
+  constructor(token: symbol, native: NativeLink) {
     checkInternal(token, 'Link');
     this.#native = native;
-    this.#release = release;
   }
 
   // --- Links by pin, program swap, kernel info (native: link_ops.cc) ---
@@ -96,17 +107,14 @@ export class Link implements Disposable {
    */
   disconnect(): void {
     this.#native.disconnect();
-    this.#release?.(this);
-    this.#release = undefined;
   }
 
   /** Detach the program (unless disconnected or pinned) and free the link. Idempotent. */
   destroy(): void {
     this.#native.destroy();
-    this.#release?.(this);
-    this.#release = undefined;
   }
 
+  /** destroy(), for `using link = prog.attach()`. */
   [Symbol.dispose](): void {
     this.destroy();
   }

@@ -14,6 +14,7 @@ import { BpfMap, refineMapLoadError } from './map';
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
 import { Program } from './program';
 
+/** Options of `BpfObject.open(source, options)`: what libbpf needs to know before load. */
 export interface OpenOptions {
   /** A BTF file to relocate against instead of /sys/kernel/btf/vmlinux (kernels without BTF). */
   btfCustomPath?: string;
@@ -41,6 +42,24 @@ function kconfigString(kconfig: OpenOptions['kconfig']): string | undefined {
     .join('\n');
 }
 
+/**
+ * One clang-compiled BPF object (`*.bpf.o`): its programs, maps and global variables, in
+ * three phases. `open()` parses the ELF (nothing reaches the kernel); then programs,
+ * maps and globals are configured; `load()` creates the maps, relocates (CO-RE) against
+ * the running kernel and verifies every program; then programs are attached. `close()`
+ * ends it all: the event buffers made from its maps and its links first, then the maps
+ * and programs. Not closing an object is a bug: garbage collection is only a backstop.
+ *
+ * @example
+ * ```ts
+ * using obj = BpfObject.open('exec.bpf.o');
+ * obj.globals.target_ppid = process.pid;
+ * await obj.load();
+ * obj.attach();
+ * console.log(obj.map('counts').get(0));
+ * // the end of the block closes obj (or call obj.close())
+ * ```
+ */
 export class BpfObject implements Disposable {
   #native: NativeObject;
   #closed = false;
@@ -49,8 +68,6 @@ export class BpfObject implements Disposable {
   readonly #nativePrograms: NativeProgram[];
   readonly #maps: BpfMap[];
   readonly #nativeMaps: NativeMap[];
-  readonly #links = new Set<Link>();
-  readonly #resources = new Set<{ close(): void }>(); // ring buffers made from its maps
   #btf: Btf | null | undefined;
   // Where the ELF file is read again for types only its DWARF has (a path, or the caller's bytes).
   #source: string | Uint8Array | undefined;
@@ -95,10 +112,6 @@ export class BpfObject implements Disposable {
     const mapOwner = {
       btf: () => this.#objectBtf(),
       check: () => this.#check(),
-      adopt: (resource: { close(): void }) => {
-        this.#resources.add(resource);
-        return () => this.#resources.delete(resource);
-      },
       adoptLink: (n: NativeLink) => this.#adopt(n),
     };
     this.#nativePrograms = native.programs();
@@ -112,10 +125,12 @@ export class BpfObject implements Disposable {
     return this.#native.name();
   }
 
+  /** True after load() succeeded, until close(). */
   get loaded(): boolean {
     return this.#loaded && !this.#closed;
   }
 
+  /** True once close() ran: every method of the object, its programs and maps then throws a TypeError. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -210,11 +225,10 @@ export class BpfObject implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const resource of [...this.#resources]) resource.close();
-    for (const link of [...this.#links]) link.destroy();
-    this.#native.close();
+    this.#native.close(); // the addon's close cascade: event buffers (each told), links, map memory, the object
   }
 
+  /** close(), for `using obj = BpfObject.open(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -224,9 +238,7 @@ export class BpfObject implements Disposable {
   }
 
   #adopt(native: NativeLink, kind: typeof Link = Link): Link {
-    const link = new kind(INTERNAL, native, (l) => this.#links.delete(l));
-    this.#links.add(link);
-    return link;
+    return new kind(INTERNAL, native);
   }
 
   #objectBtf(): Btf | undefined {

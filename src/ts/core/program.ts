@@ -1,5 +1,4 @@
 // Program: a borrowed view of one BPF program of a BpfObject.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
 import {
@@ -23,6 +22,21 @@ export interface ProgramOwner {
   verifierLog(program: string): string | undefined;
 }
 
+/**
+ * One BPF program of a {@link BpfObject}: a borrowed view that lives as long as its
+ * object (every call throws a TypeError once the object is closed). Before load it is
+ * configured (autoload, autoattach); after load it is attached, in one of the ways its
+ * type allows, and each attachment is a {@link Link} its object holds until
+ * `link.destroy()`, `link.disconnect()` or `obj.close()`.
+ *
+ * @example
+ * ```ts
+ * const obj = BpfObject.open('exec.bpf.o');
+ * obj.program('debug_only').autoload = false; // before load
+ * await obj.load();
+ * const link = obj.program('handle_exec').attach(); // where its section says
+ * ```
+ */
 export class Program {
   readonly #native: NativeProgram;
   readonly #owner: ProgramOwner;
@@ -60,6 +74,7 @@ export class Program {
     return this.#native.autoload();
   }
 
+  /** Before load only: a TypeError after load, or for anything but a boolean. */
   set autoload(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autoload: expected a boolean, got ${typeof on}`);
     this.#native.setAutoload(on);
@@ -70,6 +85,7 @@ export class Program {
     return this.#native.autoattach();
   }
 
+  /** Any time before attach(); a TypeError for anything but a boolean. */
   set autoattach(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autoattach: expected a boolean, got ${typeof on}`);
     this.#native.setAutoattach(on);
@@ -149,7 +165,6 @@ export class Program {
     const given = (['map', 'task', 'cgroup'] as const).filter((k) => o[k] !== undefined);
     if (given.length > 1) throw argTypeError('options', 'at most one of map, task, cgroup', options);
     const native: NativeIterOptions = {};
-    let cgroupFd: number | undefined;
     if (o.map !== undefined) {
       if (!(o.map instanceof BpfMap)) throw argTypeError('options.map', 'a BpfMap', o.map);
       native.mapFd = o.map.fd;
@@ -172,13 +187,9 @@ export class Program {
         if (typeof c.id !== 'bigint' || c.id <= 0n || c.id >= 2n ** 64n) throw argTypeError('options.cgroup.id', 'a bigint 1..2^64-1', c.id);
         native.cgroupId = c.id;
       }
-      if (c.path !== undefined) native.cgroupFd = cgroupFd = openCgroup(checkString(c.path, 'options.cgroup.path'));
+      if (c.path !== undefined) native.cgroupPath = checkString(c.path, 'options.cgroup.path'); // opened and closed by the addon
     }
-    try {
-      return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
-    } finally {
-      if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
-    }
+    return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
   }
 
   /**
@@ -458,6 +469,7 @@ export class Program {
   }
 }
 
+/** Which tasks a task iterator (iter/task, iter/task_file, iter/task_vma) walks: at most one of pid, tid and fd. */
 export interface TaskIterOptions {
   /** Only this process's threads (its tgid). */
   pid?: number;
@@ -467,6 +479,7 @@ export interface TaskIterOptions {
   fd?: number;
 }
 
+/** Where a cgroup iterator (iter/cgroup) starts (at most one of path, fd and id) and in which order it walks. */
 export interface CgroupIterOptions {
   /** The cgroup v2 directory to start from, e.g. /sys/fs/cgroup/unified/app. */
   path?: string;
@@ -478,6 +491,7 @@ export interface CgroupIterOptions {
   order?: CgroupIterOrder;
 }
 
+/** Options of `program.attachIter(options)`: what the iterator walks (at most one of map, task and cgroup). */
 export interface IterAttachOptions {
   /** The map a map-element iterator (iter/bpf_map_elem, iter/bpf_sk_storage_map, ...) walks. */
   map?: BpfMap;
@@ -503,15 +517,34 @@ export interface ProgramInfo extends NativeProgramInfo {
   recursionMisses: bigint;
   /** Load time, in nanoseconds since boot (CLOCK_BOOTTIME). */
   loadTime: bigint;
-}
-
-function openCgroup(path: string): number {
-  try {
-    return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  } catch (e) {
-    const errno = -((e as NodeJS.ErrnoException).errno ?? -os.constants.errno.EINVAL);
-    throw new BpfError(errno, 'open', `cgroup '${path}'`, { hint: 'a cgroup v2 directory, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified' });
-  }
+  /** The program type, as libbpf names it ('tracepoint', 'xdp', ...; 'unknown' if libbpf has no name for it). */
+  type: string;
+  /** Instructions the verifier walked to accept it (its cost, not its size). */
+  verifiedInstructions: number;
+  /** Size of the JIT-compiled code, in bytes (0 without the JIT). */
+  jitedSize: number;
+  /** Size of the translated instructions the kernel runs or compiles, in bytes. */
+  xlatedSize: number;
+  /** Ids of the maps the program uses (see `bpftool map`; BpfMap.info().id). */
+  mapIds: number[];
+  /** Id of the program's BTF object (0 when loaded without BTF). */
+  btfId: number;
+  /** The uid of the process that loaded it. */
+  createdByUid: number;
+  /** Whether its license is GPL-compatible (what GPL-only helpers require). */
+  gplCompatible: boolean;
+  /** The device an offloaded program is bound to (0: not offloaded). */
+  ifindex: number;
+  /** With `ifindex`: the device of the network namespace the device lives in. */
+  netnsDev: bigint;
+  /** With `ifindex`: the inode of the network namespace the device lives in. */
+  netnsIno: bigint;
+  /** Id of the BTF object (vmlinux's or a module's) holding its attach target, for fentry/fexit/lsm/tp_btf programs (0: none). */
+  attachBtfObjId: number;
+  /** The BTF type id of its attach target in that object (0: none). */
+  attachBtfId: number;
+  /** The number of BPF functions (main program and subprograms) its BTF describes. */
+  functionCount: number;
 }
 
 /**
@@ -519,17 +552,17 @@ function openCgroup(path: string): number {
  * program on the system, until close() (or the process exits).
  */
 export class StatsHandle implements Disposable {
-  #fd: number | undefined;
+  readonly #native: NativeLink; // owns the BPF_ENABLE_STATS fd: destroy() closes it
 
   /** @internal Use enableStats(). */
-  constructor(token: symbol, fd: number) {
+  constructor(token: symbol, native: NativeLink) {
     checkInternal(token, 'StatsHandle');
-    this.#fd = fd;
+    this.#native = native;
   }
 
   /** True once close() ran. */
   get closed(): boolean {
-    return this.#fd === undefined;
+    return this.#native.destroyed();
   }
 
   /**
@@ -539,8 +572,7 @@ export class StatsHandle implements Disposable {
    * stats.close();
    */
   close(): void {
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#native.destroy();
   }
 
   /**

@@ -6,16 +6,19 @@ import { EventStream, watchSignal } from './stream';
 
 export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterable<T>, Disposable {
   readonly #name: string;
+  readonly #closedMessage: string;
   #closed = false;
   #stream: EventStream<T> | undefined;
   #unwatch: () => void = () => undefined;
 
   /** @internal */
-  protected constructor(name: string) {
+  protected constructor(name: string, closedMessage: string) {
     super();
     this.#name = name;
+    this.#closedMessage = closedMessage;
   }
 
+  /** True once close() ran (or the signal aborted, or the map's object was closed). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -53,6 +56,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
     this.#stream?.end();
   }
 
+  /** close(), for `using events = new RingBuffer(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -96,7 +100,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
 
   /** @internal Throws the fixed TypeError once closed. */
   protected check(): void {
-    if (this.#closed) throw new TypeError(`${this.#name} is closed`);
+    if (this.#closed) throw new TypeError(this.#closedMessage);
   }
 
   /** @internal */

@@ -10,11 +10,13 @@ import { addCounts, decoding, deliverer, type DecodedCounts, type Deliver, type 
 import { TYPE_NOWHERE } from '../dwarf/fallback';
 import type { CharMode } from '../btf/codec';
 import { EventBuffer } from './buffer';
+import { PERF_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
 import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
 import { addon, type NativePerfBuffer } from '../base/native';
 
+/** Options of `new PerfBuffer(map, callback, options)`: how samples are decoded and delivered. */
 export interface PerfBufferOptions {
   /** The samples' BTF type: 'struct event', 'event' or a typedef name. Default: raw. */
   type?: string;
@@ -50,11 +52,13 @@ export interface PerfBufferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `new PerfBuffer(map, options)`, read with `for await` (no `lazy`: a queued sample must outlive the callback). */
 export interface PerfBufferIterateOptions extends Omit<PerfBufferOptions, 'lazy'> {
   /** Samples queued for the iterator at most (default 1024); the buffers are not read while the queue is full. */
   highWaterMark?: number;
 }
 
+/** `perfBuffer.stats()`: what was delivered, lost and is waiting, and the buffers' sizes. */
 export interface PerfBufferStats {
   /** Samples delivered (to the callback, or to the iterator's queue). */
   delivered: number;
@@ -115,7 +119,6 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
   readonly #maxBatch: number;
   readonly #pageCount: number;
-  readonly #release: () => void;
   #entries: Uint32Array;
   #draining = false;
   #delivered = 0;
@@ -124,10 +127,15 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   #lost = 0;
   #failed: { error: unknown } | undefined;
 
+  /**
+   * Read the perf_event_array `map` (one buffer per CPU), calling `callback` with each
+   * sample and the CPU it came from.
+   */
   constructor(map: BpfMap, callback: (event: T, cpu: number) => void, options?: PerfBufferOptions);
+  /** Read the perf_event_array `map` with `for await`: samples queue up to `highWaterMark`. */
   constructor(map: BpfMap, options?: PerfBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T, cpu: number) => void) | PerfBufferIterateOptions, options?: PerfBufferOptions) {
-    super('PerfBuffer');
+    super('PerfBuffer', PERF_BUFFER_CLOSED);
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const o = checkOptions<PerfBufferIterateOptions & PerfBufferOptions>(callback ? options : callbackOrOptions, 'options', callback ? CALLBACK_OPTIONS : ITERATE_OPTIONS);
@@ -144,14 +152,14 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
     // Perf event arrays carry no value type (their values are fds): raw unless options.type.
     const { typed, lazy } = decoding(o, map.name, 0, owner.btf(), TYPE_MISSING);
     if (!callback) this.iterate(highWaterMark);
-    this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount });
+    // onClosed: the map's object closed this buffer (the addon closes an object's buffers first).
+    this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount, onClosed: () => this.close() });
     const arena = this.#native.arena();
     this.#entries = new Uint32Array(arena.entries);
     const push = (event: T): void => this.stream!.push(event);
     this.#typed = typed !== undefined;
     this.#deliverFor = deliverer({ callback, push, typed, lazy, label: `perf buffer ${map.name}`, counts: this.#counts });
     this.#deliver = this.#deliverFor(new DataView(arena.bytes));
-    this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes this PerfBuffer first
     this.watch(signal);
   }
 
@@ -249,7 +257,6 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   /** @internal */
   protected closeBuffers(): void {
     this.#native.close();
-    this.#release();
   }
 
   /** @internal */

@@ -10,7 +10,9 @@ import { dwarfType } from '../dwarf/fallback';
 export interface RawEvent {
   /** Over the buffer's memory (read-only: writing to it kills the process) or a copy of it. */
   readonly view: DataView;
+  /** Where the record starts in `view`. */
   readonly offset: number;
+  /** The record's length in bytes. */
   readonly length: number;
   /** The record's bytes, copied: keep this beyond the callback. */
   copy(): Buffer;
@@ -20,6 +22,7 @@ export interface RawEvent {
 export interface LazyEvent {
   /** Every field, decoded into a plain object. */
   materialize(): Record<string, unknown>;
+  /** materialize(), so JSON.stringify(event) prints the fields. */
   toJSON(): Record<string, unknown>;
 }
 

@@ -10,6 +10,7 @@ import { addCounts, checkBoolean, decoding, deliverer, type DecodedCounts, type 
 import { TYPE_NOWHERE } from '../dwarf/fallback';
 import type { CharMode } from '../btf/codec';
 import { EventBuffer } from './buffer';
+import { RING_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
 import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
@@ -17,6 +18,7 @@ import { addon, type NativeRingBuffer } from '../base/native';
 
 export type { DecodedCounts, LazyEvent, RawEvent } from './records';
 
+/** Options of `new RingBuffer(map, callback, options)`: how records are decoded and delivered. */
 export interface RingBufferOptions {
   /** The records' BTF type: 'struct exec_event', 'exec_event' or a typedef name. Default: the map's value type if it has one, else raw. */
   type?: string;
@@ -57,11 +59,13 @@ export interface RingBufferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `new RingBuffer(map, options)`, read with `for await` (no `lazy`: a queued event must outlive the callback). */
 export interface RingBufferIterateOptions extends Omit<RingBufferOptions, 'lazy'> {
   /** Events queued for the iterator at most (default 1024); the ring is not read while the queue is full. */
   highWaterMark?: number;
 }
 
+/** `ringBuffer.stats()`: what was delivered, dropped and is waiting. */
 export interface RingBufferStats {
   /** Records delivered (to the callback, or to the iterator's queue). */
   delivered: number;
@@ -371,14 +375,18 @@ function drain(ring: Ring, max: number, all: boolean): number {
  */
 export class RingBuffer<T = any> extends EventBuffer<T> {
   readonly #rings: Ring[] = [];
-  readonly #releases: (() => void)[] = []; // from the objects whose maps these rings read
   #refed = true;
   #draining = false;
 
+  /**
+   * Read the ringbuf `map`, calling `callback` with each record (on the event loop, in
+   * the order the ring holds them).
+   */
   constructor(map: BpfMap, callback: (event: T) => void, options?: RingBufferOptions);
+  /** Read the ringbuf `map` with `for await`: records queue up to `highWaterMark`. */
   constructor(map: BpfMap, options?: RingBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T) => void) | RingBufferIterateOptions, options?: RingBufferOptions) {
-    super('RingBuffer');
+    super('RingBuffer', RING_BUFFER_CLOSED);
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const raw = callback ? options : callbackOrOptions;
@@ -451,7 +459,8 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
     const copy = checkBoolean(o.copy, 'options.copy');
     const { typed, lazy } = decoding(o, map.name, nativeMap.btfValueTypeId(), owner.btf(), TYPE_MISSING);
     let ring: Ring | undefined;
-    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
+    // onClosed: the map's object closed this ring (the addon closes an object's buffers first).
+    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops`, onClosed: () => this.close() });
     try {
       const push = (event: T): void => this.stream!.push(event);
       const counts: RecordCounts = { short: 0 };
@@ -465,8 +474,6 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
       throw e;
     }
     this.#rings.push(ring);
-    const release = owner.adopt?.(this); // the map's object closes this RingBuffer first
-    if (release) this.#releases.push(release);
   }
 
   /** @internal */
@@ -482,7 +489,6 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
         structuredClone(buffer, { transfer: [buffer] });
       }
     }
-    for (const release of this.#releases.splice(0)) release();
   }
 
   // A wake-up from the addon: one bounded batch.

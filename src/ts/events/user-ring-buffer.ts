@@ -15,6 +15,7 @@ import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
 import { addon, type NativeUserRingBuffer } from '../base/native';
 
+/** Options of `new UserRingBuffer(map, options)`: how messages are encoded. */
 export interface UserRingBufferOptions {
   /** The messages' BTF type ('struct command', 'command' or a typedef): sample.write(obj) and send(obj) encode it. Default: bytes only. */
   type?: string;
@@ -26,6 +27,7 @@ export interface UserRingBufferOptions {
   btf?: Btf;
 }
 
+/** Options of `userRingBuffer.reserveBlocking(size, timeoutMs, options)`. */
 export interface ReserveBlockingOptions {
   /** Gives up waiting (the promise rejects with signal.reason). */
   signal?: AbortSignal;
@@ -38,6 +40,7 @@ const MAX_TIMEOUT = 0x7fffffff;
 const FIRST_RETRY_MS = 1;
 const LAST_RETRY_MS = 16;
 
+/** Where a UserRingBufferSample is in its life: reserved, then submitted or discarded. */
 type State = 'reserved' | 'submitted' | 'discarded';
 
 /**
@@ -146,10 +149,10 @@ function isNoSpace(e: unknown): boolean {
 export class UserRingBuffer<T = any> implements Disposable {
   readonly #native: NativeUserRingBuffer;
   readonly #codec: Codec | undefined;
-  readonly #release: () => void;
   readonly #waits = new Set<() => void>(); // pending reserveBlocking() calls: end them on close
   #closed = false;
 
+  /** Open the user_ringbuf `map` for writing; it closes with its object. */
   constructor(map: BpfMap, options?: UserRingBufferOptions) {
     const o = checkOptions<UserRingBufferOptions>(options, 'options', ['type', 'btf']);
     if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
@@ -158,10 +161,11 @@ export class UserRingBuffer<T = any> implements Disposable {
     if (map.type !== 'user_ringbuf') throw new TypeError(`map: expected a user_ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
     // User ring buffer maps carry no value type: raw unless options.type.
     this.#codec = namedType(o, map.name, 0, owner.btf(), TYPE_MISSING)?.codec;
-    this.#native = addon.NativeUserRingBuffer.open(nativeMap);
-    this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes it first
+    // onClosed: the map's object closed this ring (the addon closes an object's buffers first).
+    this.#native = addon.NativeUserRingBuffer.open(nativeMap, { onClosed: () => this.close() });
   }
 
+  /** True once close() ran (or the map's object was closed). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -234,10 +238,10 @@ export class UserRingBuffer<T = any> implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#native.close();
-    this.#release();
     for (const end of [...this.#waits]) end();
   }
 
+  /** close(), for `using commands = new UserRingBuffer(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

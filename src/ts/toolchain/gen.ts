@@ -17,6 +17,7 @@ import { BpfObject } from '../core/object';
 import { DwarfTypes } from '../dwarf/types';
 import { stripSections } from '../elf/strip';
 
+/** Options of `generate(objectPath, options)`. */
 export interface GenOptions {
   /** Object name passed to BpfObject.open (default: the file name without .bpf.o). */
   name?: string;

@@ -50,6 +50,22 @@ class CompiledCodec implements Codec {
     }
   }
 
+  bind(view: DataView, offset: number, path: string): (value: unknown) => void {
+    const prefix = path || this.typeName;
+    if (!(offset >= 0 && offset + this.size <= view.byteLength)) {
+      throw new RangeError(`${prefix}: ${this.size} bytes at offset ${offset} do not fit a DataView of ${view.byteLength} bytes`);
+    }
+    const { impl } = this;
+    const enc = impl.bindEnc?.(view, offset) ?? ((value: unknown) => impl.enc(value, view, offset));
+    return (value) => {
+      try {
+        enc(value);
+      } catch (e) {
+        throw finish(e, prefix);
+      }
+    };
+  }
+
   zero(): unknown {
     this.zeroView ??= new DataView(new ArrayBuffer(this.size));
     return this.decode(this.zeroView, 0);

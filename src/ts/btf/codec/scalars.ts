@@ -1,10 +1,10 @@
 // Scalars: ints, bools, pointers, floats, enums, raw bytes.
 import type { BtfType } from '../btf';
 import { Gen } from './gen';
-import { Dec, Enc, I64_MAX, I64_MIN, Impl, U64_MAX, U8, fail, toBigInt, toNumber } from './shared';
+import { Dec, Enc, HOST_LE, I64_MAX, I64_MIN, Impl, U64_MAX, U8, fail, toBigInt, toNumber } from './shared';
 
 // Builtins captured once (see shared.ts).
-const { asUintN } = BigInt;
+const { asIntN, asUintN } = BigInt;
 const { floor } = Math;
 const { isInteger, isSafeInteger } = Number;
 
@@ -65,8 +65,27 @@ function int64Impl(signed: boolean, le: boolean, what?: string): Impl {
     if (signed) view.setBigInt64(off, x as bigint, le);
     else view.setBigUint64(off, x as bigint, le);
   };
+  // At an 8-aligned place in host order: a typed array store (inline, where DataView's
+  // setBigUint64 stays a call into a builtin), the range checked by a truncation that
+  // changes nothing (no BigInt comparison builtins); anything else goes through enc.
+  const bindEnc = (view: DataView, off: number): ((x: unknown) => void) | undefined => {
+    const at = view.byteOffset + off;
+    if (le !== HOST_LE || at % 8 !== 0) return undefined;
+    if (signed) {
+      const word = new BigInt64Array(view.buffer, at, 1);
+      return (x) => {
+        if (typeof x === 'bigint' && asIntN(64, x) === x) word[0] = x;
+        else enc(x, view, off);
+      };
+    }
+    const word = new BigUint64Array(view.buffer, at, 1);
+    return (x) => {
+      if (typeof x === 'bigint' && asUintN(64, x) === x) word[0] = x;
+      else enc(x, view, off);
+    };
+  };
   return {
-    size: 8, dec: compileDec(expr), enc, expr,
+    size: 8, dec: compileDec(expr), enc, expr, bindEnc,
     fastCheck: (x) => `typeof ${x} === 'bigint' && ${x} >= ${min}n && ${x} <= ${max}n`,
     fastWrite: (x, o) => `view.set${method}(${o}, ${x}, ${le})`,
   };

@@ -7,6 +7,12 @@ export interface Codec<T = unknown> {
   readonly typeName: string;
   decode(view: DataView, offset: number): T;
   encode(value: T, view: DataView, offset: number, path?: string): void;
+  /**
+   * encode() for one place, `view` at `offset`, fixed for the encoder's life: the bounds
+   * are checked once, here; values and errors are encode()'s. For a buffer written over
+   * and over (BpfMap's key and value slots). Codecs without it: encode() each time.
+   */
+  bind?(view: DataView, offset: number, path: string): (value: unknown) => void;
   zero(): T;
   /**
    * Decodes a value of which only `length` bytes are there (a short record): members
@@ -33,6 +39,8 @@ export interface Impl {
   /** condition on `x` under which `fastWrite` is a complete, valid encode */
   fastCheck?: (x: string) => string;
   fastWrite?: (x: string, o: string) => string;
+  /** enc at one fixed place (Codec.bind), when that can be faster than enc itself */
+  bindEnc?: (view: DataView, off: number) => ((value: unknown) => void) | undefined;
   /** number of leaf expressions `expr` expands to (structs); absent means 1 */
   cost?: number;
   /** bits of the value's bytes that carry data (not padding or unnamed bits); absent means all */

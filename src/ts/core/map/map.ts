@@ -17,6 +17,10 @@ import { missingTypeHint } from './load-hints';
 import { MapMemory } from './memory';
 import { RawMap } from './raw';
 
+/**
+ * Options of `BpfMap.create(options)`: the kind, the key and value (a type, or a size in
+ * bytes), the capacity, and the flags a map is created with.
+ */
 export interface CreateOptions {
   /** Map type as libbpf names it: 'hash', 'array', 'percpu_hash', 'lru_hash', 'lpm_trie', 'queue', ... */
   type: string;
@@ -24,14 +28,19 @@ export interface CreateOptions {
   key?: TypeSpec;
   /** Value type (sets valueSize). */
   value?: TypeSpec;
+  /** Key size in bytes, when no `key` type is given (default 4 for index-keyed kinds, 0 for queue/stack/bloom_filter). */
   keySize?: number;
+  /** Value size in bytes, when no `value` type is given; keys and values are then Buffers. */
   valueSize?: number;
+  /** Capacity (for ringbuf: its size in bytes, a power-of-2 multiple of the page size). */
   maxEntries: number;
   /** BPF_F_* flags (see MapFlags). */
   flags?: number;
+  /** The map's name in the kernel (up to 15 characters; what `bpftool map` shows). */
   name?: string;
   /** Template inner map for array_of_maps / hash_of_maps. */
   innerMap?: BpfMap;
+  /** NUMA node to allocate on (takes effect with MapFlags.NUMA_NODE). */
   numaNode?: number;
   /** map_extra: the number of hash functions of a bloom filter, for one. */
   mapExtra?: number | bigint;
@@ -40,17 +49,29 @@ const CREATE_OPTIONS = ['type', 'key', 'value', 'keySize', 'valueSize', 'maxEntr
 
 /** What the kernel reports about a live map. */
 export interface MapInfo {
+  /** The map's kernel id (see `bpftool map`; BpfMap.fromId()). */
   id: number;
+  /** The map type as libbpf names it: 'hash', 'array', ... */
   type: string;
+  /** The name the kernel keeps (up to 15 characters). */
   name: string;
+  /** Key size in bytes. */
   keySize: number;
+  /** Value size in bytes (of one CPU's value, for per-CPU maps). */
   valueSize: number;
+  /** Capacity. */
   maxEntries: number;
+  /** BPF_F_* flags (see MapFlags). */
   flags: number;
+  /** Id of the BTF object describing its key and value (0: none). */
   btfId: number;
+  /** The key's type id in that BTF (0: none). */
   btfKeyTypeId: number;
+  /** The value's type id in that BTF (0: none). */
   btfValueTypeId: number;
+  /** map_extra (a bloom filter's number of hash functions). */
   mapExtra: bigint;
+  /** The device an offloaded map is bound to (0: not offloaded). */
   ifindex: number;
 }
 
@@ -59,11 +80,6 @@ export interface MapOwner {
   btf(): Btf | undefined;
   /** Throws the fixed TypeError once the map's object is closed. */
   check(): void;
-  /**
-   * Something made from this map (a RingBuffer) that the owner closes first when it
-   * closes; the returned function releases it (call it when it closes by itself).
-   */
-  adopt?(resource: { close(): void }): () => void;
   /** A link made from this map (struct_ops), held like the object's program links. */
   adoptLink?(native: NativeLink): Link;
 }
@@ -94,8 +110,34 @@ export interface Layout<K> {
   valueSize: number;
   /** lookup/update/delete on the two slots, bound to the native map (bindSlots()). */
   ops: NativeSlotOps;
+  /** Encode into the key slot / the value slot (codecs bound to them: see bindSlot). */
+  encodeKey: (key: unknown) => void;
+  encodeValue: (value: unknown) => void;
 }
 
+// The codec's encoder for a slot (Codec.bind: bounds checked once, a u64 written inline),
+// or encode() each time when it has none, or its size does not fit (encode then throws
+// the RangeError, as before).
+function bindSlot<T>(codec: Codec<T>, view: DataView, path: string): (value: unknown) => void {
+  if (codec.bind && codec.size <= view.byteLength) return codec.bind(view, 0, path);
+  return (value) => codec.encode(value as T, view, 0, path);
+}
+
+/**
+ * A BPF map: one of a {@link BpfObject} (`obj.map(name)`, alive as long as its object) or
+ * standalone (`create`, `fromPinned`, `fromId`, closed by its own `close()`). Keys and
+ * values are decoded from the map's BTF (u32 -> number, u64 -> bigint, char[] -> string,
+ * structs -> objects; per-CPU maps: one value per possible CPU) and each kind has its
+ * natural methods (get/set/delete, push/pop, add/has, iteration). Maps without BTF take
+ * and return Buffers; `map.raw` gives byte-level access to any map.
+ *
+ * @example
+ * ```ts
+ * const counts = obj.map('counts'); // u32 pid -> u64 count
+ * counts.set(1234, 0n);
+ * for (const [pid, n] of counts) console.log(pid, n);
+ * ```
+ */
 export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   readonly #native: NativeMap;
   readonly #owner: MapOwner;
@@ -184,6 +226,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return map;
   }
 
+  /** The map's name: its C variable's, libbpf's for internal maps (.data, .bss, ...), '' for an unnamed standalone map. */
   get name(): string {
     return this.#native.name();
   }
@@ -198,6 +241,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.keySize();
   }
 
+  /** Before load only. */
   set keySize(n: number) {
     this.#native.setKeySize(checkInteger(n, 'keySize', 0, 0xffffffff));
     this.#layout = undefined;
@@ -208,6 +252,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.valueSize();
   }
 
+  /** Before load only. */
   set valueSize(n: number) {
     this.#native.setValueSize(checkInteger(n, 'valueSize', 0, 0xffffffff));
     this.#layout = undefined;
@@ -219,6 +264,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.maxEntries();
   }
 
+  /** Before load only; at least 1. */
   set maxEntries(n: number) {
     this.#native.setMaxEntries(checkInteger(n, 'maxEntries', 1, 0xffffffff));
   }
@@ -228,6 +274,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.flags();
   }
 
+  /** Before load only. */
   set flags(n: number) {
     this.#native.setFlags(checkInteger(n, 'flags', 0, 0xffffffff));
   }
@@ -269,6 +316,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.autocreate();
   }
 
+  /** Before load only; a TypeError for anything but a boolean. */
   set autocreate(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autocreate: expected a boolean, got ${typeof on}`);
     this.#native.setAutocreate(on);
@@ -329,7 +377,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
    */
   get(key: K): V | undefined {
     const l = this.#slots();
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    l.encodeKey(key);
     if (!l.ops.lookup(0)) return undefined;
     return this.#decodeValue(l.value.view, 0);
   }
@@ -351,8 +399,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   set(key: K, value: V, flags?: UpdateFlag | number): this {
     const l = this.#slots();
     const f = flags === undefined ? 0 : updateFlags(flags);
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
-    this.#encodeValue(value, l.value.view, 0, l.valuePath);
+    l.encodeKey(key);
+    l.encodeValue(value);
     l.ops.update(f);
     return this;
   }
@@ -360,7 +408,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** Remove `key`; false when it was absent. */
   delete(key: K): boolean {
     const l = this.#slots();
-    l.key.codec.encode(key, l.key.view, 0, l.keyPath);
+    l.encodeKey(key);
     return l.ops.delete(0);
   }
 
@@ -422,6 +470,11 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#scan(false, true);
   }
 
+  /**
+   * `for (const [key, value] of map)`: entries().
+   * @example
+   * for (const [pid, count] of obj.map('counts')) console.log(pid, count);
+   */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
@@ -560,6 +613,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     if (this.#closed) throw new TypeError(MAP_CLOSED);
   }
 
+  /** close(), for `using map = BpfMap.create(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -601,16 +655,19 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const name = this.#label();
     const keySlot = new Slot(keyCodec as Codec<K>, Math.max(keySize, 1));
     const valueSlot = new Slot(valueCodec, Math.max(stride, 1));
+    const keyPath = `${name} key`, valuePath = `${name} value`;
     const layout: Layout<K> = {
       key: keySlot,
       value: valueSlot,
-      keyPath: `${name} key`,
-      valuePath: `${name} value`,
+      keyPath,
+      valuePath,
       keySize,
       perCpu,
       stride,
       valueSize,
       ops: this.#native.bindSlots(keySize ? keySlot.bytes : null, valueSlot.bytes),
+      encodeKey: bindSlot(keySlot.codec, keySlot.view, keyPath),
+      encodeValue: perCpu ? (value) => this.#encodeValue(value as V, valueSlot.view, 0, valuePath) : bindSlot(valueSlot.codec, valueSlot.view, valuePath),
     };
     return layout;
   }
