@@ -24,7 +24,7 @@ export type {
 } from './attach/trace';
 export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type PerfBufferStats } from './events/perf-buffer';
 export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
-export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './events/ring-buffer';
+export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent, type DecodedCounts } from './events/ring-buffer';
 export type { Globals } from './core/globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
 export { decode, type DecodeOptions } from './btf/decode';

@@ -4,6 +4,7 @@ import { argRangeError, argTypeError, checkOptions } from '../base/args';
 import { Btf } from './btf';
 import type { CharMode } from './codec';
 
+/** Options of decode(): the BTF the type is in, where the value is in the data, and char[] modes. */
 export interface DecodeOptions {
   /** The BTF the type is in (an object's `obj.btf`, headerBtf(), Btf.fromFile()). Required. */
   btf: Btf;

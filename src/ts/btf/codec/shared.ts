@@ -2,10 +2,15 @@
 // public face, encode failures and their paths, and the builtins captured once.
 import type { Gen } from './gen';
 
+/** A value's encoder and decoder, compiled from its BTF type (Btf#codec(), codecFor()). */
 export interface Codec<T = unknown> {
+  /** Bytes a value takes. */
   readonly size: number;
+  /** The C name of the type ('struct event'). */
   readonly typeName: string;
+  /** The value at `offset` of `view` (all `size` bytes must be there). */
   decode(view: DataView, offset: number): T;
+  /** Writes `value` at `offset` of `view` (padding and missing members zero); TypeError/RangeError naming `path` for a bad value. */
   encode(value: T, view: DataView, offset: number, path?: string): void;
   /**
    * encode() for one place, `view` at `offset`, fixed for the encoder's life: the bounds
@@ -13,6 +18,7 @@ export interface Codec<T = unknown> {
    * and over (BpfMap's key and value slots). Codecs without it: encode() each time.
    */
   bind?(view: DataView, offset: number, path: string): (value: unknown) => void;
+  /** The value of all-zero bytes. */
   zero(): T;
   /**
    * Decodes a value of which only `length` bytes are there (a short record): members
