@@ -24,9 +24,11 @@ export type {
 } from './attach/trace';
 export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type PerfBufferStats } from './events/perf-buffer';
 export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
-export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './events/ring-buffer';
+export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent, type DecodedCounts } from './events/ring-buffer';
 export type { Globals } from './core/globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
+export { decode, type DecodeOptions } from './btf/decode';
+export type { Codec, CodecOptions, CharMode } from './btf/codec';
 import { cstr, s64le, u64le } from './btf/codec';
 // The readers raw callbacks and generated decoders call per record are plain values of
 // this module, not re-exports: CommonJS re-exports are getters, and a getter call per

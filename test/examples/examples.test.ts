@@ -73,7 +73,10 @@ describe.each([
       expect(stdout).toMatch(/^malloc\(\) calls seen: true$/m);
     }
     if (code.includes('killsnoop')) {
-      expect(stdout).toMatch(/^python3 18 number\n\{ delivered: 1, lost: 0, queued: 0, buffers: \d+, pageCount: 64 \}\n$/);
+      expect(stdout).toMatch(/^python3 18 number\n\{\s+delivered: 1,\s+lost: 0,\s+queued: 0,\s+buffers: \d+,\s+pageCount: 64,\s+records: \{ full: 1, short: 0, raw: 0 \}\s+\}\n$/);
+    }
+    if (code.includes('foreign_short')) {
+      expect(stdout).toBe("python3 [ 'ls', '-l', '/tmp/x' ] 13\n{ full: 0, short: 1, raw: 0 }\n");
     }
     if (code.includes('headerBtf')) {
       expect(stdout).toBe('undefined\n0n python3 /tmp/foreign-0 { lo: 65000, hi: -300 }\n');

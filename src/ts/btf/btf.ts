@@ -12,6 +12,7 @@
  */
 import { checkString } from '../base/args';
 import { addon } from '../base/native';
+import { codecFor, type Codec, type CodecOptions } from './codec';
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 
@@ -339,6 +340,18 @@ export class Btf {
       size = undefined;
     }
     return size === undefined ? t : { ...t, size };
+  }
+
+  /**
+   * The codec of a type of this BTF (by name as in type(), or by id): decode(), encode(),
+   * and decodePartial() for a value of which only some bytes are there (a short record).
+   * options.chars decodes chosen `char[]` members as 'bytes' or as a list of 'strings'.
+   * @example
+   * const codec = obj.btf.codec('struct event', { chars: { args: 'strings' } });
+   * const e = codec.decodePartial(new DataView(buf.buffer, buf.byteOffset), 0, buf.length);
+   */
+  codec<T = any>(type: string | number, options?: CodecOptions): Codec<T> {
+    return codecFor<T>(this, this.type(type).id, options);
   }
 
   /**

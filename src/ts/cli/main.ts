@@ -13,6 +13,8 @@ const USAGE = `usage:
                 [--arch ARCH] [--btf FILE]       BTF of types a program declares in its headers, for
                                                  RingBuffer/PerfBuffer options.btf (Btf.fromFile)
   node-libbpf gen FILE.bpf.o [-o FILE.ts]        TypeScript types and a typed wrapper embedding the object
+                [--type T] [--event MAP=T]...    (without its DWARF); type a foreign program's event buffers:
+                [--btf FILE | --header H [-I DIR]...]  T from FILE, from H, or from the object's BTF or DWARF
   node-libbpf gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf
                                                  the minimal BTF the object's CO-RE relocations need
   node-libbpf doctor [--json]                    what this kernel allows for BPF, and why not
@@ -96,10 +98,23 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`wrote ${out} (${bytes.length} bytes, from ${fs.statSync(btf).size})\n`);
         return 0;
       }
-      const { positional, flags } = parse(rest, ['-o', '--name']);
+      const { positional, flags } = parse(rest, ['-o', '--name', '--type', '--event', '--btf', '--header', '-I']);
       if (positional.length !== 1) throw new Error('gen takes one FILE.bpf.o');
       const out = flags.get('-o')?.[0];
-      const source = generate(positional[0], { name: flags.get('--name')?.[0] });
+      const type = flags.get('--type')?.[0];
+      const events: Record<string, string> = {};
+      for (const e of flags.get('--event') ?? []) {
+        const eq = e.indexOf('=');
+        if (eq <= 0) throw new Error(`--event MAP=TYPE, got ${JSON.stringify(e)}`);
+        events[e.slice(0, eq)] = e.slice(eq + 1);
+      }
+      const header = flags.get('--header')?.[0];
+      const btfFile = flags.get('--btf')?.[0];
+      if (header && btfFile) throw new Error('gen takes --btf FILE or --header H, not both');
+      const types = [...new Set([...(type ? [type] : []), ...Object.values(events)])];
+      if (header && types.length === 0) throw new Error('gen --header H needs --type T or --event MAP=T');
+      const btf = header ? await headerBtf(header, { types, includeDirs: flags.get('-I') }) : btfFile ? Btf.fromFile(btfFile) : undefined;
+      const source = generate(positional[0], { name: flags.get('--name')?.[0], type, events, btf });
       if (out) {
         fs.writeFileSync(out, source);
         process.stderr.write(`wrote ${out}\n`);

@@ -1,7 +1,9 @@
 // BpfObject: one clang-compiled *.bpf.o, opened, configured, loaded (CO-RE relocation
 // and verification against the running kernel), attached and closed.
 import { argRangeError, argTypeError, checkOptionalString, checkOptions, checkInteger } from '../base/args';
+import * as fs from 'node:fs';
 import { Btf } from '../btf/btf';
+import { linkDwarf } from '../dwarf/fallback';
 import { verifierLogs } from '../errors/bpf-error';
 import { refineLoadError } from '../errors/hints';
 import { CLOSED } from '../errors/state';
@@ -67,6 +69,8 @@ export class BpfObject implements Disposable {
   readonly #maps: BpfMap[];
   readonly #nativeMaps: NativeMap[];
   #btf: Btf | null | undefined;
+  // Where the ELF file is read again for types only its DWARF has (a path, or the caller's bytes).
+  #source: string | Uint8Array | undefined;
   #globals: Globals | undefined;
   #verifierLogs = new Map<string, string>();
   #loadDurationNs: bigint | undefined;
@@ -93,7 +97,9 @@ export class BpfObject implements Disposable {
       kconfig: kconfigString(o.kconfig),
       kernelLogLevel: o.logLevel === undefined ? undefined : checkInteger(o.logLevel, 'options.logLevel', 0, 7),
     });
-    return new BpfObject(INTERNAL, native);
+    const obj = new BpfObject(INTERNAL, native);
+    obj.#source = source;
+    return obj;
   }
 
   /** @internal Use BpfObject.open(). */
@@ -251,6 +257,8 @@ export class BpfObject implements Disposable {
     if (this.#btf === undefined) {
       const bytes = this.#native.btf();
       this.#btf = bytes ? Btf.parse(bytes) : null;
+      const source = this.#source;
+      if (this.#btf && source !== undefined) linkDwarf(this.#btf, () => (typeof source === 'string' ? fs.readFileSync(source) : source));
     }
     return this.#btf ?? undefined;
   }

@@ -270,9 +270,12 @@ export function readForm(r: ByteReader, form: number, ctx: FormContext, implicit
   return read(r, form, ctx, implicitConst, 0);
 }
 
+function constant(value: bigint, size: number, signed = false): FormValue {
+  return { kind: 'constant', value, signed, size };
+}
+
 function read(r: ByteReader, form: number, ctx: FormContext, implicitConst: bigint | undefined, depth: number): FormValue {
   const F = DW_FORM;
-  const constant = (value: bigint, size: number, signed = false): FormValue => ({ kind: 'constant', value, signed, size });
   switch (form) {
     case F.addr: return { kind: 'address', value: ctx.addressSize === 8 ? r.u64() : BigInt(r.uint(ctx.addressSize)) };
     case F.data1: return constant(BigInt(r.u8()), 1);

@@ -7,7 +7,7 @@
 //   const elf = ElfFile.parse(fs.readFileSync('prog.bpf.o'));
 //   elf.section('.BTF')            // the header, or undefined
 //   elf.sectionData('.debug_info') // its bytes (a view on the file, or inflated)
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 
 /** The input is not a well-formed ELF file (the message says what is wrong and where). */
 export class ElfFormatError extends Error {
@@ -73,6 +73,9 @@ export class ElfFile {
   readonly sections: readonly ElfSection[];
   /** Index of the section holding the section names (e_shstrndx, SHN_XINDEX resolved). */
   readonly shstrndx: number;
+  /** e_shoff and e_shentsize: where the section header table is, and its entries' size. */
+  readonly shoff: number;
+  readonly shentsize: number;
   private readonly view: DataView;
   private readonly byName = new Map<string, ElfSection>();
   private readonly inflated = new Map<number, Buffer>();
@@ -97,6 +100,8 @@ export class ElfFile {
     const at = is64 ? 54 : 42;
     const [phentsize, phnum, shentsize, shnum0, shstrndx0] = [0, 2, 4, 6, 8].map((d) => this.u16(at + d));
     this.programHeaders = this.readProgramHeaders(phoff, phentsize, phnum);
+    this.shoff = shoff;
+    this.shentsize = shentsize;
     const { sections, shstrndx } = this.readSectionHeaders(shoff, shentsize, shnum0, shstrndx0);
     this.shstrndx = shstrndx;
     const names = shstrndx > 0 && shstrndx < sections.length ? sections[shstrndx] : undefined;
@@ -163,6 +168,8 @@ export class ElfFile {
     if (size > MAX_INFLATED) fail(`section ${s.name}: claims ${size} bytes uncompressed (more than ${MAX_INFLATED})`);
     let out: Buffer;
     try {
+      // Loaded here: the runtime entry reads ELF files (DWARF types) but must not load zlib for it.
+      const zlib = require('node:zlib') as typeof Zlib;
       out = zlib.inflateSync(raw.subarray(chdr), { maxOutputLength: Math.max(size, 1) });
     } catch (e) {
       fail(`section ${s.name}: does not inflate (${(e as Error).message})`);
