@@ -10,8 +10,9 @@
  * (split BTF on top of vmlinux), `Btf.fromFile(path)` (raw BTF or an ELF object's .BTF),
  * `obj.btf` (a BpfObject's own types), or `Btf.parse(bytes)`.
  */
-import { checkString } from '../base/args';
+import { checkFilePath, checkString } from '../base/args';
 import { addon } from '../base/native';
+import { trustBtf, validateBtf } from './validate';
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 
@@ -191,7 +192,7 @@ export class Btf {
    * @example const task = Btf.fromKernel().type('struct task_struct');
    */
   static fromKernel(): Btf {
-    return (kernelBtf ??= Btf.parse(addon.btfRawData(KERNEL_BTF)));
+    return (kernelBtf ??= trustBtf(Btf.parse(addon.btfRawData(KERNEL_BTF)))); // the kernel verified it
   }
 
   /**
@@ -205,7 +206,7 @@ export class Btf {
       throw new RangeError(`name: expected a kernel module name, got ${JSON.stringify(name)}`);
     }
     const base = Btf.fromKernel();
-    return Btf.parse(addon.btfRawData(`/sys/kernel/btf/${name}`, base.bytes), base);
+    return trustBtf(Btf.parse(addon.btfRawData(`/sys/kernel/btf/${name}`, base.bytes), base));
   }
 
   /**
@@ -215,7 +216,7 @@ export class Btf {
    * @example const btf = Btf.fromFile('agent.bpf.o'); btf.type('struct event');
    */
   static fromFile(path: string, base?: Btf): Btf {
-    checkString(path, 'path');
+    checkFilePath(path, 'path'); // a FIFO would block forever
     if (base !== undefined && !(base instanceof Btf)) throw new TypeError(`base: expected a Btf, got ${typeof base}`);
     return Btf.parse(addon.btfRawData(path, base?.bytes), base);
   }
@@ -278,6 +279,7 @@ export class Btf {
    * @example fs.writeFileSync('vmlinux.h', Btf.fromKernel().toCHeader());
    */
   toCHeader(): string {
+    validateBtf(this); // libbpf's btf_dump crashes or never returns on some malformed BTF
     return addon.btfToCHeader(this.bytes, this.base?.bytes);
   }
 
@@ -427,13 +429,14 @@ export class Btf {
     if (off < this.strBase) return (this.base as Btf).hashAt(off);
     const bytes = this.bytes;
     let h = FNV_BASIS;
-    for (let i = this.strStart + this.localStr(off); bytes[i] !== 0; i++) h = imul(h ^ bytes[i], FNV_PRIME);
+    const end = this.strStart + this.strLen;
+    for (let i = this.strStart + this.localStr(off); i < end && bytes[i] !== 0; i++) h = imul(h ^ bytes[i], FNV_PRIME);
     return h >>> 0;
   }
 
   private localStr(off: number): number {
     const local = off - this.strBase;
-    if (local >= this.strLen) throw notBtf(`string offset ${off} is out of range`);
+    if (!isInteger(local) || local < 0 || local >= this.strLen) throw notBtf(`string offset ${off} is out of range`);
     return local;
   }
 
