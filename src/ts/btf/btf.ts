@@ -12,9 +12,11 @@
  */
 import { checkFilePath, checkString } from '../base/args';
 import { addon } from '../base/native';
+import { BpfError } from '../errors/bpf-error';
 import { trustBtf, validateBtf } from './validate';
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+const EINVAL = 22;
 
 export type BtfKind =
   | 'void' | 'int' | 'ptr' | 'array' | 'struct' | 'union' | 'enum' | 'fwd' | 'typedef'
@@ -218,7 +220,20 @@ export class Btf {
   static fromFile(path: string, base?: Btf): Btf {
     checkFilePath(path, 'path'); // a FIFO would block forever
     if (base !== undefined && !(base instanceof Btf)) throw new TypeError(`base: expected a Btf, got ${typeof base}`);
-    return Btf.parse(addon.btfRawData(path, base?.bytes), base);
+    return Btf.fromLibbpf(addon.btfRawData(path, base?.bytes), base, path);
+  }
+
+  /**
+   * @internal BTF that libbpf already parsed (a file, an object's .BTF): where our parser
+   * disagrees, that is a property of the data, so a BpfError (EINVAL), not a TypeError.
+   */
+  static fromLibbpf(bytes: Uint8Array, base: Btf | undefined, what: string): Btf {
+    try {
+      return Btf.parse(bytes, base);
+    } catch (e) {
+      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+      throw new BpfError(EINVAL, 'btf_parse', `${what}: ${e.message}`, { hint: 'libbpf accepted this BTF but node-libbpf cannot decode it' });
+    }
   }
 
   /** Parses raw BTF; with `base`, parses split BTF (e.g. a kernel module's) on top of it. */
@@ -426,7 +441,7 @@ export class Btf {
   }
 
   private hashAt(off: number): number {
-    if (off < this.strBase) return (this.base as Btf).hashAt(off);
+    if (this.base && off < this.strBase) return this.base.hashAt(off);
     const bytes = this.bytes;
     let h = FNV_BASIS;
     const end = this.strStart + this.strLen;
@@ -442,7 +457,7 @@ export class Btf {
 
   /** The string at a (possibly base-relative) string section offset. */
   private str(off: number): string {
-    if (off < this.strBase) return (this.base as Btf).str(off);
+    if (this.base && off < this.strBase) return this.base.str(off);
     if (off === this.strBase && this.strLen === 0) return '';
     const start = this.strStart + this.localStr(off);
     const buf = this.buf ?? (this.buf = BufferClass.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));

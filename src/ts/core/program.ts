@@ -514,6 +514,16 @@ function openCgroup(path: string): number {
   }
 }
 
+// A leak backstop: a handle dropped without close() would keep statistics on system-wide
+// (and its fd open) for the life of the process. Collected handles close their fd.
+const statsBackstop = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed: nothing to stop
+  }
+});
+
 /**
  * Run-time statistics switched on by {@link enableStats}; they stay on, for every
  * program on the system, until close() (or the process exits).
@@ -525,6 +535,7 @@ export class StatsHandle implements Disposable {
   constructor(token: symbol, fd: number) {
     checkInternal(token, 'StatsHandle');
     this.#fd = fd;
+    statsBackstop.register(this, fd, this);
   }
 
   /** True once close() ran. */
@@ -539,7 +550,10 @@ export class StatsHandle implements Disposable {
    * stats.close();
    */
   close(): void {
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    if (this.#fd !== undefined) {
+      statsBackstop.unregister(this);
+      fs.closeSync(this.#fd);
+    }
     this.#fd = undefined;
   }
 
@@ -557,7 +571,8 @@ export class StatsHandle implements Disposable {
  * Turn on the kernel's run-time statistics for BPF programs (BPF_ENABLE_STATS,
  * BPF_STATS_RUN_TIME): while on, Program.info() counts runCount and runTimeNs. They cost
  * a little on every program run, system-wide, and stay on until the handle is closed
- * (`using` closes it at the end of the block); garbage collection never closes it.
+ * (`using` closes it at the end of the block). A handle dropped without close() is closed
+ * when garbage collected, as a leak backstop only: when that happens is not predictable.
  * @example
  * import { enableStats } from 'node-libbpf';
  * {
