@@ -346,6 +346,10 @@ export const PACKAGE_ROOT = ((): string => {
 // node-gyp-build finds prebuilds/<platform>-<arch>/ first, then build/Release.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => Addon;
-export const addon: Addon = load(PACKAGE_ROOT);
+// NODE_LIBBPF_ADDON names a .node file to load instead: the AddressSanitizer build the
+// fuzzer uses (scripts/build-asan.sh). Like LD_PRELOAD, it is the operator's to set.
+const override = process.env.NODE_LIBBPF_ADDON;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const addon: Addon = override ? (require(path.resolve(override)) as Addon) : load(PACKAGE_ROOT);
 // The addon builds its errors with these, so they belong to this realm (instanceof holds).
 addon.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m) });

@@ -172,6 +172,8 @@ export class Btf {
   private buf: Buffer | undefined;
   private nameIndex: NameIndex | undefined;
   private ptrSize = 0;
+  /** Parsed by libbpf first (fromLibbpf): our decoding failures are BpfErrors. */
+  private libbpfChecked = false;
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
     this.bytes = bytes;
@@ -229,7 +231,9 @@ export class Btf {
    */
   static fromLibbpf(bytes: Uint8Array, base: Btf | undefined, what: string): Btf {
     try {
-      return Btf.parse(bytes, base);
+      const btf = Btf.parse(bytes, base);
+      btf.libbpfChecked = true;
+      return btf;
     } catch (e) {
       if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
       throw new BpfError(EINVAL, 'btf_parse', `${what}: ${e.message}`, { hint: 'libbpf accepted this BTF but node-libbpf cannot decode it' });
@@ -465,6 +469,16 @@ export class Btf {
   }
 
   private decodeType(id: number): BtfType {
+    if (!this.libbpfChecked) return this.decodeUnchecked(id);
+    try {
+      return this.decodeUnchecked(id);
+    } catch (e) {
+      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+      throw new BpfError(EINVAL, 'btf_parse', `type ${id}: ${e.message}`, { hint: 'libbpf accepted this BTF but node-libbpf cannot decode it' });
+    }
+  }
+
+  private decodeUnchecked(id: number): BtfType {
     const { view, littleEndian: le } = this;
     const off = this.offsets[id - this.firstId];
     const info = view.getUint32(off + 4, le);
