@@ -33,6 +33,14 @@ function parseArgs(argv) {
   return o;
 }
 
+// A target's share of the inputs follows its weight (an ELF load costs ~20 BTF inputs).
+function pick(pools, r) {
+  const total = pools.reduce((n, p) => n + (p.target.weight ?? 1), 0);
+  let x = r.below(total);
+  for (const p of pools) if ((x -= p.target.weight ?? 1) < 0) return p;
+  return pools[0];
+}
+
 async function confirm(target, file, env, timeout) {
   const w = new Worker(env);
   try {
@@ -68,7 +76,7 @@ async function main() {
     const file = path.join(work, `input-${index}`);
     let last = Date.now();
     while (Date.now() < deadline && stats.inputs < o.count) {
-      const pool = pools[r.below(pools.length)];
+      const pool = pick(pools, r);
       const { target } = pool;
       const seed = pool.seeds[r.below(pool.seeds.length)];
       const other = pool.seeds[r.below(pool.seeds.length)];

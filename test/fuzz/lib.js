@@ -104,10 +104,10 @@ function mutate(input, r, other, region) {
         if (p + 4 <= out.length) out.writeUInt32LE(r.below(16), p);
         break;
       }
-      case 5: if (other && other.length > 8) {
-        const len = 1 + r.below(Math.min(64, other.length));
+      case 5: if (other && other.length > 8 && out.length > 8) {
+        const len = 1 + r.below(Math.min(64, other.length, out.length));
         const from = r.below(other.length - len + 1);
-        other.copy(out, Math.min(at(), out.length - len), from, from + len);
+        other.copy(out, Math.max(0, Math.min(at(), out.length - len)), from, from + len);
         break;
       }
       // falls through

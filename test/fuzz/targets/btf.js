@@ -6,6 +6,7 @@ const path = require('node:path');
 const dist = path.join(__dirname, '..', '..', '..', 'dist');
 
 module.exports = {
+  weight: 4, // relative share of the inputs
   name: 'btf',
   /** Where its seeds live besides test/fuzz/corpus/btf: the fixtures' .BTF sections. */
   extraSeeds(root, { elfSection }) {

@@ -6,6 +6,7 @@ const path = require('node:path');
 const dist = path.join(__dirname, '..', '..', '..', 'dist');
 
 module.exports = {
+  weight: 1, // relative share of the inputs
   name: 'elf',
   extraSeeds(root) {
     const fs = require('node:fs');
