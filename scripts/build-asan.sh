@@ -10,7 +10,13 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 tree=build/asan/tree
 mkdir -p "$tree"
-for f in binding.gyp src deps package.json; do ln -sfn "$top/$f" "$tree/$f"; done
+for f in binding.gyp src package.json; do ln -sfn "$top/$f" "$tree/$f"; done
+# deps/ is a real directory here: gyp resolves symlinks, and through a linked deps/ it put
+# libbpf's archive into the source tree's deps/.
+[ -L "$tree/deps" ] && rm "$tree/deps"
+mkdir -p "$tree/deps"
+cp deps/libbpf.gyp "$tree/deps/libbpf.gyp"
+ln -sfn "$top/deps/libbpf" "$tree/deps/libbpf"
 san='-fsanitize=address -fno-omit-frame-pointer -g'
 # node's headers: npm's nodedir setting, as `npm run build` uses (offline machines)
 nodedir=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}

@@ -184,6 +184,8 @@ export interface NativeMap {
     btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;
   };
   memory(): ArrayBuffer | null;
+  /** Whether memory()'s mapping is read-only (.rodata after load, a frozen array). */
+  memoryReadOnly(): boolean;
   pin(path: string): void;
   unpin(path?: string): void;
   pinPath(): string | null;

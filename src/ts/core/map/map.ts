@@ -534,7 +534,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const { value } = this.#slots();
     const stride = this.internal ? this.valueSize : Math.ceil(this.valueSize / 8) * 8;
     const closed = this.#native.isStandalone() ? MAP_CLOSED : CLOSED;
-    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.#label()} memory`, closed));
+    const readOnly = this.#native.memoryReadOnly();
+    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.#label()} memory`, closed, readOnly));
   }
 
   /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */
