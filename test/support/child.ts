@@ -22,6 +22,7 @@ export function runWithAddon(code: string, timeoutMs = 20000, env: NodeJS.Proces
     addon.setErrorFactories({
       bpf: (errno, syscall) => Object.assign(new Error(syscall + ': errno ' + errno), { errno, syscall }),
       type: (m) => new TypeError(m), range: (m) => new RangeError(m),
+      states: require(${JSON.stringify(path.join(ROOT, 'dist', 'errors', 'state'))}).STATE_MESSAGES,
     });
   `;
   return run(['-e', prelude + code], timeoutMs, env);

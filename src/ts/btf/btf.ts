@@ -10,6 +10,7 @@
  * (split BTF on top of vmlinux), `Btf.fromFile(path)` (raw BTF or an ELF object's .BTF),
  * `obj.btf` (a BpfObject's own types), or `Btf.parse(bytes)`.
  */
+import { resolve as resolvePath } from 'node:path';
 import { checkFilePath, checkString } from '../base/args';
 import { addon } from '../base/native';
 import { BpfError } from '../errors/bpf-error';
@@ -222,7 +223,8 @@ export class Btf {
   static fromFile(path: string, base?: Btf): Btf {
     checkFilePath(path, 'path'); // a FIFO would block forever
     if (base !== undefined && !(base instanceof Btf)) throw new TypeError(`base: expected a Btf, got ${typeof base}`);
-    return Btf.fromLibbpf(addon.btfRawData(path, base?.bytes), base, path);
+    const btf = Btf.fromLibbpf(addon.btfRawData(path, base?.bytes), base, path);
+    return resolvePath(path).startsWith('/sys/kernel/btf/') ? trustBtf(btf) : btf; // the kernel's own, verified
   }
 
   /**
