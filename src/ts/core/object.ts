@@ -250,7 +250,14 @@ export class BpfObject implements Disposable {
   #validateBtf(): void {
     const own = this.#objectBtf();
     if (own) validateBtf(own, "the object's BTF");
-    if (this.#btfCustomPath !== undefined) validateBtf(Btf.fromFile(this.#btfCustomPath), 'options.btfCustomPath');
+    if (this.#btfCustomPath === undefined) return;
+    let custom: Btf;
+    try {
+      custom = Btf.fromFile(this.#btfCustomPath);
+    } catch {
+      return; // not BTF at all: bpf_object__load fails on it the same way, with its own words
+    }
+    validateBtf(custom, 'options.btfCustomPath');
   }
 
   #objectBtf(): Btf | undefined {
