@@ -10,13 +10,17 @@ const BENCHMARKS = {
   maps: () => require('./maps'),
   ringbuf: () => require('./ringbuf'),
   gen: () => require('./gen'),
+  containers: () => require('./containers'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]
   NAME        ${Object.keys(BENCHMARKS).join(', ')} (default: all)
   --rounds N  alternating C / node rounds; medians are reported (default 3)
   --cpu N     the CPU every measured process is pinned to with taskset (default 1; 'none')
-  --n N       maps: entries in the hash map; gen: records per run (default 200000)
+  --n N       maps: entries in the hash map; gen: records per run (default 200000);
+              containers: resolve() calls per timing (default 1000000)
+  --pods N    containers: pods of 3 containers in the cgroup tree (default 100)
+  --k N       containers: mkdir/rmdir cycles timed (default 200)
   --secs S    ringbuf: seconds per pipeline run (default 3)
   --json FILE also write every round's numbers as JSON
 `;

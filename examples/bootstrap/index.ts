@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   await obj.load();
   obj.attach();
 
-  // 3. Stop on Ctrl-C or after --duration: aborting the signal ends the `for await`.
+  // 3. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`, which ends the `for await`.
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());

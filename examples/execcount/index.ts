@@ -6,6 +6,7 @@
 // Load a CO-RE object, configure it through its globals, attach, read a BTF-typed
 // map every second, close on Ctrl-C.
 import * as path from 'node:path';
+import { setInterval } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BpfObject } from 'node-libbpf';
 
@@ -38,16 +39,21 @@ async function main(): Promise<void> {
     console.log(`${new Date().toISOString()}  ${obj.globals.total} execs\n${lines.join('\n') || '   (none yet)'}\n`);
   };
 
-  const stop = (): void => {
-    clearInterval(timer);
-    print();
-    obj.close(); // detaches the program and frees the maps
-  };
-  const timer = setInterval(print, Number(args.interval) * 1000);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  if (args.duration) setTimeout(stop, Number(args.duration) * 1000).unref();
+  // 4. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`, which ends the loop.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
   console.log(`counting exec() calls${args.parent ? ` by children of ${args.parent}` : ''}; Ctrl-C to stop`);
+
+  // 5. Print every --interval seconds until then; once more at the end, then close.
+  try {
+    for await (const _ of setInterval(Number(args.interval) * 1000, undefined, { signal: stop.signal })) print();
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+  print();
+  obj.close(); // detaches the program and frees the maps
 }
 
 main().catch((e: unknown) => {

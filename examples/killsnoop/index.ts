@@ -5,6 +5,7 @@
 // Samples come from a perf event array through PerfBuffer (each with the CPU it was
 // written on); commands go the other way, JS -> BPF, through a UserRingBuffer that the
 // BPF program drains on its next kill().
+import { once } from 'node:events';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BpfObject, PerfBuffer, UserRingBuffer } from 'node-libbpf';
@@ -35,7 +36,14 @@ async function main(): Promise<void> {
   const commands = new UserRingBuffer(obj.map('commands'), { type: 'struct command' });
   for (const sig of args.ignore ?? []) commands.send({ op: 'IGNORE_SIGNAL', sig: Number(sig) });
 
-  // 3. BPF -> JS: samples decoded from BTF, with the CPU; drops reported by the kernel.
+  // 3. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
+
+  // 4. BPF -> JS: samples decoded from BTF, with the CPU; drops reported by the kernel.
+  //    The open PerfBuffer keeps Node running; the abort closes it (its `signal`).
   let count = 0;
   let lost = 0;
   const events = new PerfBuffer<KillEvent>(
@@ -44,19 +52,15 @@ async function main(): Promise<void> {
       count++;
       console.log(`${e.comm.padEnd(16)} ${String(e.pid).padStart(7)} -> ${String(e.target).padStart(7)}  signal ${e.sig}  (cpu ${cpu})`);
     },
-    { type: 'struct kill_event', onLost: (_cpu, n) => (lost += n) },
+    { type: 'struct kill_event', onLost: (_cpu, n) => (lost += n), signal: stop.signal },
   );
   console.log(`tracing kill()${args.parent ? ` by children of ${args.parent}` : ''}; Ctrl-C to stop`);
 
-  // 4. Close on Ctrl-C or after --duration: the buffers first, then the object.
-  const stop = (): void => {
-    events.close();
-    commands.close();
-    obj.close();
-    console.log(`${count} kill() call(s), ${lost} lost`);
-  };
-  process.once('SIGINT', stop);
-  if (args.duration) setTimeout(() => stop(), Number(args.duration) * 1000).unref();
+  // 5. Wait for the abort, then close: the object closes the buffers made from its
+  //    maps (the UserRingBuffer here) before it detaches the program.
+  await once(stop.signal, 'abort');
+  obj.close();
+  console.log(`${count} kill() call(s), ${lost} lost`);
 }
 
 main().catch((e) => {

@@ -10,6 +10,7 @@
 // /proc/kallsyms, user frames from the ELF symbols of the process's mapped files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setInterval } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BpfObject } from 'node-libbpf';
 import { findSymbol, readFunctionSymbols, type ElfSymbol } from './elf';
@@ -94,48 +95,56 @@ async function main(): Promise<void> {
 
   // 2. One cpu-clock perf event per online CPU, all owned by the one Link returned.
   const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: Number(args.frequency) });
-  console.error(`sampling all CPUs at ${args.frequency} Hz${args.pid ? ` (pid ${args.pid})` : ''}; Ctrl-C to print folded stacks`);
 
-  const stop = (): void => {
-    link.destroy(); // stop sampling before reading
-    const ksyms = kernelSymbols();
-    const counts = obj.map<{ pid: number; kernel_stack: number; user_stack: number; comm: string }, bigint>('counts');
-    const stacks = obj.map('stack_traces').raw; // untyped: u32 id -> 127 u64 addresses
-    const frames = (id: number): bigint[] => {
-      if (id < 0) return [];
-      const key = Buffer.alloc(4);
-      key.writeInt32LE(id);
-      const value = stacks.get(key);
-      if (!value) return [];
-      const out: bigint[] = [];
-      for (let i = 0; i + 8 <= value.length; i += 8) {
-        const ip = value.readBigUInt64LE(i);
-        if (ip === 0n) break;
-        out.push(ip);
-      }
-      return out; // innermost first
-    };
-    const symbolizers = new Map<number, (addr: bigint) => string>();
-    const folded = new Map<string, bigint>();
-    for (const [key, n] of counts) {
-      let user = symbolizers.get(key.pid);
-      if (!user) symbolizers.set(key.pid, (user = userSymbolizer(key.pid)));
-      const u = frames(key.user_stack).reverse().map(user);
-      const k = frames(key.kernel_stack).reverse().map((a) => kernelName(ksyms, a));
-      const line = [key.comm.replace(/[; ]/g, '_'), ...u, ...k].join(';');
-      folded.set(line, (folded.get(line) ?? 0n) + n);
+  // 3. Sample until Ctrl-C, SIGTERM or --duration: each aborts `stop` (a second abort
+  //    does nothing), which ends the wait below; everything after it runs once.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
+  console.error(`sampling all CPUs at ${args.frequency} Hz${args.pid ? ` (pid ${args.pid})` : ''}; Ctrl-C to print folded stacks`); // once Ctrl-C is handled
+  try {
+    // Signal handlers do not keep Node running: this ticking timer does, until the abort.
+    for await (const _ of setInterval(1000, undefined, { signal: stop.signal })) {
+      // nothing to do meanwhile: the kernel counts
     }
-    // 3. Folded stacks, most frequent first.
-    const sorted = [...folded].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
-    process.stdout.write(sorted.map(([line, n]) => `${line} ${n}\n`).join(''));
-    obj.close();
-    clearInterval(keepAlive);
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+
+  // 4. Stop sampling, then read the counts and stacks and name the frames.
+  link.destroy();
+  const ksyms = kernelSymbols();
+  const counts = obj.map<{ pid: number; kernel_stack: number; user_stack: number; comm: string }, bigint>('counts');
+  const stacks = obj.map('stack_traces').raw; // untyped: u32 id -> 127 u64 addresses
+  const frames = (id: number): bigint[] => {
+    if (id < 0) return [];
+    const key = Buffer.alloc(4);
+    key.writeInt32LE(id);
+    const value = stacks.get(key);
+    if (!value) return [];
+    const out: bigint[] = [];
+    for (let i = 0; i + 8 <= value.length; i += 8) {
+      const ip = value.readBigUInt64LE(i);
+      if (ip === 0n) break;
+      out.push(ip);
+    }
+    return out; // innermost first
   };
-  // Signal handlers do not keep Node running: this timer does, until stop().
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  if (args.duration) setTimeout(stop, Number(args.duration) * 1000);
+  const symbolizers = new Map<number, (addr: bigint) => string>();
+  const folded = new Map<string, bigint>();
+  for (const [key, n] of counts) {
+    let user = symbolizers.get(key.pid);
+    if (!user) symbolizers.set(key.pid, (user = userSymbolizer(key.pid)));
+    const u = frames(key.user_stack).reverse().map(user);
+    const k = frames(key.kernel_stack).reverse().map((a) => kernelName(ksyms, a));
+    const line = [key.comm.replace(/[; ]/g, '_'), ...u, ...k].join(';');
+    folded.set(line, (folded.get(line) ?? 0n) + n);
+  }
+  // 5. Folded stacks, most frequent first; then close (frees the maps).
+  const sorted = [...folded].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0));
+  process.stdout.write(sorted.map(([line, n]) => `${line} ${n}\n`).join(''));
+  obj.close();
 }
 
 main().catch((e: unknown) => {

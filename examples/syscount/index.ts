@@ -7,6 +7,7 @@
 // then read and reset a per-CPU map each interval in one batch, close on Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setInterval } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BpfObject } from 'node-libbpf';
 
@@ -104,16 +105,21 @@ async function main(): Promise<void> {
     );
   };
 
-  const stop = (): void => {
-    clearInterval(timer);
-    print(); // what was counted since the last interval
-    obj.close(); // detaches the program and frees the maps
-  };
-  const timer = setInterval(print, Number(args.interval) * 1000);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  if (args.duration) setTimeout(stop, Number(args.duration) * 1000).unref();
+  // 5. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`, which ends the loop.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
   console.log(`counting syscalls${args.pid ? ` of pid ${args.pid}` : ''}; Ctrl-C to stop`);
+
+  // 6. Print every --interval seconds until then; once more at the end, then close.
+  try {
+    for await (const _ of setInterval(Number(args.interval) * 1000, undefined, { signal: stop.signal })) print();
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+  print(); // what was counted since the last interval
+  obj.close(); // detaches the program and frees the maps
 }
 
 main().catch((e: unknown) => {

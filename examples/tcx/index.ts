@@ -6,6 +6,7 @@
 // Load, attach two tc programs to the interface as tcx links (classic tc on kernels
 // before 6.6), read an array map of counters each interval, close on Ctrl-C.
 import * as path from 'node:path';
+import { setInterval } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BpfObject } from 'node-libbpf';
 
@@ -55,23 +56,27 @@ async function main(): Promise<void> {
     return `DIRECTION  PROTO    PACKETS       BYTES\n${rows.join('\n')}`;
   };
 
-  // 3. Every interval: what the kernel counted since the last one.
-  const print = (): void => {
-    const now = snapshot();
-    console.log(`${new Date().toISOString()}  ${ifname}, last ${args.interval} s\n${table(now, last)}\n`);
-    last = now;
-  };
-
-  const stop = (): void => {
-    clearInterval(timer);
-    console.log(`total on ${ifname}\n${table(snapshot(), start)}`);
-    obj.close(); // destroys the links: the programs are detached
-  };
-  const timer = setInterval(print, Number(args.interval) * 1000);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  if (args.duration) setTimeout(stop, Number(args.duration) * 1000).unref();
+  // 3. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`, which ends the loop.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
   console.log(`counting packets on ${ifname}; Ctrl-C to stop`);
+
+  // 4. Every interval until then: what the kernel counted since the last one.
+  try {
+    for await (const _ of setInterval(Number(args.interval) * 1000, undefined, { signal: stop.signal })) {
+      const now = snapshot();
+      console.log(`${new Date().toISOString()}  ${ifname}, last ${args.interval} s\n${table(now, last)}\n`);
+      last = now;
+    }
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+
+  // 5. The totals, then close: destroying the links detaches the programs.
+  console.log(`total on ${ifname}\n${table(snapshot(), start)}`);
+  obj.close();
 }
 
 main().catch((e: unknown) => {

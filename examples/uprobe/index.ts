@@ -7,6 +7,7 @@
 // kernel, print the histogram on Ctrl-C (or when the command exits, or after --duration).
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { setInterval } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BpfObject } from 'node-libbpf';
 
@@ -48,27 +49,31 @@ async function main(): Promise<void> {
 
   // 3. Attach to malloc in libc for that process only: the kernel fires the probe in no other.
   obj.program('on_malloc').attachUprobe({ binary: args.libc!, func: 'malloc', pid });
-  console.log(`tracing malloc() in pid ${pid}; Ctrl-C to stop`);
 
-  // 4. On the way out, read the 64 buckets (an array map: one get per bucket) and print.
-  let done = false;
-  const stop = (): void => {
-    if (done) return;
-    done = true;
-    const sizes = obj.map<number, bigint>('sizes');
-    const counts = Array.from({ length: 64 }, (_, b) => sizes.get(b) ?? 0n);
-    const total = counts.reduce((a, b) => a + b, 0n);
-    console.log(`${total} malloc() calls by pid ${pid}\n${histogram(counts)}`);
-    obj.close();
-    clearInterval(keepAlive);
-    child?.kill();
-  };
-  // Signal handlers do not keep Node running: this timer does, until stop().
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  child?.once('exit', stop);
-  if (args.duration) setTimeout(stop, Number(args.duration) * 1000);
+  // 4. Count until Ctrl-C, SIGTERM, --duration or the command's exit: each aborts `stop`
+  //    (a second abort does nothing), which ends the wait below.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  child?.once('exit', () => stop.abort());
+  if (args.duration) setTimeout(() => stop.abort(), Number(args.duration) * 1000).unref();
+  console.log(`tracing malloc() in pid ${pid}; Ctrl-C to stop`); // once Ctrl-C is handled
+  try {
+    // Signal handlers do not keep Node running: this ticking timer does, until the abort.
+    for await (const _ of setInterval(1000, undefined, { signal: stop.signal })) {
+      // nothing to do meanwhile: the kernel counts
+    }
+  } catch (e) {
+    if (!stop.signal.aborted) throw e;
+  }
+
+  // 5. Read the 64 buckets (an array map: one get per bucket), print, close.
+  const sizes = obj.map<number, bigint>('sizes');
+  const counts = Array.from({ length: 64 }, (_, b) => sizes.get(b) ?? 0n);
+  const total = counts.reduce((a, b) => a + b, 0n);
+  console.log(`${total} malloc() calls by pid ${pid}\n${histogram(counts)}`);
+  obj.close();
+  child?.kill();
 }
 
 main().catch((e: unknown) => {

@@ -42,3 +42,11 @@ export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
 export { setLogger, type Logger, type LogLevel } from './base/log';
 export { libbpfVersion } from './base/version';
+export { ContainerResolver, type ContainerResolverOptions, type CgroupInfo } from './containers/resolver';
+export { parseCgroupPath, type CgroupLayout, type CgroupRuntime, type PodRef, type PodQosClass } from './containers/layout';
+// Types the ones above refer to, named so users can write them.
+export { HARDWARE_EVENTS, SOFTWARE_EVENTS } from './attach/trace';
+export type { BtfEnumValue, BtfParam, BtfVarSecInfo } from './btf/btf';
+export type { ScalarName } from './btf/builder';
+export type { BpfErrorDetails } from './errors/bpf-error';
+export type { HasFd } from './core/map/key-codecs';

@@ -90,7 +90,7 @@ describe('attachXdp', () => {
   });
 
   test('closing the object detaches a link made by bpf_link_create (the addon owns its fd), and the Link reads destroyed', async () => {
-    const obj = await loaded(XDP_TC, { port: 1 });
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
     const link = obj.program('xdp_count').attachXdp('lo', { mode: 'skb' });
     const fd = link.fd;
     expect(fdInfo(fd).link_type).toBe('xdp');

@@ -73,4 +73,14 @@ describe('examples/profile', () => {
     const samples = spin.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     expect(samples).toBeGreaterThan(10);
   }, 30000);
+
+  test('Ctrl-C before --duration ends stops once: exit 0, stacks printed, no error when the timer comes due', async () => {
+    // The process lives on past Ctrl-C only if something still holds it: the --duration
+    // timer once did, and ran the whole stop a second time, on the closed object.
+    const run = await start('profile', ['--duration', '5', '--pid', String(process.pid)], /sampling all CPUs at 99 Hz/);
+    const { code, stdout, stderr } = await run.finish();
+    expect(stderr).toMatch(/^sampling all CPUs at 99 Hz \(pid \d+\); Ctrl-C to print folded stacks\n$/);
+    expect(code).toBe(0);
+    for (const line of stdout.trim().split('\n').filter(Boolean)) expect(line).toMatch(/^[^;\s]+(;[^;\s]+)* \d+$/); // comm;frames... count
+  }, 30000);
 });

@@ -1,4 +1,4 @@
-// Every example and every README snippet runs here, so none of them rots.
+// Every example and every README (and docs/architecture.md) snippet runs here, so none of them rots.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,25 +36,29 @@ describe('examples/execcount', () => {
   }, 30000);
 });
 
-describe('README', () => {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+describe.each([
+  ['README.md', 2],
+  ['docs/architecture.md', 1],
+])('%s', (doc, atLeast) => {
+  const readme = fs.readFileSync(path.join(root, doc), 'utf8');
   const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const prefix = path.basename(doc, '.md').toLowerCase();
 
   test('has TypeScript snippets', () => {
-    expect(snippets.length).toBeGreaterThanOrEqual(2);
+    expect(snippets.length).toBeGreaterThanOrEqual(atLeast);
   });
 
   test.each(snippets.map((code, i) => [i, code] as const))('snippet %i type-checks and runs', async (i, code) => {
     const dir = path.join(root, 'build', 'readme');
     fs.mkdirSync(dir, { recursive: true });
-    const source = path.join(dir, `snippet${i}.mts`);
+    const source = path.join(dir, `${prefix}-snippet${i}.mts`);
     fs.writeFileSync(source, code);
     const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
     const program = ts.createProgram([source], { ...config.options, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, rootDir: undefined, outDir: undefined, declaration: false });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
     const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const file = path.join(dir, `snippet${i}.mjs`);
+    const file = path.join(dir, `${prefix}-snippet${i}.mjs`);
     fs.writeFileSync(file, js);
     const { code: exit, stdout, stderr } = await run(file, []);
     expect(stderr).toBe('');
@@ -73,6 +77,14 @@ describe('README', () => {
     }
     if (code.includes('headerBtf')) {
       expect(stdout).toBe('undefined\n0n python3 /tmp/foreign-0 { lo: 65000, hi: -300 }\n');
+    }
+    if (doc === 'docs/architecture.md') {
+      expect(stdout).toBe('true true\nperf_event\n');
+    }
+    if (code.includes('ContainerResolver')) {
+      expect(stdout).toBe(
+        "new container: containerd c0ffeec0ffee\ncontainerd { uid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', qosClass: 'burstable' }\ntrue\n{ pod: 'pod-0f1e2d3c' }\n",
+      );
     }
     if (code.includes("'counts'")) {
       expect(stdout).toMatch(/^true 1n$/m);

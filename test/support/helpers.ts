@@ -115,9 +115,9 @@ export function distDir(): string {
   const dist = path.join(root, 'dist');
   const index = path.join(dist, 'index.js');
   const srcDir = path.join(root, 'src', 'ts');
+  // Recursive: since the concept folders, almost every source is below src/ts.
   const newest = Math.max(
-    ...fs
-      .readdirSync(srcDir)
+    ...(fs.readdirSync(srcDir, { recursive: true }) as string[])
       .filter((f) => f.endsWith('.ts'))
       .map((f) => fs.statSync(path.join(srcDir, f)).mtimeMs),
   );

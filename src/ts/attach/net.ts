@@ -58,6 +58,7 @@ function checkAttachType(value: unknown, name: string, allowed?: (t: string) => 
 
 // --- XDP -------------------------------------------------------------------------------
 
+/** Options of `program.attachXdp(ifname, options)`. */
 export interface XdpOptions {
   /** 'skb' (generic, any device), 'driver' (native), 'hw' (offloaded). Default: the kernel's choice (driver when the device supports it). */
   mode?: 'skb' | 'driver' | 'hw';
@@ -75,13 +76,23 @@ export function attachXdp(p: NetProgram, ifnameOrIndex: unknown, options: unknow
 
 // --- tcx and classic tc ---------------------------------------------------------------
 
+/**
+ * Options of `program.attachTcx(ifname, options)`: the direction, the place among the
+ * hook's other programs (tcx keeps an ordered list), and the fallback to classic tc.
+ */
 export interface TcxOptions {
   /** Default: the section's (tcx/ingress, tcx/egress); required for plain SEC("tc") programs. */
   direction?: 'ingress' | 'egress';
   /** Run before this program or link (attached at the same hook); tcx only. */
-  before?: { readonly fd: number };
+  before?: {
+    /** The Program's or Link's fd (a Link anchors by link, a Program by program). */
+    readonly fd: number;
+  };
   /** Run after this program or link; tcx only. */
-  after?: { readonly fd: number };
+  after?: {
+    /** The Program's or Link's fd (a Link anchors by link, a Program by program). */
+    readonly fd: number;
+  };
   /** Fail with ESTALE unless the hook's revision is this (tcx only; see the kernel's bpf_mprog). */
   expectedRevision?: number;
   /**
@@ -145,6 +156,7 @@ export function attachTcx(p: NetProgram, ifnameOrIndex: unknown, options: unknow
 
 const CGROUP_TYPES = ['cgroup_skb', 'cgroup_sock', 'cgroup_sock_addr', 'cgroup_sockopt', 'cgroup_sysctl', 'cgroup_device', 'sock_ops'] as const;
 
+/** Options of `program.attachCgroup(path, options)`. */
 export interface CgroupOptions {
   /** The attach type, as libbpf names it (default: the section's, e.g. 'cgroup_inet_egress' for cgroup_skb/egress). */
   attachType?: string;
@@ -230,6 +242,7 @@ export function attachSocket(p: NetProgram, socket: unknown): NativeLink {
   return p.native.socketAttach(socketFd(socket, 'socket'));
 }
 
+/** Options of `program.attachSockmap(map, options)`. */
 export interface SockmapOptions {
   /** 'sk_msg_verdict', 'sk_skb_stream_parser', 'sk_skb_stream_verdict' or 'sk_skb_verdict' (default: the section's). */
   attachType?: string;
@@ -250,8 +263,11 @@ export function attachSockmap(p: NetProgram, map: unknown, options: unknown): Na
 
 // --- netfilter ----------------------------------------------------------------------------
 
+/** Where `program.attachNetfilter(options)` hooks a netfilter program (kernel 6.4+); all but `defrag` are required. */
 export interface NetfilterOptions {
+  /** The protocol family (NFPROTO_IPV4 or NFPROTO_IPV6). */
   family: 'ipv4' | 'ipv6';
+  /** The netfilter hook (NF_INET_PRE_ROUTING ... NF_INET_POST_ROUTING). */
   hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
   /** Order among the hook's functions (lower runs first); not INT32_MIN/INT32_MAX. */
   priority: number;
@@ -274,6 +290,11 @@ export function attachNetfilter(p: NetProgram, options: unknown): NativeLink {
 
 // --- BPF_PROG_TEST_RUN ----------------------------------------------------------------------
 
+/**
+ * Input of `program.testRun(options)` / `testRunAsync(options)` (BPF_PROG_TEST_RUN): the
+ * kernel runs the program once (or `repeat` times) on this packet and context, without
+ * attaching it anywhere.
+ */
 export interface TestRunOptions {
   /** The packet (xdp, skb programs, flow_dissector). */
   data?: Uint8Array;
@@ -293,6 +314,7 @@ export interface TestRunOptions {
   batchSize?: number;
 }
 
+/** What `program.testRun()` returns: the program's return value and, where the type has them, the packet and context after the run. */
 export interface TestRunResult {
   /** The program's return value as a signed 32-bit integer (XDP_PASS, TC_ACT_OK, TCX_NEXT = -1, ...). */
   retval: number;
@@ -304,8 +326,23 @@ export interface TestRunResult {
   ctx?: Buffer;
 }
 
-/** BPF_F_TEST_* flags for testRun's `flags`. */
-export const TestRunFlags = Object.freeze({ ON_CPU: 1, XDP_LIVE_FRAMES: 2, SKB_CHECKSUM_COMPLETE: 4 });
+/**
+ * BPF_F_TEST_* flags for testRun's `flags`.
+ *
+ * @example
+ * ```ts
+ * // Send the XDP program's frames for real, 64 at a time (XDP_TX, XDP_REDIRECT):
+ * await prog.testRunAsync({ data: frame, repeat: 1_000_000, flags: TestRunFlags.XDP_LIVE_FRAMES, batchSize: 64 });
+ * ```
+ */
+export const TestRunFlags = Object.freeze({
+  /** BPF_F_TEST_RUN_ON_CPU: run on `cpu` (set by itself when `cpu` is given). */
+  ON_CPU: 1,
+  /** BPF_F_TEST_XDP_LIVE_FRAMES: send the XDP program's packets for real (XDP_TX, XDP_REDIRECT), `batchSize` at a time. */
+  XDP_LIVE_FRAMES: 2,
+  /** BPF_F_TEST_SKB_CHECKSUM_COMPLETE: give the skb a CHECKSUM_COMPLETE checksum. */
+  SKB_CHECKSUM_COMPLETE: 4,
+});
 
 /** testRun() runs on the JS thread up to this many repetitions; testRunAsync() for more. */
 export const TEST_RUN_SYNC_MAX_REPEAT = 1000;

@@ -11,26 +11,44 @@ import type { NativeLink } from '../base/native';
 /** A BPF cookie, read in the program with bpf_get_attach_cookie() (USDT: bpf_usdt_cookie()). */
 export type Cookie = bigint | number;
 
+/** Options of `program.attachKprobe(func, options)`. */
 export interface KprobeOptions {
   /** Attach to the function's return (a kretprobe). Default false. */
   retprobe?: boolean;
   /** Byte offset into the function (entry probes only). Default 0. */
   offset?: number;
+  /** The link's BPF cookie (default 0). */
   cookie?: Cookie;
 }
 
 /** Where attachKprobeMulti() attaches: a glob over kernel functions, or a list. */
-export type KprobeMultiTarget = { pattern: string } | { funcs: string[]; cookies?: Cookie[] };
+export type KprobeMultiTarget =
+  | {
+      /** A glob over the kernel's functions (available_filter_functions), e.g. 'tcp_v4_*'. */
+      pattern: string;
+    }
+  | {
+      /** Kernel function names. */
+      funcs: string[];
+      /** One cookie per function, in the same order. */
+      cookies?: Cookie[];
+    };
 
+/** Options of `program.attachKprobeMulti(target, options)`. */
 export interface KprobeMultiOptions {
+  /** Attach to the functions' returns (kretprobes). Default false. */
   retprobe?: boolean;
 }
 
+/** Options of `program.attachKsyscall(name, options)`. */
 export interface KsyscallOptions {
+  /** Attach to the syscall's return. Default false. */
   retprobe?: boolean;
+  /** The link's BPF cookie (default 0). */
   cookie?: Cookie;
 }
 
+/** Options of `program.attachUprobe(options)`: which binary, where in it, and which processes. */
 export interface UprobeOptions {
   /**
    * An executable or shared library: a path, a file name searched like libbpf does
@@ -47,10 +65,13 @@ export interface UprobeOptions {
   pid?: number;
   /** Attach to the function's return (a uretprobe). */
   retprobe?: boolean;
+  /** The link's BPF cookie (default 0). */
   cookie?: Cookie;
 }
 
+/** Options of `program.attachUprobeMulti(options)`: many uprobes in one binary, one link. */
 export interface UprobeMultiOptions {
+  /** The executable or shared library, found as {@link UprobeOptions.binary} is. */
   binary: string;
   /** A glob over the binary's function symbols, e.g. 'nlb_*'. */
   pattern?: string;
@@ -58,17 +79,23 @@ export interface UprobeMultiOptions {
   funcs?: string[];
   /** File offsets. Exactly one of pattern, funcs and offsets. */
   offsets?: number[];
+  /** Only this process. Default: every process that runs the binary. */
   pid?: number;
+  /** Attach to the functions' returns (uretprobes). Default false. */
   retprobe?: boolean;
   /** One cookie per function or offset (not with pattern). */
   cookies?: Cookie[];
 }
 
+/** Options of `program.attachUsdt(options)`: a USDT (statically defined) probe in a binary. */
 export interface UsdtOptions {
+  /** The executable or shared library that defines the probe, found as {@link UprobeOptions.binary} is. */
   binary: string;
   /** The probe's provider, as in STAP_PROBE(provider, name). */
   provider: string;
+  /** The probe's name, as in STAP_PROBE(provider, name). */
   name: string;
+  /** Only this process. Default: every process that runs the binary. */
   pid?: number;
   /** Read with bpf_usdt_cookie(ctx). */
   cookie?: Cookie;
@@ -86,10 +113,23 @@ export const SOFTWARE_EVENTS = [
   'major-faults', 'alignment-faults', 'emulation-faults', 'dummy', 'bpf-output', 'cgroup-switches',
 ] as const;
 
+/** A generic hardware event by perf's name ('cpu-cycles', 'instructions', 'cache-misses', ...: {@link HARDWARE_EVENTS}). */
 export type HardwareEvent = (typeof HARDWARE_EVENTS)[number];
+/** A software event by perf's name ('cpu-clock', 'task-clock', 'page-faults', ...: {@link SOFTWARE_EVENTS}). */
 export type SoftwareEvent = (typeof SOFTWARE_EVENTS)[number];
 
+/**
+ * Options of `program.attachPerfEvent(options)`: which perf event to open and how often it
+ * runs the program.
+ *
+ * @example
+ * ```ts
+ * // 99 samples a second on every CPU, as profile does:
+ * prog.attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 99 });
+ * ```
+ */
 export interface PerfEventOptions {
+  /** PERF_TYPE_SOFTWARE or PERF_TYPE_HARDWARE; `config` names an event of that type. */
   type: 'software' | 'hardware';
   /** The event, by perf's name ('cpu-clock', 'cpu-cycles', ...), or a raw config number. */
   config: SoftwareEvent | HardwareEvent | number;
@@ -104,6 +144,7 @@ export interface PerfEventOptions {
   cpu?: number | 'all';
   /** Only this process (and its threads). Default: every process. */
   pid?: number;
+  /** The BPF cookie of every attachment (default 0). */
   cookie?: Cookie;
 }
 

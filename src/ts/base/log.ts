@@ -3,7 +3,9 @@
 import { argRangeError, argTypeError } from './args';
 import { addon, type LibbpfLine } from './native';
 
+/** libbpf's message levels (LIBBPF_WARN, LIBBPF_INFO, LIBBPF_DEBUG), least verbose first. */
 export type LogLevel = 'warn' | 'info' | 'debug';
+/** Receives libbpf's messages on the JS thread, without libbpf's "libbpf: " prefix (see {@link setLogger}). */
 export type Logger = (level: LogLevel, message: string) => void;
 
 const LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };

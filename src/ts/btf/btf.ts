@@ -19,25 +19,57 @@ import { trustBtf, validateBtf } from './validate';
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
 const EINVAL = 22;
 
+/** A BTF type's kind (BTF_KIND_*, lower case). */
 export type BtfKind =
   | 'void' | 'int' | 'ptr' | 'array' | 'struct' | 'union' | 'enum' | 'fwd' | 'typedef'
   | 'volatile' | 'const' | 'restrict' | 'func' | 'func_proto' | 'var' | 'datasec' | 'float'
   | 'decl_tag' | 'type_tag' | 'enum64';
 
+/** A struct or union member. */
 export interface BtfMember {
+  /** The member's name ('' for an anonymous struct or union member). */
   name: string;
+  /** The member's type id. */
   type: number;
+  /** Offset from the start of the struct, in bits. */
   bitOffset: number;
   /** 0 unless the member is a bitfield declared with kind_flag set (the modern encoding) */
   bitSize: number;
 }
-export interface BtfEnumValue { name: string; value: number | bigint }
-export interface BtfParam { name: string; type: number }
-export interface BtfVarSecInfo { type: number; offset: number; size: number }
+/** An enumerator of an enum or enum64. */
+export interface BtfEnumValue {
+  /** The enumerator's name. */
+  name: string;
+  /** Its value: a number for enum, a bigint for enum64 (signed or not as the type says). */
+  value: number | bigint;
+}
+/** A func_proto's parameter. */
+export interface BtfParam {
+  /** The parameter's name ('' where the prototype names none). */
+  name: string;
+  /** Its type id (0 for the `...` of a variadic function). */
+  type: number;
+}
+/** A datasec's variable: where it lives in the section. */
+export interface BtfVarSecInfo {
+  /** The id of the var (or func) type. */
+  type: number;
+  /** Byte offset in the section. */
+  offset: number;
+  /** Size in bytes. */
+  size: number;
+}
 
+/**
+ * One BTF type, decoded. `kind` says which of the optional fields are set; ids refer to
+ * other types of the same Btf (0 is void).
+ */
 export interface BtfType {
+  /** The type's id (0 is void). */
   id: number;
+  /** Which kind of type, and so which fields below are set. */
   kind: BtfKind;
+  /** The type's name ('' for anonymous types, pointers, arrays, qualifiers, func_protos). */
   name: string;
   /** int, struct, union, enum, enum64, datasec, float */
   size?: number;
@@ -45,19 +77,33 @@ export interface BtfType {
   type?: number;
   /** int encoding; also set on enum/enum64 (kind_flag) */
   signed?: boolean;
+  /** int: the encoding says char. */
   char?: boolean;
+  /** int: the encoding says bool. */
   bool?: boolean;
+  /** int: the number of value bits (BTF_INT_BITS). */
   bits?: number;
+  /** int: the bit offset of the value within its bytes (BTF_INT_OFFSET). */
   bitOffset?: number;
+  /** array: the element type id. */
   elemType?: number;
+  /** array: the index type id. */
   indexType?: number;
+  /** array: the number of elements. */
   nelems?: number;
+  /** struct, union: the members, in order. */
   members?: BtfMember[];
+  /** enum, enum64: the enumerators, in order. */
   values?: BtfEnumValue[];
+  /** func_proto: the parameters, in order. */
   params?: BtfParam[];
+  /** datasec: the variables it holds. */
   vars?: BtfVarSecInfo[];
+  /** func: 0 static, 1 global, 2 extern; var: 0 static, 1 global (allocated), 2 extern. */
   linkage?: number;
+  /** decl_tag: the member or parameter index the tag applies to; -1 for the type itself. */
   componentIdx?: number;
+  /** fwd: true for a forward-declared union, false for a struct. */
   fwdUnion?: boolean;
   /** decl_tag/type_tag with kind_flag: the tag is a plain __attribute__ rather than btf_*_tag */
   attr?: boolean;
@@ -154,9 +200,22 @@ function indexTypes(view: DataView, l: Layout, firstId: number): Uint32Array {
   return offsets.slice(0, n);
 }
 
+/**
+ * A parsed BTF blob: the kernel's, a module's, an object's or a file's types, looked up
+ * by name or id. Types are decoded in TypeScript on first use and cached; the addon only
+ * reads the files (fromKernel, fromKernelModule, fromFile) and prints C (toCHeader).
+ *
+ * @example
+ * ```ts
+ * const btf = Btf.fromKernel();
+ * const task = btf.type('struct task_struct');
+ * console.log(task.size, task.members!.length);
+ * ```
+ */
 export class Btf {
   /** Highest valid type id (ids 1..typeCount; 0 is void), including base types for split BTF. */
   readonly typeCount: number;
+  /** For split BTF (a kernel module's): the BTF it extends; undefined otherwise. */
   readonly base: Btf | undefined;
   /** Byte order of the BTF data, and so of the values it describes. */
   readonly littleEndian: boolean;
@@ -249,6 +308,10 @@ export class Btf {
     return new Btf(bytes, base);
   }
 
+  /**
+   * The type with this id, as decoded (no size filled in for typedefs and the like: see
+   * {@link Btf.type}). RangeError outside 0..typeCount; id 0 is void.
+   */
   typeById(id: number): BtfType {
     if (id >= this.firstId && id <= this.typeCount && isInteger(id)) {
       return this.cache[id - this.firstId] ?? this.decodeType(id);
@@ -258,6 +321,12 @@ export class Btf {
     throw new RangeError(`BTF type id ${id} is out of range 0..${this.typeCount}`);
   }
 
+  /**
+   * The first type with this exact name (and kind, when given), base types first; undefined
+   * when there is none. Unlike {@link Btf.type}, takes no 'struct ' prefix.
+   * @example
+   * const sk = Btf.fromKernel().find('sock', 'struct');
+   */
   find(name: string, kind?: BtfKind): BtfType | undefined {
     const inBase = this.base?.find(name, kind);
     if (inBase) return inBase;

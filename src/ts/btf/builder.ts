@@ -12,6 +12,7 @@ const SCALARS: Record<string, { size: number; signed: boolean; bool?: boolean }>
   bool: { size: 1, signed: false, bool: true },
 };
 
+/** A scalar key or value type by name, for BpfMap.create(): 8- to 32-bit integers decode to numbers, 64-bit to bigints, bool to booleans. */
 export type ScalarName = 'u8' | 's8' | 'u16' | 's16' | 'u32' | 's32' | 'u64' | 's64' | 'bool';
 export const SCALAR_NAMES = Object.keys(SCALARS) as ScalarName[];
 

@@ -6,6 +6,21 @@ import type { Btf } from '../btf/btf';
 import { codecFor, type Codec } from '../btf/codec';
 import type { NativeMap } from '../base/native';
 
+/**
+ * `obj.globals`: the object's global variables (.rodata, .data, .bss) by name, decoded by
+ * their BTF type like map values (u32 -> number, u64 -> bigint, structs -> objects). Before
+ * load a write sets the value the program starts with; after load reads and writes go
+ * straight to the maps' memory. Writing a .rodata variable after load throws a TypeError
+ * (the kernel froze it). `gen` writes a typed interface for it.
+ *
+ * @example
+ * ```ts
+ * const obj = BpfObject.open('exec.bpf.o');
+ * obj.globals.target_ppid = process.pid; // const volatile: set before load
+ * await obj.load();
+ * console.log(obj.globals.exec_count); // a .bss counter, read live
+ * ```
+ */
 export type Globals = Record<string, any>;
 
 interface Variable {

@@ -6,6 +6,7 @@
 import { argTypeError, checkInteger, checkOptions } from '../base/args';
 import { addon } from '../base/native';
 
+/** Options of `iterLink.readAsync(options)` and `iterLink.chunks(options)`: how much each read(2) takes, and when to stop. */
 export interface IterReadOptions {
   /** Bytes per read(2) and per chunk yielded (default 64 KiB). */
   chunkSize?: number;

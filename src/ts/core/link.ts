@@ -11,6 +11,19 @@ import type { Program } from './program';
 /** Every Program the library made (Program's constructor registers itself): what update() accepts. */
 export const PROGRAMS = new WeakSet<object>();
 
+/**
+ * One attachment of a program (a kernel bpf_link, or a classic tc or socket filter).
+ * The native side owns the handle; `destroy()` detaches. A link made from a BpfObject's
+ * program is held by that object until `destroy()`, `disconnect()` or the object's
+ * `close()`, so a Link you drop keeps running: garbage collection never detaches.
+ *
+ * @example
+ * ```ts
+ * const link = obj.program('handle_exec').attach();
+ * console.log(link.info().type); // 'tracing', 'perf_event', ...
+ * link.destroy(); // detached now; obj.close() would do it too
+ * ```
+ */
 export class Link implements Disposable {
   readonly #native: NativeLink; // the addon's: its object destroys it before closing
 
@@ -101,6 +114,7 @@ export class Link implements Disposable {
     this.#native.destroy();
   }
 
+  /** destroy(), for `using link = prog.attach()`. */
   [Symbol.dispose](): void {
     this.destroy();
   }

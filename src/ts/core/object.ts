@@ -13,6 +13,7 @@ import { BpfMap, checkMapMemory, innerMapShapes, refineMapLoadError, type MapSha
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
 import { Program } from './program';
 
+/** Options of `BpfObject.open(source, options)`: what libbpf needs to know before load. */
 export interface OpenOptions {
   /** A BTF file to relocate against instead of /sys/kernel/btf/vmlinux (kernels without BTF). */
   btfCustomPath?: string;
@@ -56,6 +57,24 @@ function noNul(value: string, name: string): string {
   return value;
 }
 
+/**
+ * One clang-compiled BPF object (`*.bpf.o`): its programs, maps and global variables, in
+ * three phases. `open()` parses the ELF (nothing reaches the kernel); then programs,
+ * maps and globals are configured; `load()` creates the maps, relocates (CO-RE) against
+ * the running kernel and verifies every program; then programs are attached. `close()`
+ * ends it all: the event buffers made from its maps and its links first, then the maps
+ * and programs. Not closing an object is a bug: garbage collection is only a backstop.
+ *
+ * @example
+ * ```ts
+ * using obj = BpfObject.open('exec.bpf.o');
+ * obj.globals.target_ppid = process.pid;
+ * await obj.load();
+ * obj.attach();
+ * console.log(obj.map('counts').get(0));
+ * // the end of the block closes obj (or call obj.close())
+ * ```
+ */
 export class BpfObject implements Disposable {
   #native: NativeObject;
   #closed = false;
@@ -124,10 +143,12 @@ export class BpfObject implements Disposable {
     return this.#native.name();
   }
 
+  /** True after load() succeeded, until close(). */
   get loaded(): boolean {
     return this.#loaded && !this.#closed;
   }
 
+  /** True once close() ran: every method of the object, its programs and maps then throws a TypeError. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -229,6 +250,7 @@ export class BpfObject implements Disposable {
     this.#native.close(); // the addon's close cascade: event buffers (each told), links, map memory, the object
   }
 
+  /** close(), for `using obj = BpfObject.open(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -22,6 +22,21 @@ export interface ProgramOwner {
   verifierLog(program: string): string | undefined;
 }
 
+/**
+ * One BPF program of a {@link BpfObject}: a borrowed view that lives as long as its
+ * object (every call throws a TypeError once the object is closed). Before load it is
+ * configured (autoload, autoattach); after load it is attached, in one of the ways its
+ * type allows, and each attachment is a {@link Link} its object holds until
+ * `link.destroy()`, `link.disconnect()` or `obj.close()`.
+ *
+ * @example
+ * ```ts
+ * const obj = BpfObject.open('exec.bpf.o');
+ * obj.program('debug_only').autoload = false; // before load
+ * await obj.load();
+ * const link = obj.program('handle_exec').attach(); // where its section says
+ * ```
+ */
 export class Program {
   readonly #native: NativeProgram;
   readonly #owner: ProgramOwner;
@@ -59,6 +74,7 @@ export class Program {
     return this.#native.autoload();
   }
 
+  /** Before load only: a TypeError after load, or for anything but a boolean. */
   set autoload(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autoload: expected a boolean, got ${typeof on}`);
     this.#native.setAutoload(on);
@@ -69,6 +85,7 @@ export class Program {
     return this.#native.autoattach();
   }
 
+  /** Any time before attach(); a TypeError for anything but a boolean. */
   set autoattach(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autoattach: expected a boolean, got ${typeof on}`);
     this.#native.setAutoattach(on);
@@ -452,6 +469,7 @@ export class Program {
   }
 }
 
+/** Which tasks a task iterator (iter/task, iter/task_file, iter/task_vma) walks: at most one of pid, tid and fd. */
 export interface TaskIterOptions {
   /** Only this process's threads (its tgid). */
   pid?: number;
@@ -461,6 +479,7 @@ export interface TaskIterOptions {
   fd?: number;
 }
 
+/** Where a cgroup iterator (iter/cgroup) starts (at most one of path, fd and id) and in which order it walks. */
 export interface CgroupIterOptions {
   /** The cgroup v2 directory to start from, e.g. /sys/fs/cgroup/unified/app. */
   path?: string;
@@ -472,6 +491,7 @@ export interface CgroupIterOptions {
   order?: CgroupIterOrder;
 }
 
+/** Options of `program.attachIter(options)`: what the iterator walks (at most one of map, task and cgroup). */
 export interface IterAttachOptions {
   /** The map a map-element iterator (iter/bpf_map_elem, iter/bpf_sk_storage_map, ...) walks. */
   map?: BpfMap;
@@ -497,6 +517,34 @@ export interface ProgramInfo extends NativeProgramInfo {
   recursionMisses: bigint;
   /** Load time, in nanoseconds since boot (CLOCK_BOOTTIME). */
   loadTime: bigint;
+  /** The program type, as libbpf names it ('tracepoint', 'xdp', ...; 'unknown' if libbpf has no name for it). */
+  type: string;
+  /** Instructions the verifier walked to accept it (its cost, not its size). */
+  verifiedInstructions: number;
+  /** Size of the JIT-compiled code, in bytes (0 without the JIT). */
+  jitedSize: number;
+  /** Size of the translated instructions the kernel runs or compiles, in bytes. */
+  xlatedSize: number;
+  /** Ids of the maps the program uses (see `bpftool map`; BpfMap.info().id). */
+  mapIds: number[];
+  /** Id of the program's BTF object (0 when loaded without BTF). */
+  btfId: number;
+  /** The uid of the process that loaded it. */
+  createdByUid: number;
+  /** Whether its license is GPL-compatible (what GPL-only helpers require). */
+  gplCompatible: boolean;
+  /** The device an offloaded program is bound to (0: not offloaded). */
+  ifindex: number;
+  /** With `ifindex`: the device of the network namespace the device lives in. */
+  netnsDev: bigint;
+  /** With `ifindex`: the inode of the network namespace the device lives in. */
+  netnsIno: bigint;
+  /** Id of the BTF object (vmlinux's or a module's) holding its attach target, for fentry/fexit/lsm/tp_btf programs (0: none). */
+  attachBtfObjId: number;
+  /** The BTF type id of its attach target in that object (0: none). */
+  attachBtfId: number;
+  /** The number of BPF functions (main program and subprograms) its BTF describes. */
+  functionCount: number;
 }
 
 // A leak backstop: a handle dropped without close() would keep statistics on system-wide

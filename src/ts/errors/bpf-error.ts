@@ -40,17 +40,36 @@ export function errnoName(errno: number): [code: string, description: string] {
   return known ? [known[0], known[1]] : [`E${errno}`, `Unknown error ${errno}`];
 }
 
+/** The optional parts of a BpfError, for its constructor. */
 export interface BpfErrorDetails {
   /** What libbpf printed (warnings and info) while the failing call ran. */
   libbpfLog?: string[];
+  /** The usual cause and what to do, appended to the message as "Hint: ...". */
   hint?: string;
   /** The program the failure is about, when libbpf named one. */
   program?: string;
 }
 
+/**
+ * What the kernel or libbpf refused: the errno by name (`code`) and number, the call that
+ * failed, the lines libbpf printed meanwhile, and a `hint` where the usual cause is known
+ * (no CAP_BPF, a kernel without the feature, bpffs not mounted, ...). Bad arguments are
+ * TypeError/RangeError instead, and a closed handle a TypeError.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await obj.load();
+ * } catch (e) {
+ *   if (e instanceof BpfError && e.code === 'EPERM') console.error(e.hint);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class BpfError extends Error {
   /** The errno's name: 'EPERM', 'ENOENT', 'E2BIG', ... (libbpf's own codes: 'EFORMAT', ...) */
   readonly code: string;
+  /** The errno, positive (libbpf's own codes: 4000 and up). */
   readonly errno: number;
   /** The libbpf function (or syscall) that failed, e.g. 'bpf_object__load'. */
   readonly syscall: string;
@@ -61,6 +80,10 @@ export class BpfError extends Error {
   /** The program the failure is about, when known. */
   readonly program: string | undefined;
 
+  /**
+   * The message reads "syscall: CODE (description): detail. Hint: hint". Made by the
+   * library; exported for `instanceof` and for wrappers that rethrow one.
+   */
   constructor(errno: number, syscall: string, detail?: string, details: BpfErrorDetails = {}) {
     const [code, description] = errnoName(errno);
     const hint = details.hint;
@@ -75,12 +98,26 @@ export class BpfError extends Error {
   }
 }
 
+/**
+ * The verifier refused a program: `log` has the whole verifier log (the buffer grows
+ * until it fits), the message its last meaningful lines.
+ * @example
+ * ```ts
+ * try {
+ *   await obj.load();
+ * } catch (e) {
+ *   if (e instanceof VerifierError) fs.writeFileSync(`${e.program}.log`, e.log);
+ *   throw e;
+ * }
+ * ```
+ */
 export class VerifierError extends BpfError {
   /** The program the verifier rejected. */
   declare readonly program: string;
   /** The complete verifier log. */
   readonly log: string;
 
+  /** Made by BpfObject.load(); the message quotes the log's last three meaningful lines. */
   constructor(errno: number, syscall: string, program: string, log: string, details: BpfErrorDetails = {}) {
     super(errno, syscall, `program '${program}' rejected by the verifier:\n  ${lastMeaningfulLines(log).join('\n  ')}`, { ...details, program });
     this.log = log;

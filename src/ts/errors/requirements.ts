@@ -1,5 +1,14 @@
 // What brings each feature: the first kernel release with it, and the config it needs.
 // Used in "not supported" hints and by probe/doctor, keyed by probe kind or map type.
+/**
+ * What brings each feature, keyed by attach kind ({@link AttachKind}) or map type: the
+ * first kernel release with it and the configuration it needs. The hints of "not
+ * supported" errors, `probe()` and `doctor` quote it.
+ * @example
+ * ```ts
+ * if (!probe.mapType('ringbuf').supported) console.log(`ring buffers need ${FEATURE_REQUIREMENTS.ringbuf}`);
+ * ```
+ */
 export const FEATURE_REQUIREMENTS: Readonly<Record<string, string>> = {
   socket_filter: 'Linux 3.19',
   kprobe: 'Linux 4.1 with CONFIG_KPROBES=y and CONFIG_KPROBE_EVENTS=y',

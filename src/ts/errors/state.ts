@@ -18,6 +18,7 @@ export const PERF_BUFFER_CLOSED = 'PerfBuffer is closed';
 export const USER_RING_CLOSED = 'UserRingBuffer is closed';
 export const SAMPLE_SUBMITTED = 'UserRingBuffer sample is already submitted';
 export const SAMPLE_DISCARDED = 'UserRingBuffer sample is already discarded';
+export const RESOLVER_CLOSED = 'ContainerResolver is closed';
 
 /** The messages the addon throws, by its keys. */
 export const STATE_MESSAGES = Object.freeze({

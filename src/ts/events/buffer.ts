@@ -18,6 +18,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
     this.#closedMessage = closedMessage;
   }
 
+  /** True once close() ran (or the signal aborted, or the map's object was closed). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -55,6 +56,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
     this.#stream?.end();
   }
 
+  /** close(), for `using events = new RingBuffer(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -14,6 +14,7 @@ import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
 import { addon, type NativePerfBuffer } from '../base/native';
 
+/** Options of `new PerfBuffer(map, callback, options)`: how samples are decoded and delivered. */
 export interface PerfBufferOptions {
   /** The samples' BTF type: 'struct event', 'event' or a typedef name. Default: raw. */
   type?: string;
@@ -43,11 +44,13 @@ export interface PerfBufferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `new PerfBuffer(map, options)`, read with `for await` (no `lazy`: a queued sample must outlive the callback). */
 export interface PerfBufferIterateOptions extends Omit<PerfBufferOptions, 'lazy'> {
   /** Samples queued for the iterator at most (default 1024); the buffers are not read while the queue is full. */
   highWaterMark?: number;
 }
 
+/** `perfBuffer.stats()`: what was delivered, lost and is waiting, and the buffers' sizes. */
 export interface PerfBufferStats {
   /** Samples delivered (to the callback, or to the iterator's queue). */
   delivered: number;
@@ -112,7 +115,12 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   #lost = 0;
   #failed: { error: unknown } | undefined;
 
+  /**
+   * Read the perf_event_array `map` (one buffer per CPU), calling `callback` with each
+   * sample and the CPU it came from.
+   */
   constructor(map: BpfMap, callback: (event: T, cpu: number) => void, options?: PerfBufferOptions);
+  /** Read the perf_event_array `map` with `for await`: samples queue up to `highWaterMark`. */
   constructor(map: BpfMap, options?: PerfBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T, cpu: number) => void) | PerfBufferIterateOptions, options?: PerfBufferOptions) {
     super('PerfBuffer', PERF_BUFFER_CLOSED);

@@ -9,7 +9,9 @@ import { codecFor, type Codec } from '../btf/codec';
 export interface RawEvent {
   /** Over the buffer's memory or a copy of it; read-only: its set*() methods and `buffer` throw a TypeError. */
   readonly view: DataView;
+  /** Where the record starts in `view`. */
   readonly offset: number;
+  /** The record's length in bytes. */
   readonly length: number;
   /** The record's bytes, copied: keep this beyond the callback. */
   copy(): Buffer;
@@ -19,6 +21,7 @@ export interface RawEvent {
 export interface LazyEvent {
   /** Every field, decoded into a plain object. */
   materialize(): Record<string, unknown>;
+  /** materialize(), so JSON.stringify(event) prints the fields. */
   toJSON(): Record<string, unknown>;
 }
 

@@ -16,6 +16,7 @@ import { addon, type NativeRingBuffer } from '../base/native';
 
 export type { LazyEvent, RawEvent } from './records';
 
+/** Options of `new RingBuffer(map, callback, options)`: how records are decoded and delivered. */
 export interface RingBufferOptions {
   /** The records' BTF type: 'struct exec_event', 'exec_event' or a typedef name. Default: the map's value type if it has one, else raw. */
   type?: string;
@@ -45,11 +46,13 @@ export interface RingBufferOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `new RingBuffer(map, options)`, read with `for await` (no `lazy`: a queued event must outlive the callback). */
 export interface RingBufferIterateOptions extends Omit<RingBufferOptions, 'lazy'> {
   /** Events queued for the iterator at most (default 1024); the ring is not read while the queue is full. */
   highWaterMark?: number;
 }
 
+/** `ringBuffer.stats()`: what was delivered, dropped and is waiting. */
 export interface RingBufferStats {
   /** Records delivered (to the callback, or to the iterator's queue). */
   delivered: number;
@@ -354,7 +357,12 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
   #refed = true;
   #draining = false;
 
+  /**
+   * Read the ringbuf `map`, calling `callback` with each record (on the event loop, in
+   * the order the ring holds them).
+   */
   constructor(map: BpfMap, callback: (event: T) => void, options?: RingBufferOptions);
+  /** Read the ringbuf `map` with `for await`: records queue up to `highWaterMark`. */
   constructor(map: BpfMap, options?: RingBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T) => void) | RingBufferIterateOptions, options?: RingBufferOptions) {
     super('RingBuffer', RING_BUFFER_CLOSED);

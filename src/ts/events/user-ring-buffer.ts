@@ -14,6 +14,7 @@ import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
 import { addon, type NativeUserRingBuffer } from '../base/native';
 
+/** Options of `new UserRingBuffer(map, options)`: how messages are encoded. */
 export interface UserRingBufferOptions {
   /** The messages' BTF type ('struct command', 'command' or a typedef): sample.write(obj) and send(obj) encode it. Default: bytes only. */
   type?: string;
@@ -25,6 +26,7 @@ export interface UserRingBufferOptions {
   btf?: Btf;
 }
 
+/** Options of `userRingBuffer.reserveBlocking(size, timeoutMs, options)`. */
 export interface ReserveBlockingOptions {
   /** Gives up waiting (the promise rejects with signal.reason). */
   signal?: AbortSignal;
@@ -37,6 +39,7 @@ const MAX_TIMEOUT = 0x7fffffff;
 const FIRST_RETRY_MS = 1;
 const LAST_RETRY_MS = 16;
 
+/** Where a UserRingBufferSample is in its life: reserved, then submitted or discarded. */
 type State = 'reserved' | 'submitted' | 'discarded';
 
 /**
@@ -148,6 +151,7 @@ export class UserRingBuffer<T = any> implements Disposable {
   readonly #waits = new Set<() => void>(); // pending reserveBlocking() calls: end them on close
   #closed = false;
 
+  /** Open the user_ringbuf `map` for writing; it closes with its object. */
   constructor(map: BpfMap, options?: UserRingBufferOptions) {
     const o = checkOptions<UserRingBufferOptions>(options, 'options', ['type', 'btf']);
     if (!(map instanceof BpfMap)) throw argTypeError('map', 'a BpfMap', map);
@@ -160,6 +164,7 @@ export class UserRingBuffer<T = any> implements Disposable {
     this.#native = addon.NativeUserRingBuffer.open(nativeMap, { onClosed: () => this.close() });
   }
 
+  /** True once close() ran (or the map's object was closed). */
   get closed(): boolean {
     return this.#closed;
   }
@@ -235,6 +240,7 @@ export class UserRingBuffer<T = any> implements Disposable {
     for (const end of [...this.#waits]) end();
   }
 
+  /** close(), for `using commands = new UserRingBuffer(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

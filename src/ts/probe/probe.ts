@@ -12,9 +12,11 @@ import { addon, type NativeProbeRecipe } from '../base/native';
 
 /** What a probe found: supported, or why not (and the errno when the kernel said no). */
 export interface ProbeResult {
+  /** Whether the kernel allowed it. */
   supported: boolean;
   /** One line: "EPERM at load (lockdown or LSM policy)", "no kprobe support (CONFIG_KPROBES off)". */
   reason?: string;
+  /** The errno the kernel answered with, when it refused with one. */
   errno?: number;
   /** The errno's name ('EPERM', ...), when there is one. */
   code?: string;
@@ -28,6 +30,7 @@ export const ATTACH_KINDS = [
   'kprobe', 'kprobe_multi', 'uprobe', 'uprobe_multi', 'perf_event', 'xdp', 'tcx', 'cgroup',
   'netfilter', 'sk_lookup', 'struct_ops', 'syscall', 'ringbuf',
 ] as const;
+/** A kind `probe.attach()` takes: one of {@link ATTACH_KINDS} ('tracepoint', 'kprobe', 'xdp', 'fentry', ...). */
 export type AttachKind = (typeof ATTACH_KINDS)[number];
 
 let ids: { prog: Map<string, number>; map: Map<string, number>; attach: Map<string, number>; helper: Map<string, number> } | undefined;

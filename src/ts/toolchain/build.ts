@@ -20,6 +20,7 @@ export const INCLUDE_DIR = path.join(PACKAGE_ROOT, 'include');
 const MULTIARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', s390x: 's390x', ppc64: 'powerpc64le', riscv64: 'riscv64' };
 const ARCH: Record<string, string> = { x64: 'x86', arm64: 'arm64', arm: 'arm', s390x: 's390', ppc64: 'powerpc', riscv64: 'riscv', loong64: 'loongarch', mips: 'mips' };
 
+/** Options of `build(source, options)` and `buildCommand(source, options)`: where the object goes and what clang gets. */
 export interface BuildOptions {
   /** Output path (default: the source with .c replaced by .o). */
   output?: string;
@@ -90,8 +91,20 @@ function systemIncludes(clang: string): string[] {
   return dirs;
 }
 
-/** The clang command line build() runs. */
-export function buildCommand(source: string, options: BuildOptions = {}): { clang: string; args: string[]; output: string } {
+/**
+ * The clang command line build() runs (to print it, or to run it from a Makefile).
+ * @example
+ * const { clang, args } = buildCommand('agent.bpf.c');
+ * console.log([clang, ...args].join(' '));
+ */
+export function buildCommand(source: string, options: BuildOptions = {}): {
+  /** The clang binary. */
+  clang: string;
+  /** Its arguments, the source and `-o output` included. */
+  args: string[];
+  /** The object's path. */
+  output: string;
+} {
   checkString(source, 'source');
   const o = checkOptions<BuildOptions>(options, 'options', BUILD_OPTIONS);
   const clang = o.clang ?? findClang();
@@ -136,6 +149,7 @@ export async function build(source: string, options: BuildOptions = {}): Promise
   return output;
 }
 
+/** Options of `headerBtf(header, options)`: which types to keep, and the clang options of build(). */
 export interface HeaderBtfOptions extends Omit<BuildOptions, 'output'> {
   /** The types to keep, as C spells them: 'struct event', 'union u', 'enum e' or a typedef name. */
   types: string[];

@@ -16,21 +16,67 @@ export const CONFIG_KEYS = [
 
 const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 
+/**
+ * What `doctor()` found: facts read from /proc and /sys (null where the file is not
+ * there), then one probe result per attach kind, program type and map type.
+ */
 export interface DoctorReport {
+  /** The libbpf version linked into the addon, e.g. '1.7.0'. */
   libbpf: string;
-  kernel: { release: string; version: string };
+  /** The running kernel. */
+  kernel: {
+    /** `uname -r`. */
+    release: string;
+    /** `uname -v`. */
+    version: string;
+  };
   /** Where the config came from, and each key's value: 'y', 'm', a string, or 'n' when "is not set". Absent keys are unknown. */
-  config: { source: string | null; values: Record<string, string> };
-  btf: { vmlinux: boolean; size?: number; modules: number };
-  privileges: { uid: number; capabilities: Record<keyof typeof CAPS, boolean> };
+  config: {
+    /** /proc/config.gz or /boot/config-<release>; null when neither could be read. */
+    source: string | null;
+    /** Every CONFIG_ key of the file, without the prefix. */
+    values: Record<string, string>;
+  };
+  /** The kernel's BTF, which CO-RE needs. */
+  btf: {
+    /** Whether /sys/kernel/btf/vmlinux exists. */
+    vmlinux: boolean;
+    /** Its size in bytes. */
+    size?: number;
+    /** How many kernel modules have BTF of their own. */
+    modules: number;
+  };
+  /** Who this process is, for BPF. */
+  privileges: {
+    /** The uid (process.getuid(); -1 where there is none). */
+    uid: number;
+    /** Which of the capabilities BPF asks for the process has (effective set). */
+    capabilities: Record<'CAP_NET_ADMIN' | 'CAP_SYS_ADMIN' | 'CAP_PERFMON' | 'CAP_BPF', boolean>;
+  };
+  /** kernel.unprivileged_bpf_disabled: 0 allowed, 1 or 2 refused to unprivileged users. */
   unprivilegedBpfDisabled: number | null;
+  /** The lockdown mode ('none', 'integrity', 'confidentiality'): integrity and up refuse much of tracing. */
   lockdown: string | null;
+  /** The active LSMs, in order (/sys/kernel/security/lsm). */
   lsms: string[] | null;
-  mounts: { bpffs: string | null; tracefs: string | null; cgroup2: string | null };
+  /** Where the file systems BPF uses are mounted (null: not mounted). */
+  mounts: {
+    /** bpffs, for pins. */
+    bpffs: string | null;
+    /** tracefs, for tracepoints, kprobes and uprobes. */
+    tracefs: string | null;
+    /** cgroup v2, for cgroup programs and iterators. */
+    cgroup2: string | null;
+  };
+  /** net.core.bpf_jit_enable: 0 interpreter, 1 JIT, 2 JIT with debug output. */
   jit: number | null;
+  /** This process's RLIMIT_MEMLOCK ('unlimited' or 'N bytes'; kernels before 5.11 charge maps to it). */
   memlock: string | null;
+  /** probe.attach() of every attach kind. */
   attach: Record<string, ProbeResult>;
+  /** probe.programType() of every program type libbpf knows. */
   programTypes: Record<string, ProbeResult>;
+  /** probe.mapType() of every map type libbpf knows. */
   mapTypes: Record<string, ProbeResult>;
 }
 

@@ -14,6 +14,7 @@ import { Btf, type BtfType } from '../btf/btf';
 import { addon } from '../base/native';
 import { BpfObject } from '../core/object';
 
+/** Options of `generate(objectPath, options)`. */
 export interface GenOptions {
   /** Object name passed to BpfObject.open (default: the file name without .bpf.o). */
   name?: string;

@@ -8,8 +8,17 @@ import { codecFor, type Codec } from '../../btf/codec';
 
 /** Something whose file descriptor a map can hold: a BpfMap, a Program, a socket or a number. */
 export interface HasFd {
+  /** The file descriptor the map stores (the kernel keeps its own reference). */
   readonly fd: number;
 }
+/**
+ * What `set()` takes as the value of an fd-holding map (prog_array, array_of_maps,
+ * sockmap, ...): an fd number, or something with an `fd` (a Program, a BpfMap, a
+ * connected net.Socket). `get()` returns the kernel object's id instead (a sockmap's
+ * 8-byte value: the socket's cookie, a bigint).
+ * @example
+ * obj.map('jmp_table').set(0, obj.program('handle_tcp'));
+ */
 export type FdValue = number | HasFd | net.Socket;
 
 function fdOf(value: unknown, path: string): number {
@@ -39,8 +48,16 @@ export function fdCodec(size: 4 | 8): Codec<FdValue | bigint> {
 }
 
 /** The key of an LPM trie without BTF: a prefix length in bits and the address bytes. */
+/**
+ * A key of an lpm_trie map (struct bpf_lpm_trie_key): a prefix length in bits and the
+ * address bytes (the rest of the key).
+ * @example
+ * routes.set({ prefixlen: 24, data: Uint8Array.of(10, 0, 0, 0) }, 1);
+ */
 export interface LpmKey {
+  /** How many leading bits of `data` the key matches. */
   prefixlen: number;
+  /** The address (4 bytes for IPv4, 16 for IPv6: the key's size less 4). */
   data: Uint8Array;
 }
 
@@ -79,7 +96,14 @@ export function withDecoder(codec: Codec, decode: ((view: DataView, offset: numb
 }
 
 /** A key or value type for BpfMap.create(): a scalar name, or a type from some BTF. */
-export type TypeSpec = ScalarName | { btf: Btf; type: string | number };
+export type TypeSpec =
+  | ScalarName
+  | {
+      /** The BTF that defines the type (e.g. `obj.btf`, or one from `headerBtf()`). */
+      btf: Btf;
+      /** Its name ('struct event', 'u64', ...) or its id in that BTF. */
+      type: string | number;
+    };
 
 export function resolveSpec(spec: TypeSpec, path: string): { btf: Btf; id: number } {
   if (typeof spec === 'string') {

@@ -9,18 +9,31 @@ const UPDATE_FLAGS: Record<UpdateFlag, number> = { any: 0, noexist: 1, exist: 2,
 
 /** BPF_F_* map flags, for `flags` in create() and before load. */
 export const MapFlags = {
+  /** Allocate hash elements on update, not all at creation. */
   NO_PREALLOC: 1 << 0,
+  /** An LRU hash with one LRU list per CPU instead of a shared one. */
   NO_COMMON_LRU: 1 << 1,
+  /** Allocate on the NUMA node `numaNode` names. */
   NUMA_NODE: 1 << 2,
+  /** User space may only read the map (through syscalls). */
   RDONLY: 1 << 3,
+  /** User space may only write the map (through syscalls). */
   WRONLY: 1 << 4,
+  /** A stack_trace map stores build id + offset instead of addresses. */
   STACK_BUILD_ID: 1 << 5,
+  /** Hash with seed 0, for reproducible tests (needs CAP_SYS_ADMIN). */
   ZERO_SEED: 1 << 6,
+  /** Programs may only read the map. */
   RDONLY_PROG: 1 << 7,
+  /** Programs may only write the map. */
   WRONLY_PROG: 1 << 8,
+  /** sk_storage: copy the value to a socket cloned from this one. */
   CLONE: 1 << 9,
+  /** An array user space can mmap() (what .data/.bss use). */
   MMAPABLE: 1 << 10,
+  /** perf_event_array: keep its entries when user space's last fd of the map is closed. */
   PRESERVE_ELEMS: 1 << 11,
+  /** An inner map: the outer map then takes inner maps of any max_entries. */
   INNER_MAP: 1 << 12,
 } as const;
 

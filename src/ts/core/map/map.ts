@@ -17,6 +17,10 @@ import { missingTypeHint } from './load-hints';
 import { MapMemory } from './memory';
 import { RawMap } from './raw';
 
+/**
+ * Options of `BpfMap.create(options)`: the kind, the key and value (a type, or a size in
+ * bytes), the capacity, and the flags a map is created with.
+ */
 export interface CreateOptions {
   /** Map type as libbpf names it: 'hash', 'array', 'percpu_hash', 'lru_hash', 'lpm_trie', 'queue', ... */
   type: string;
@@ -24,14 +28,19 @@ export interface CreateOptions {
   key?: TypeSpec;
   /** Value type (sets valueSize). */
   value?: TypeSpec;
+  /** Key size in bytes, when no `key` type is given (default 4 for index-keyed kinds, 0 for queue/stack/bloom_filter). */
   keySize?: number;
+  /** Value size in bytes, when no `value` type is given; keys and values are then Buffers. */
   valueSize?: number;
+  /** Capacity (for ringbuf: its size in bytes, a power-of-2 multiple of the page size). */
   maxEntries: number;
   /** BPF_F_* flags (see MapFlags). */
   flags?: number;
+  /** The map's name in the kernel (up to 15 characters; what `bpftool map` shows). */
   name?: string;
   /** Template inner map for array_of_maps / hash_of_maps. */
   innerMap?: BpfMap;
+  /** NUMA node to allocate on (takes effect with MapFlags.NUMA_NODE). */
   numaNode?: number;
   /** map_extra: the number of hash functions of a bloom filter, for one. */
   mapExtra?: number | bigint;
@@ -40,17 +49,29 @@ const CREATE_OPTIONS = ['type', 'key', 'value', 'keySize', 'valueSize', 'maxEntr
 
 /** What the kernel reports about a live map. */
 export interface MapInfo {
+  /** The map's kernel id (see `bpftool map`; BpfMap.fromId()). */
   id: number;
+  /** The map type as libbpf names it: 'hash', 'array', ... */
   type: string;
+  /** The name the kernel keeps (up to 15 characters). */
   name: string;
+  /** Key size in bytes. */
   keySize: number;
+  /** Value size in bytes (of one CPU's value, for per-CPU maps). */
   valueSize: number;
+  /** Capacity. */
   maxEntries: number;
+  /** BPF_F_* flags (see MapFlags). */
   flags: number;
+  /** Id of the BTF object describing its key and value (0: none). */
   btfId: number;
+  /** The key's type id in that BTF (0: none). */
   btfKeyTypeId: number;
+  /** The value's type id in that BTF (0: none). */
   btfValueTypeId: number;
+  /** map_extra (a bloom filter's number of hash functions). */
   mapExtra: bigint;
+  /** The device an offloaded map is bound to (0: not offloaded). */
   ifindex: number;
 }
 
@@ -91,6 +112,21 @@ export interface Layout<K> {
   ops: NativeSlotOps;
 }
 
+/**
+ * A BPF map: one of a {@link BpfObject} (`obj.map(name)`, alive as long as its object) or
+ * standalone (`create`, `fromPinned`, `fromId`, closed by its own `close()`). Keys and
+ * values are decoded from the map's BTF (u32 -> number, u64 -> bigint, char[] -> string,
+ * structs -> objects; per-CPU maps: one value per possible CPU) and each kind has its
+ * natural methods (get/set/delete, push/pop, add/has, iteration). Maps without BTF take
+ * and return Buffers; `map.raw` gives byte-level access to any map.
+ *
+ * @example
+ * ```ts
+ * const counts = obj.map('counts'); // u32 pid -> u64 count
+ * counts.set(1234, 0n);
+ * for (const [pid, n] of counts) console.log(pid, n);
+ * ```
+ */
 export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   readonly #native: NativeMap;
   readonly #owner: MapOwner;
@@ -179,6 +215,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return map;
   }
 
+  /** The map's name: its C variable's, libbpf's for internal maps (.data, .bss, ...), '' for an unnamed standalone map. */
   get name(): string {
     return this.#native.name();
   }
@@ -193,6 +230,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.keySize();
   }
 
+  /** Before load only. */
   set keySize(n: number) {
     this.#native.setKeySize(checkInteger(n, 'keySize', 0, 0xffffffff));
     this.#layout = undefined;
@@ -203,6 +241,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.valueSize();
   }
 
+  /** Before load only. */
   set valueSize(n: number) {
     this.#native.setValueSize(checkInteger(n, 'valueSize', 0, 0xffffffff));
     this.#layout = undefined;
@@ -214,6 +253,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.maxEntries();
   }
 
+  /** Before load only; at least 1. */
   set maxEntries(n: number) {
     this.#native.setMaxEntries(checkInteger(n, 'maxEntries', 1, 0xffffffff));
   }
@@ -223,6 +263,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.flags();
   }
 
+  /** Before load only. */
   set flags(n: number) {
     this.#native.setFlags(checkInteger(n, 'flags', 0, 0xffffffff));
   }
@@ -263,6 +304,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#native.autocreate();
   }
 
+  /** Before load only; a TypeError for anything but a boolean. */
   set autocreate(on: boolean) {
     if (typeof on !== 'boolean') throw new TypeError(`autocreate: expected a boolean, got ${typeof on}`);
     this.#native.setAutocreate(on);
@@ -416,6 +458,11 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     return this.#scan(false, true);
   }
 
+  /**
+   * `for (const [key, value] of map)`: entries().
+   * @example
+   * for (const [pid, count] of obj.map('counts')) console.log(pid, count);
+   */
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
   }
@@ -558,6 +605,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     if (this.#closed) throw new TypeError(MAP_CLOSED);
   }
 
+  /** close(), for `using map = BpfMap.create(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -7,7 +7,16 @@ export function view(bytes: Buffer): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
-/** Live element access over a map's mmap()ed memory: no syscalls. */
+/**
+ * Live element access over a map's mmap()ed memory (`map.memory`): reads and writes are
+ * plain memory accesses, no syscalls; the program sees each write at once. Valid while
+ * the map (or its object) is open; then every access throws a TypeError.
+ * @example
+ * ```ts
+ * const hist = obj.map('hist').memory; // a BPF_F_MMAPABLE array of u64
+ * for (let i = 0; i < hist.length; i++) console.log(i, hist.get(i));
+ * ```
+ */
 export class MapMemory<V = any> {
   readonly #buffer: ArrayBuffer;
   readonly #view: DataView;
@@ -51,11 +60,13 @@ export class MapMemory<V = any> {
     return this.readOnly ? live.slice() : live;
   }
 
+  /** Element `index`, decoded (RangeError outside 0..length-1). */
   get(index: number): V {
     this.#check();
     return this.#codec.decode(this.#view, this.#index(index) * this.#stride);
   }
 
+  /** Encode `value` into element `index` (RangeError outside 0..length-1); a byte copy, not one atomic write. */
   set(index: number, value: V): void {
     this.#check();
     if (this.readOnly) throw new TypeError(`${this.#path} is read-only (.rodata after load, or a frozen map): writing it is refused`);

@@ -4,7 +4,16 @@ import type { NativeMap } from '../../base/native';
 import { type UpdateFlag, updateFlags } from './kinds';
 import type { Layout } from './map';
 
-/** Byte-level access to a map: keys and values are Buffers of the map's exact sizes. */
+/**
+ * Byte-level access to a map: keys and values are Buffers of the map's exact sizes
+ * (`map.raw`, for any map, typed by BTF or not). A wrong size is a RangeError.
+ * @example
+ * ```ts
+ * const key = Buffer.alloc(4);
+ * key.writeUInt32LE(1234);
+ * const bytes = obj.map('counts').raw.get(key); // Buffer of valueSize bytes, or undefined
+ * ```
+ */
 export class RawMap {
   readonly #native: NativeMap;
   readonly #slots: () => Layout<unknown>;
@@ -39,10 +48,12 @@ export class RawMap {
     return value;
   }
 
+  /** Whether `key` is in the map. */
   has(key: Uint8Array): boolean {
     return this.#key(key).ops.lookup(0);
   }
 
+  /** Set `key` to `value` (per-CPU maps: every CPU's value, 8-byte aligned); `flags` as in BpfMap.set(). */
   set(key: Uint8Array, value: Uint8Array, flags?: UpdateFlag | number): this {
     const f = updateFlags(flags);
     const l = this.#slots();
@@ -53,10 +64,12 @@ export class RawMap {
     return this;
   }
 
+  /** Remove `key`; false when it was not there. */
   delete(key: Uint8Array): boolean {
     return this.#key(key).ops.delete(0);
   }
 
+  /** Every key, one BPF_MAP_GET_NEXT_KEY call each. */
   *keys(): IterableIterator<Buffer> {
     let cur: Buffer | null = null;
     for (;;) {
@@ -67,6 +80,7 @@ export class RawMap {
     }
   }
 
+  /** Every [key, value] pair (keys deleted meanwhile are skipped). */
   *entries(): IterableIterator<[Buffer, Buffer]> {
     for (const key of this.keys()) {
       const value = this.get(key);
@@ -74,6 +88,7 @@ export class RawMap {
     }
   }
 
+  /** `for (const [key, value] of map.raw)`: entries(). */
   [Symbol.iterator](): IterableIterator<[Buffer, Buffer]> {
     return this.entries();
   }
