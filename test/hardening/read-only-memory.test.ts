@@ -81,7 +81,7 @@ test('a writable MMAPABLE array stays writable through memory', () => {
   expect(r.out).toEqual(['false 9 5']);
 });
 
-test("a raw RingBuffer record's view refuses writes (set*() and buffer), reads and copy() work", () => {
+test("a raw RingBuffer record's view refuses writes (set*()), reads (also through view.buffer) and copy() work", () => {
   const ringFixture = fixture(kernelAtLeast(5, 17) ? 'ringbuf_events' : 'ringbuf_events_noloop');
   const r = inChild(`
     const obj = BpfObject.open(${JSON.stringify(ringFixture)});
@@ -93,7 +93,7 @@ test("a raw RingBuffer record's view refuses writes (set*() and buffer), reads a
     const rb = new RingBuffer(obj.map('events'), (e) => {
       attempt('setUint8', () => e.view.setUint8(e.offset, 1));
       attempt('setBigUint64', () => e.view.setBigUint64(e.offset, 1n));
-      attempt('buffer', () => { new Uint8Array(e.view.buffer)[e.offset] = 1; });
+      out.push('read through buffer: ' + (new Uint8Array(e.view.buffer, e.view.byteOffset + e.offset, e.length).length));
       out.push('pid read: ' + (e.view.getUint32(e.offset + 8, true) > 0));
       const c = e.copy();
       c[0] = 1;
@@ -109,7 +109,7 @@ test("a raw RingBuffer record's view refuses writes (set*() and buffer), reads a
   expect(r.out).toEqual([
     expect.stringMatching(new RegExp(`^setUint8: ${refused.source}`)),
     expect.stringMatching(new RegExp(`^setBigUint64: ${refused.source}`)),
-    expect.stringMatching(new RegExp(`^buffer: ${refused.source}`)),
+    'read through buffer: 96',
     'pid read: true',
     'copy: 96',
     'consumed 1',

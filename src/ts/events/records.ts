@@ -7,7 +7,7 @@ import { codecFor, type Codec } from '../btf/codec';
 
 /** A record as it sits in the buffer: valid during the callback only (one object, reused). */
 export interface RawEvent {
-  /** Over the buffer's memory or a copy of it; read-only: its set*() methods and `buffer` throw a TypeError. */
+  /** Over the buffer's memory or a copy of it; read-only: its set*() methods throw a TypeError (copy() to change bytes). */
   readonly view: DataView;
   /** Where the record starts in `view`. */
   readonly offset: number;
@@ -52,9 +52,10 @@ export const RAW_VIEW_READ_ONLY = "a raw event's view is read-only (the buffer's
  * A DataView whose writes throw a TypeError. A ring buffer's records are read in place from
  * pages the kernel maps read-only, where a store would kill the process with SIGSEGV. Node
  * has no read-only ArrayBuffer, and a copy per record would cost the raw path its point,
- * so the view handed out refuses writes instead: its set*() methods throw, and so does
- * `buffer` (a Uint8Array over it would write straight into the mapping). Reads are the
- * DataView's own, unchanged.
+ * so the view handed out refuses writes instead: its set*() methods throw. Reads are the
+ * DataView's own, unchanged. `view.buffer` stays readable, since decoders (ours, generated
+ * wrappers', users') read through typed arrays over it; a typed array made over it to
+ * write bypasses this check, and that write still faults: copy() is the writable way.
  */
 class ReadOnlyDataView extends (DataView as new (buffer: ArrayBufferLike, byteOffset?: number, byteLength?: number) => DataView) {}
 for (const name of Object.getOwnPropertyNames(DataView.prototype)) {
@@ -66,12 +67,6 @@ for (const name of Object.getOwnPropertyNames(DataView.prototype)) {
     writable: true, configurable: true, enumerable: false,
   });
 }
-Object.defineProperty(ReadOnlyDataView.prototype, 'buffer', {
-  get(): never {
-    throw new TypeError(RAW_VIEW_READ_ONLY);
-  },
-  configurable: true, enumerable: false,
-});
 
 class RawRecord implements RawEvent {
   offset = 0;
