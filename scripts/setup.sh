@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
-#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
+#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, patch, systemtap-sdt-dev,
 #      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
 #      filters), prometheus (the metrics tests start their own server on 127.0.0.1),
 #      llvm-19 (llvm-symbolizer, the symbols test's reference) (apt-get, as root)
@@ -22,6 +22,8 @@ pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 command -v make >/dev/null || missing+=(make)
 command -v g++ >/dev/null || missing+=(g++)
 command -v gcc >/dev/null || missing+=(gcc)
+# deps/libbpf/fetch.sh applies our libbpf patches with it
+command -v patch >/dev/null || missing+=(patch)
 # <sys/sdt.h>: the USDT probes of the uprobe tests' target programs
 echo '#include <sys/sdt.h>' | gcc -E -x c - >/dev/null 2>&1 || missing+=(systemtap-sdt-dev)
 # The vmlinux test compares `node-libbpf vmlinux` with bpftool's output.

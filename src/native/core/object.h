@@ -48,6 +48,8 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
   // Detaches the views over `data` (libbpf moved a map's memory: a pre-load resize).
   void DetachMemory(void* data);
+  // Detaches the views of .rodata/.kconfig, which a successful load made read-only.
+  void DetachReadOnlyMemory();
 
  private:
   enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };

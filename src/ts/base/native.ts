@@ -195,6 +195,8 @@ export interface NativeMap {
     btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;
   };
   memory(): ArrayBuffer | null;
+  /** Whether memory()'s mapping is read-only (.rodata after load, a frozen array). */
+  memoryReadOnly(): boolean;
   pin(path: string): void;
   unpin(path?: string): void;
   pinPath(): string | null;
@@ -366,7 +368,11 @@ export const PACKAGE_ROOT = ((): string => {
 // node-gyp-build finds prebuilds/<platform>-<arch>/ first, then build/Release.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => Addon;
-export const addon: Addon = load(PACKAGE_ROOT);
+// NODE_LIBBPF_ADDON names a .node file to load instead: the AddressSanitizer build the
+// fuzzer uses (scripts/build-asan.sh). Like LD_PRELOAD, it is the operator's to set.
+const override = process.env.NODE_LIBBPF_ADDON;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const addon: Addon = override ? (require(path.resolve(override)) as Addon) : load(PACKAGE_ROOT);
 // The addon builds its errors with these, so they belong to this realm (instanceof holds).
 // So do its wrong-state messages, defined once, in errors/state.ts.
 addon.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m), states: STATE_MESSAGES });

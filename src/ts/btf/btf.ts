@@ -10,11 +10,15 @@
  * (split BTF on top of vmlinux), `Btf.fromFile(path)` (raw BTF or an ELF object's .BTF),
  * `obj.btf` (a BpfObject's own types), or `Btf.parse(bytes)`.
  */
-import { checkString } from '../base/args';
+import { resolve as resolvePath } from 'node:path';
+import { checkFilePath, checkString } from '../base/args';
 import { addon } from '../base/native';
+import { BpfError } from '../errors/bpf-error';
+import { trustBtf, validateBtf } from './validate';
 import { codecFor, type Codec, type CodecOptions } from './codec';
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+const EINVAL = 22;
 
 /** A BTF type's kind (BTF_KIND_*, lower case). */
 export type BtfKind =
@@ -229,6 +233,8 @@ export class Btf {
   private buf: Buffer | undefined;
   private nameIndex: NameIndex | undefined;
   private ptrSize = 0;
+  /** Parsed by libbpf first (fromLibbpf): our decoding failures are BpfErrors. */
+  private libbpfChecked = false;
 
   private constructor(bytes: Uint8Array, base: Btf | undefined) {
     this.bytes = bytes;
@@ -251,7 +257,7 @@ export class Btf {
    * @example const task = Btf.fromKernel().type('struct task_struct');
    */
   static fromKernel(): Btf {
-    return (kernelBtf ??= Btf.parse(addon.btfRawData(KERNEL_BTF)));
+    return (kernelBtf ??= trustBtf(Btf.parse(addon.btfRawData(KERNEL_BTF)))); // the kernel verified it
   }
 
   /**
@@ -265,7 +271,7 @@ export class Btf {
       throw new RangeError(`name: expected a kernel module name, got ${JSON.stringify(name)}`);
     }
     const base = Btf.fromKernel();
-    return Btf.parse(addon.btfRawData(`/sys/kernel/btf/${name}`, base.bytes), base);
+    return trustBtf(Btf.parse(addon.btfRawData(`/sys/kernel/btf/${name}`, base.bytes), base));
   }
 
   /**
@@ -275,9 +281,25 @@ export class Btf {
    * @example const btf = Btf.fromFile('agent.bpf.o'); btf.type('struct event');
    */
   static fromFile(path: string, base?: Btf): Btf {
-    checkString(path, 'path');
+    checkFilePath(path, 'path'); // a FIFO would block forever
     if (base !== undefined && !(base instanceof Btf)) throw new TypeError(`base: expected a Btf, got ${typeof base}`);
-    return Btf.parse(addon.btfRawData(path, base?.bytes), base);
+    const btf = Btf.fromLibbpf(addon.btfRawData(path, base?.bytes), base, path);
+    return resolvePath(path).startsWith('/sys/kernel/btf/') ? trustBtf(btf) : btf; // the kernel's own, verified
+  }
+
+  /**
+   * @internal BTF that libbpf already parsed (a file, an object's .BTF): where our parser
+   * disagrees, that is a property of the data, so a BpfError (EINVAL), not a TypeError.
+   */
+  static fromLibbpf(bytes: Uint8Array, base: Btf | undefined, what: string): Btf {
+    try {
+      const btf = Btf.parse(bytes, base);
+      btf.libbpfChecked = true;
+      return btf;
+    } catch (e) {
+      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+      throw new BpfError(EINVAL, 'btf_parse', `${what}: ${e.message}`, { hint: 'libbpf accepted this BTF but node-libbpf cannot decode it' });
+    }
   }
 
   /** Parses raw BTF; with `base`, parses split BTF (e.g. a kernel module's) on top of it. */
@@ -360,6 +382,7 @@ export class Btf {
    * @example fs.writeFileSync('vmlinux.h', Btf.fromKernel().toCHeader());
    */
   toCHeader(): string {
+    validateBtf(this); // libbpf's btf_dump crashes or never returns on some malformed BTF
     return addon.btfToCHeader(this.bytes, this.base?.bytes);
   }
 
@@ -506,22 +529,23 @@ export class Btf {
   }
 
   private hashAt(off: number): number {
-    if (off < this.strBase) return (this.base as Btf).hashAt(off);
+    if (this.base && off < this.strBase) return this.base.hashAt(off);
     const bytes = this.bytes;
     let h = FNV_BASIS;
-    for (let i = this.strStart + this.localStr(off); bytes[i] !== 0; i++) h = imul(h ^ bytes[i], FNV_PRIME);
+    const end = this.strStart + this.strLen;
+    for (let i = this.strStart + this.localStr(off); i < end && bytes[i] !== 0; i++) h = imul(h ^ bytes[i], FNV_PRIME);
     return h >>> 0;
   }
 
   private localStr(off: number): number {
     const local = off - this.strBase;
-    if (local >= this.strLen) throw notBtf(`string offset ${off} is out of range`);
+    if (!isInteger(local) || local < 0 || local >= this.strLen) throw notBtf(`string offset ${off} is out of range`);
     return local;
   }
 
   /** The string at a (possibly base-relative) string section offset. */
   private str(off: number): string {
-    if (off < this.strBase) return (this.base as Btf).str(off);
+    if (this.base && off < this.strBase) return this.base.str(off);
     if (off === this.strBase && this.strLen === 0) return '';
     const start = this.strStart + this.localStr(off);
     const buf = this.buf ?? (this.buf = BufferClass.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
@@ -529,6 +553,16 @@ export class Btf {
   }
 
   private decodeType(id: number): BtfType {
+    if (!this.libbpfChecked) return this.decodeUnchecked(id);
+    try {
+      return this.decodeUnchecked(id);
+    } catch (e) {
+      if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+      throw new BpfError(EINVAL, 'btf_parse', `type ${id}: ${e.message}`, { hint: 'libbpf accepted this BTF but node-libbpf cannot decode it' });
+    }
+  }
+
+  private decodeUnchecked(id: number): BtfType {
     const { view, littleEndian: le } = this;
     const off = this.offsets[id - this.firstId];
     const info = view.getUint32(off + 4, le);

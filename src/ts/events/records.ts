@@ -8,7 +8,7 @@ import { dwarfType } from '../dwarf/fallback';
 
 /** A record as it sits in the buffer: valid during the callback only (one object, reused). */
 export interface RawEvent {
-  /** Over the buffer's memory (read-only: writing to it kills the process) or a copy of it. */
+  /** Over the buffer's memory or a copy of it; read-only: its set*() methods throw a TypeError (copy() to change bytes). */
   readonly view: DataView;
   /** Where the record starts in `view`. */
   readonly offset: number;
@@ -75,14 +75,41 @@ export function checkBoolean(value: unknown, name: string): boolean {
   return value === true;
 }
 
+export const RAW_VIEW_READ_ONLY = "a raw event's view is read-only (the buffer's memory, which the kernel maps read-only): write to event.copy() instead";
+
+/**
+ * A DataView whose writes throw a TypeError. A ring buffer's records are read in place from
+ * pages the kernel maps read-only, where a store would kill the process with SIGSEGV. Node
+ * has no read-only ArrayBuffer, and a copy per record would cost the raw path its point,
+ * so the view handed out refuses writes instead: its set*() methods throw. Reads are the
+ * DataView's own, unchanged. `view.buffer` stays readable, since decoders (ours, generated
+ * wrappers', users') read through typed arrays over it; a typed array made over it to
+ * write bypasses this check, and that write still faults: copy() is the writable way.
+ */
+class ReadOnlyDataView extends (DataView as new (buffer: ArrayBufferLike, byteOffset?: number, byteLength?: number) => DataView) {}
+for (const name of Object.getOwnPropertyNames(DataView.prototype)) {
+  if (!name.startsWith('set')) continue;
+  Object.defineProperty(ReadOnlyDataView.prototype, name, {
+    value: function refused(): never {
+      throw new TypeError(RAW_VIEW_READ_ONLY);
+    },
+    writable: true, configurable: true, enumerable: false,
+  });
+}
+
 class RawRecord implements RawEvent {
   offset = 0;
   length = 0;
+  readonly view: DataView;
+  readonly #bytes: Uint8Array;
   // One record per view (see Deliverer): the view is never reassigned.
-  constructor(readonly view: DataView) {}
+  constructor(view: DataView) {
+    this.view = new ReadOnlyDataView(view.buffer, view.byteOffset, view.byteLength);
+    this.#bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  }
 
   copy(): Buffer {
-    return Buffer.from(new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.length));
+    return Buffer.from(this.#bytes.subarray(this.offset, this.offset + this.length));
   }
 }
 
