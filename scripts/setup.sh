@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
-#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
-#      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
-#      filters) (apt-get, as root)
+#   1. system packages: clang, gcc, g++, make, bzip2 (the elfutils and zlib tarballs),
+#      systemtap-sdt-dev, bpftool, iproute2 (ip and tc, for the network tests' namespaces,
+#      veths and tc filters) (apt-get, as root). No libelf-dev or zlib1g-dev: libelf and
+#      zlib are built from pinned sources (deps/elfutils, deps/zlib) into the addon.
 #   2. tracefs and bpffs mounted (as root)
-#   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
+#   3. npm dependencies, libbpf, elfutils and zlib fetched and verified, the addon and
+#      TypeScript built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
@@ -15,9 +17,7 @@ is_root() { [ "$(id -u)" = 0 ]; }
 have_clang() { compgen -c | grep -E '^clang(-[0-9]+)?$' >/dev/null; }
 missing=()
 have_clang || missing+=(clang-19)
-command -v pkg-config >/dev/null || missing+=(pkg-config)
-pkg-config --exists libelf 2>/dev/null || missing+=(libelf-dev)
-pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+command -v bzip2 >/dev/null || missing+=(bzip2)
 command -v make >/dev/null || missing+=(make)
 command -v g++ >/dev/null || missing+=(g++)
 command -v gcc >/dev/null || missing+=(gcc)
@@ -55,6 +55,8 @@ if [ -z "${npm_config_nodedir:-}" ]; then
   [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir=$nodedir
 fi
 bash deps/libbpf/fetch.sh
+bash deps/elfutils/fetch.sh
+bash deps/zlib/fetch.sh
 if [ ! -f build/Makefile ]; then
   npx --no-install node-gyp configure >/dev/null
 fi
