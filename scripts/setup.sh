@@ -63,3 +63,13 @@ fi
 npx --no-install node-gyp build -j 2 >/dev/null 2>build/gyp.log || { cat build/gyp.log >&2; exit 1; }
 npm run --silent build:ts
 npm run --silent build:examples
+# The shipped binaries (test/package checks them): built in a Debian 11 root when missing
+# or built from other native sources (~2 min warm; the first time adds ~2 min for the root).
+if ! node scripts/shipped-binaries.js --fresh 2>/dev/null; then
+  if is_root; then
+    say "prebuilds are missing or stale: npm run prebuilds"
+    bash scripts/prebuild.sh
+  else
+    say "prebuilds are missing or stale and building them needs root: the package tests will say so"
+  fi
+fi
