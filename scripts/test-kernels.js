@@ -28,8 +28,9 @@ const { kernelAllowsFor } = require(path.join(dist, 'allows.js'));
 // timeouts: none of them says anything about the kernel version, and each costs minutes
 // of emulated CPU in a guest (lifetime alone times out under TCG).
 const KERNEL_TEST_FILES = [
-  'kernel-gated', 'object', 'program', 'link', 'map', 'map-types', 'map-shared',
-  'globals', 'globals-structs', 'ring-buffer', 'perf-buffer', 'user-ring-buffer', 'syscount',
+  'attach/kernel-gated', 'core/object', 'core/program', 'core/link', 'core/map', 'core/map-types', 'core/map-shared',
+  'core/globals', 'core/globals-structs', 'events/ring-buffer', 'events/perf-buffer', 'events/user-ring-buffer',
+  'examples/syscount',
 ];
 
 function parseArgs(argv) {

@@ -1,6 +1,7 @@
 // The package is compiled to CommonJS; for every entry in package.json's `exports` whose
 // `import` condition names a .mjs file, this writes that file (real named exports over the
-// CommonJS module, so `import { BpfObject } from 'node-libbpf'` works) and its types beside
+// CommonJS module, so `import { BpfObject } from 'node-libbpf'` and `import { build } from
+// 'node-libbpf/toolchain'` work) and its types beside
 // it as .d.mts (so TypeScript sees an ES module there, not CommonJS types masquerading).
 'use strict';
 const fs = require('node:fs');

@@ -1,6 +1,8 @@
-// node-libbpf: eBPF for Node.js, the BPF CO-RE way.
-export { BpfObject, type OpenOptions } from './object';
-export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './program';
+// node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
+// agent loads: objects, programs, maps, links, event buffers, BTF, probes. It never loads
+// the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
+export { BpfObject, type OpenOptions } from './core/object';
+export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
   TestRunFlags,
   TEST_RUN_SYNC_MAX_REPEAT,
@@ -11,21 +13,21 @@ export {
   type NetfilterOptions,
   type TestRunOptions,
   type TestRunResult,
-} from './attach-net';
-export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './map';
-export { Link, IterLink } from './link';
-export type { LinkInfo, PerfEventLinkInfo, CgroupIterOrder } from './link-info';
-export type { IterReadOptions } from './iter';
+} from './attach/net';
+export { BpfMap, RawMap, MapMemory, MapFlags, numPossibleCpus, type UpdateFlag, type CreateOptions, type MapInfo, type TypeSpec, type LpmKey, type FdValue } from './core/map';
+export { Link, IterLink } from './core/link';
+export type { LinkInfo, PerfEventLinkInfo, CgroupIterOrder } from './core/link-info';
+export type { IterReadOptions } from './core/iter';
 export type {
   Cookie, KprobeOptions, KprobeMultiTarget, KprobeMultiOptions, KsyscallOptions, UprobeOptions, UprobeMultiOptions,
   UsdtOptions, PerfEventOptions, SoftwareEvent, HardwareEvent,
-} from './attach-trace';
-export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type PerfBufferStats } from './perf-buffer';
-export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './user-ring-buffer';
-export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './ring-buffer';
-export type { Globals } from './globals';
-export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf';
-import { cstr, s64le, u64le } from './codec';
+} from './attach/trace';
+export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type PerfBufferStats } from './events/perf-buffer';
+export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
+export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './events/ring-buffer';
+export type { Globals } from './core/globals';
+export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
+import { cstr, s64le, u64le } from './btf/codec';
 // The readers raw callbacks and generated decoders call per record are plain values of
 // this module, not re-exports: CommonJS re-exports are getters, and a getter call per
 // field made `gen`'s decoders 30% slower.
@@ -35,10 +37,8 @@ export const readCString: (view: DataView, offset: number, n: number) => string 
 export const readBigUint64: (view: DataView, offset: number) => bigint = u64le;
 /** `view.getBigInt64(offset, true)`, the same way. */
 export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
-export { BpfError, VerifierError, FEATURE_REQUIREMENTS } from './errors';
-export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe';
-export { setLogger, type Logger, type LogLevel } from './log';
-export { libbpfVersion } from './version';
-export { build, buildCommand, findClang, headerBtf, vmlinuxHeader, type BuildOptions, type HeaderBtfOptions } from './build';
-export { generate, minCoreBtf, type GenOptions } from './gen';
-export { doctor, formatDoctor, type DoctorReport } from './doctor';
+export { BpfError, VerifierError } from './errors/bpf-error';
+export { FEATURE_REQUIREMENTS } from './errors/requirements';
+export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
+export { setLogger, type Logger, type LogLevel } from './base/log';
+export { libbpfVersion } from './base/version';

@@ -5,7 +5,7 @@
 // is compiled, so every kernel loads the very same files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { build } from '../../src/ts/build';
+import { build } from '../../src/ts/toolchain/build';
 
 export default async function globalSetup(): Promise<void> {
   const root = path.join(__dirname, '..', '..');

@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // The `node-libbpf` command: vmlinux, build, btf, gen, gen min-btf, doctor, vm.
 import * as fs from 'node:fs';
-import { Btf } from '../btf';
-import { build, headerBtf, vmlinuxHeader } from '../build';
+import { Btf } from '../btf/btf';
+import { build, doctor, formatDoctor, generate, headerBtf, minCoreBtf, vmlinuxHeader } from '../toolchain';
 import { VM_USAGE, vmCommand } from '../vm/cli';
-import { doctor, formatDoctor } from '../doctor';
-import { generate, minCoreBtf } from '../gen';
 
 const USAGE = `usage:
   node-libbpf vmlinux [--btf FILE] [-o FILE]     C header of every kernel type (CO-RE ready)

@@ -1,0 +1,351 @@
+// The only file that loads the addon. It declares the native classes' shapes; the rest
+// of src/ts composes them into the public API.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LibbpfLine } from '../errors/bpf-error';
+import { makeBpfError } from '../errors/factory';
+
+export type { LibbpfLine };
+
+export interface NativeObject {
+  name(): string;
+  programs(): NativeProgram[];
+  maps(): NativeMap[];
+  load(): Promise<LibbpfLine[]>;
+  btf(): Buffer | null;
+  close(): void;
+}
+
+export interface NativeProgram {
+  name(): string;
+  sectionName(): string;
+  type(): string;
+  expectedAttachType(): string | null;
+  autoload(): boolean;
+  setAutoload(on: boolean): void;
+  autoattach(): boolean;
+  setAutoattach(on: boolean): void;
+  insnCount(): number;
+  fd(): number;
+  attach(): NativeLink | null;
+  attachTracepoint(category: string, name: string): NativeLink;
+  attachRawTracepoint(name: string): NativeLink;
+  pin(path: string): void;
+  unpin(path: string): void;
+  // iterators and introspection (program_iter.cc)
+  attachIter(options: NativeIterOptions): NativeLink;
+  info(): NativeProgramInfo;
+  // tracing, user-space and sampling attach kinds (program_trace.cc)
+  setAttachTarget(programFd: number, func: string | null): void;
+  attachKprobe(func: string, retprobe: boolean, offset: number, cookie: bigint): NativeLink;
+  attachKprobeMulti(pattern: string | null, funcs: string[] | null, cookies: bigint[] | null, retprobe: boolean): NativeLink;
+  attachKsyscall(name: string, retprobe: boolean, cookie: bigint): NativeLink;
+  attachUprobe(binary: string, func: string | null, offset: number, pid: number, retprobe: boolean, cookie: bigint): NativeLink;
+  attachUprobeMulti(binary: string, pattern: string | null, funcs: string[] | null, offsets: number[] | null, cookies: bigint[] | null, pid: number, retprobe: boolean): NativeLink;
+  attachUsdt(binary: string, provider: string, name: string, pid: number, cookie: bigint): NativeLink;
+  attachPerfEvent(type: number, config: bigint, freq: boolean, sample: bigint, cpu: number, pid: number, cookie: bigint): NativeLink;
+  // --- network attach kinds and BPF_PROG_TEST_RUN (program_net.cc) ---
+  attachXdp(ifindex: number): NativeLink;
+  attachTcx(ifindex: number, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): NativeLink;
+  /** bpf_link_create(): the new link's fd, owned by the caller. */
+  linkCreate(target: number, attachType: string, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): number;
+  attachCgroup(target: string | number): NativeLink;
+  attachNetns(target: string | number): NativeLink;
+  attachSockmap(mapFd: number): NativeLink;
+  attachNetfilter(pf: number, hooknum: number, priority: number, flags: number): NativeLink;
+  tcAttach(ifindex: number, egress: boolean, handle: number, priority: number): { handle: number; priority: number };
+  tcDetach(ifindex: number, egress: boolean, handle: number, priority: number): void;
+  /** SO_ATTACH_BPF; returns the socket's inode number. */
+  socketAttach(fd: number): number;
+  /** SO_DETACH_BPF if `fd` still names the socket with inode `ino`. */
+  socketDetach(fd: number, ino: number): boolean;
+  testRun(options: NativeTestRunOptions): NativeTestRunResult;
+  testRunAsync(options: NativeTestRunOptions): Promise<NativeTestRunResult>;
+}
+
+/** bpf_iter_link_info, one union member at most (checked in TypeScript). */
+export interface NativeIterOptions {
+  mapFd?: number;
+  order?: number;
+  cgroupFd?: number;
+  cgroupId?: bigint;
+  tid?: number;
+  pid?: number;
+  pidFd?: number;
+}
+
+export interface NativeProgramInfo {
+  id: number;
+  name: string;
+  type: string;
+  tag: string;
+  runCount: bigint;
+  runTimeNs: bigint;
+  recursionMisses: bigint;
+  verifiedInstructions: number;
+  jitedSize: number;
+  xlatedSize: number;
+  mapIds: number[];
+  btfId: number;
+  loadTime: bigint;
+  createdByUid: number;
+  gplCompatible: boolean;
+  ifindex: number;
+  netnsDev: bigint;
+  netnsIno: bigint;
+  attachBtfObjId: number;
+  attachBtfId: number;
+  functionCount: number;
+}
+
+/** One instance of a BPF iterator (iter.cc): each open() walks from the start. */
+export interface NativeIter {
+  readSync(buffer: Uint8Array): number;
+  /** Up to `size` bytes read on the thread pool; an empty Buffer at the end. */
+  read(size: number): Promise<Buffer>;
+  close(): void;
+}
+
+export interface NativeTestRunOptions {
+  data?: Uint8Array;
+  dataSizeOut: number;
+  ctx?: Uint8Array;
+  ctxSizeOut: number;
+  repeat: number;
+  flags: number;
+  cpu: number;
+  batchSize: number;
+}
+
+export interface NativeTestRunResult {
+  /** Set when an output buffer was too small; the sizes say what the kernel needed. */
+  enospc?: true;
+  dataSizeOut: number;
+  ctxSizeOut: number;
+  retval?: number;
+  duration?: number;
+  data?: Buffer;
+  ctx?: Buffer;
+  /** The ctx buffer passed in, after the run (syscall programs write their ctx back there). */
+  ctxIn?: Buffer;
+}
+
+/** Single-element operations on the buffers given to bindSlots(); flags as the kernel's. */
+export interface NativeSlotOps {
+  lookup(flags: number): boolean;
+  update(flags: number): void;
+  delete(flags: number): boolean;
+  lookupAndDelete(flags: number): boolean;
+}
+
+export interface NativeMap {
+  name(): string;
+  type(): string;
+  keySize(): number;
+  valueSize(): number;
+  maxEntries(): number;
+  flags(): number;
+  isInternal(): boolean;
+  isStandalone(): boolean;
+  btfKeyTypeId(): number;
+  btfValueTypeId(): number;
+  setMaxEntries(n: number): void;
+  setKeySize(n: number): void;
+  setValueSize(n: number): void;
+  setFlags(n: number): void;
+  setNumaNode(n: number): void;
+  setMapExtra(n: number | bigint): void;
+  setInnerMap(map: NativeMap): void;
+  autocreate(): boolean;
+  setAutocreate(on: boolean): void;
+  fd(): number;
+  lookup(key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  update(key: Uint8Array | null, value: Uint8Array, flags: number): void;
+  delete(key: Uint8Array, flags: number): boolean;
+  lookupAndDelete(key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  lookupBatch(
+    andDelete: boolean,
+    inToken: Uint8Array | null,
+    outToken: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    count: number,
+    elemFlags: number,
+  ): { count: number; done: boolean };
+  updateBatch(keys: Uint8Array, values: Uint8Array, count: number, elemFlags: number): number;
+  deleteBatch(keys: Uint8Array, count: number, elemFlags: number): number;
+  /** Binds the buffers single-element calls use; returns those calls, bound to this map. */
+  bindSlots(key: Uint8Array | null, value: Uint8Array): NativeSlotOps;
+  freeze(): void;
+  attachStructOps(): NativeLink;
+  info(): {
+    id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
+    btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;
+  };
+  memory(): ArrayBuffer | null;
+  pin(path: string): void;
+  unpin(path?: string): void;
+  pinPath(): string | null;
+  close(): void;
+}
+
+export interface NativeMapCreateOptions {
+  type: number;
+  name?: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  numaNode?: number;
+  mapExtra?: number | bigint;
+  innerMap?: NativeMap;
+}
+
+export interface NativeLink {
+  destroy(): void;
+  disconnect(): void;
+  pin(path: string): void;
+  unpin(): void;
+  pinPath(): string | null;
+  fd(): number;
+  destroyed(): boolean;
+  // link_ops.cc
+  update(programFd: number): void;
+  info(): { type: string; id: number; programId: number; [detail: string]: unknown };
+}
+
+/** One BPF_MAP_TYPE_RINGBUF map, mmap()ed, with a uv_poll_t calling onReadable. */
+export interface NativeRingBuffer {
+  /** The consumer page, producer page and data area (2 * size bytes); null without external buffers. */
+  memory(): { consumer: ArrayBuffer; producer: ArrayBuffer; data: ArrayBuffer } | null;
+  size(): number;
+  /** Copying fallback: records (headers included) into `buffer`; -n when one needs n bytes. */
+  read(buffer: Uint8Array, maxRecords: number): number;
+  positions(): [consumer: number, producer: number];
+  dropped(): number | null;
+  poll(on: boolean): void;
+  ref(on: boolean): void;
+  close(): void;
+}
+
+/** One BPF_MAP_TYPE_PERF_EVENT_ARRAY through libbpf's perf_buffer, with a uv_poll_t calling onReadable. */
+export interface NativePerfBuffer {
+  /** Stages up to `max` entries (consuming per-CPU buffers) unless some are left; the count, or -count-1 when arena() changed. */
+  stage(max: number): number;
+  /** JS took `count` entries. */
+  advance(count: number): void;
+  /** The staging arena: sample bytes; entries (u32): [first, count, _, _] then (cpu | lost bit, offset | count hi, length | count lo). */
+  arena(): { bytes: ArrayBuffer; entries: ArrayBuffer; ownLost: number };
+  bufferCount(): number;
+  poll(on: boolean): void;
+  ref(on: boolean): void;
+  close(): void;
+}
+
+/** One BPF_MAP_TYPE_USER_RINGBUF map through libbpf's user_ring_buffer; reservations are numbered slots. */
+export interface NativeUserRingBuffer {
+  reserve(size: number): number;
+  submit(slot: number, bytes: Uint8Array): void;
+  discard(slot: number): void;
+  size(): number;
+  close(): void;
+}
+
+export interface OpenOptions {
+  name?: string;
+  btfCustomPath?: string;
+  kconfig?: string;
+  pinRoot?: string;
+  kernelLogLevel?: number;
+}
+
+/** How probeAttach loads (`r0 = retval; exit`) and attaches one tiny program. */
+export interface NativeProbeRecipe {
+  progType: number;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  /** BPF_F_* load flags (BPF_F_SLEEPABLE = 16). */
+  progFlags?: number;
+  retval?: number;
+  attach: 'none' | 'link' | 'raw_tp' | 'perf' | 'socket' | 'test_run' | 'kprobe_multi' | 'uprobe_multi' | 'netfilter';
+  linkAttachType?: number;
+  ifindex?: number;
+  /** Opened O_RDONLY as the link target (a cgroup directory, a netns file). */
+  targetPath?: string;
+  rawTp?: string;
+  /** perf_event_attr type and config; with func (kprobe) or binary+func (uprobe) as config1/config2. */
+  perf?: { type: number; config: number };
+  binary?: string;
+  func?: string;
+  pf?: number;
+  hooknum?: number;
+  priority?: number;
+  /** Attach inside a private network namespace, left again before returning. */
+  netns?: boolean;
+}
+
+interface Addon {
+  NativeObject: { open(source: string | Uint8Array, options: OpenOptions): NativeObject };
+  NativeProgram: {
+    // --- network (program_net.cc) ---
+    ifNameToIndex(name: string): number;
+    ifIndexToName(index: number): string | null;
+    pinFd(fd: number, path: string): void;
+    // --- iterators and introspection (program_iter.cc) ---
+    enableStats(): number;
+  };
+  NativeMap: {
+    create(options: NativeMapCreateOptions): NativeMap;
+    fromPinned(path: string): NativeMap;
+    fromId(id: number): NativeMap;
+    btfById(id: number): Buffer | null;
+  };
+  NativeLink: {
+    fromPinned(path: string): NativeLink;
+    /** update() and info() for a link known only by its fd (bpf_link_create). */
+    updateFd(linkFd: number, programFd: number): void;
+    infoFd(linkFd: number): ReturnType<NativeLink['info']>;
+  };
+  NativeIter: { open(linkFd: number): NativeIter };
+  NativeRingBuffer: {
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
+  };
+  NativePerfBuffer: {
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number }): NativePerfBuffer;
+  };
+  NativeUserRingBuffer: { open(map: NativeMap): NativeUserRingBuffer };
+  mapTypes(): string[];
+  programTypes(): string[];
+  setErrorFactories(factories: {
+    bpf: (errno: number, call: string, lines: LibbpfLine[]) => Error;
+    type: (message: string) => TypeError;
+    range: (message: string) => RangeError;
+  }): void;
+  setLogger(logger: ((lines: LibbpfLine[]) => void) | null, level: number): void;
+  numPossibleCpus(): number;
+  libbpfVersion(): string;
+  btfToCHeader(path: string | Uint8Array, base?: string | Uint8Array): string;
+  btfRawData(path: string | Uint8Array, base?: string | Uint8Array): Buffer;
+  btfMinCore(btfPath: string, objectPath: string): Buffer;
+  probeProgramType(type: number): boolean;
+  probeMapType(type: number): boolean;
+  probeHelper(programType: number, helper: number): boolean;
+  probeAttach(recipe: NativeProbeRecipe): void;
+  helperNames(): string[];
+  attachTypes(): string[];
+}
+
+/** The package's root directory (holding package.json, prebuilds/, build/, include/). */
+export const PACKAGE_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+// node-gyp-build finds prebuilds/<platform>-<arch>/ first, then build/Release.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => Addon;
+export const addon: Addon = load(PACKAGE_ROOT);
+// The addon builds its errors with these, so they belong to this realm (instanceof holds).
+addon.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m) });

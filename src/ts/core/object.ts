@@ -1,0 +1,233 @@
+// BpfObject: one clang-compiled *.bpf.o, opened, configured, loaded (CO-RE relocation
+// and verification against the running kernel), attached and closed.
+import { argRangeError, argTypeError, checkOptionalString, checkOptions, checkInteger } from '../base/args';
+import { Btf } from '../btf/btf';
+import { verifierLogs } from '../errors/bpf-error';
+import { refineLoadError } from '../errors/hints';
+import { CLOSED } from '../errors/state';
+import { makeGlobals, type Globals } from './globals';
+import { INTERNAL } from '../base/internal';
+import { Link } from './link';
+import { BpfMap, refineMapLoadError } from './map';
+import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
+import { Program } from './program';
+
+export interface OpenOptions {
+  /** A BTF file to relocate against instead of /sys/kernel/btf/vmlinux (kernels without BTF). */
+  btfCustomPath?: string;
+  /** Kconfig values for `extern` CONFIG_* variables: "CONFIG_X=y\n..." or { CONFIG_X: true }. */
+  kconfig?: string | Record<string, string | number | boolean>;
+  /** Directory for maps declared with LIBBPF_PIN_BY_NAME (default /sys/fs/bpf). */
+  pinRoot?: string;
+  /** Object name (default: the file name, or 'object' for a Buffer); prefixes internal maps' names. */
+  name?: string;
+  /** Kernel verifier log level for every program: 1 basic, 2 verbose, 4 statistics (a bitmask). */
+  logLevel?: number;
+}
+
+const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel'] as const;
+
+function kconfigString(kconfig: OpenOptions['kconfig']): string | undefined {
+  if (kconfig === undefined || typeof kconfig === 'string') return kconfig;
+  if (typeof kconfig !== 'object' || kconfig === null) throw argTypeError('options.kconfig', 'a string or an object', kconfig);
+  return Object.entries(kconfig)
+    .map(([k, v]) => {
+      if (typeof v === 'boolean') return `${k}=${v ? 'y' : 'n'}`;
+      if (typeof v === 'number' || typeof v === 'string') return `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`;
+      throw argTypeError(`options.kconfig.${k}`, 'a boolean, number or string', v);
+    })
+    .join('\n');
+}
+
+export class BpfObject implements Disposable {
+  #native: NativeObject;
+  #closed = false;
+  #loaded = false;
+  readonly #programs: Program[];
+  readonly #nativePrograms: NativeProgram[];
+  readonly #maps: BpfMap[];
+  readonly #nativeMaps: NativeMap[];
+  readonly #links = new Set<Link>();
+  readonly #resources = new Set<{ close(): void }>(); // ring buffers made from its maps
+  #btf: Btf | null | undefined;
+  #globals: Globals | undefined;
+  #verifierLogs = new Map<string, string>();
+
+  /**
+   * Open a BPF object file (or its bytes). Nothing reaches the kernel until load().
+   * @example
+   * const obj = BpfObject.open('exec.bpf.o');
+   * obj.globals.target_ppid = 42;
+   * await obj.load();
+   * obj.attach();
+   */
+  static open(source: string | Uint8Array, options?: OpenOptions): BpfObject {
+    if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
+      throw argTypeError('source', 'a path or a Buffer with an ELF object', source);
+    }
+    if (typeof source === 'string' && source.length === 0) throw argTypeError('source', 'a path or a Buffer with an ELF object', source);
+    if (source instanceof Uint8Array && source.length === 0) throw argRangeError('source', 'a non-empty Buffer', source);
+    const o = checkOptions<OpenOptions>(options, 'options', OPTION_NAMES);
+    const native = addon.NativeObject.open(source, {
+      name: checkOptionalString(o.name, 'options.name') ?? (typeof source === 'string' ? undefined : 'object'),
+      btfCustomPath: checkOptionalString(o.btfCustomPath, 'options.btfCustomPath'),
+      pinRoot: checkOptionalString(o.pinRoot, 'options.pinRoot'),
+      kconfig: kconfigString(o.kconfig),
+      kernelLogLevel: o.logLevel === undefined ? undefined : checkInteger(o.logLevel, 'options.logLevel', 0, 7),
+    });
+    return new BpfObject(INTERNAL, native);
+  }
+
+  /** @internal Use BpfObject.open(). */
+  constructor(token: symbol, native: NativeObject) {
+    if (token !== INTERNAL) throw new TypeError('Illegal constructor: use BpfObject.open()');
+    this.#native = native;
+    const programOwner = {
+      adoptLink: (n: NativeLink, kind?: typeof Link) => this.#adopt(n, kind),
+      verifierLog: (name: string) => this.#verifierLogs.get(name),
+    };
+    const mapOwner = {
+      btf: () => this.#objectBtf(),
+      check: () => this.#check(),
+      adopt: (resource: { close(): void }) => {
+        this.#resources.add(resource);
+        return () => this.#resources.delete(resource);
+      },
+      adoptLink: (n: NativeLink) => this.#adopt(n),
+    };
+    this.#nativePrograms = native.programs();
+    this.#programs = this.#nativePrograms.map((p) => new Program(INTERNAL, p, programOwner));
+    this.#nativeMaps = native.maps();
+    this.#maps = this.#nativeMaps.map((m) => new BpfMap(INTERNAL, m, mapOwner));
+  }
+
+  /** The object's name (internal maps are named after it). */
+  get name(): string {
+    return this.#native.name();
+  }
+
+  get loaded(): boolean {
+    return this.#loaded && !this.#closed;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Every program in the object. */
+  programs(): Program[] {
+    this.#check();
+    return [...this.#programs];
+  }
+
+  /** The program named `name` (its C function name); throws RangeError if absent. */
+  program(name: string): Program {
+    this.#check();
+    const found = this.#programs.find((p) => p.name === name);
+    if (!found) throw argRangeError('name', `one of this object's programs (${this.#programs.map((p) => p.name).join(', ')})`, name);
+    return found;
+  }
+
+  /** Every map, internal ones (.data, .rodata, .bss, .kconfig) included. */
+  maps(): BpfMap[] {
+    this.#check();
+    return [...this.#maps];
+  }
+
+  /** The map named `name`; internal maps also answer to their section (".bss"). Throws RangeError if absent. */
+  map<K = any, V = any>(name: string): BpfMap<K, V> {
+    this.#check();
+    const found = this.#maps.find((m) => m.name === name) ?? this.#maps.find((m) => m.internal && m.name.endsWith(name) && name.startsWith('.'));
+    if (!found) throw argRangeError('name', `one of this object's maps (${this.#maps.map((m) => m.name).join(', ')})`, name);
+    return found as BpfMap<K, V>;
+  }
+
+  /** Global variables by name, typed by BTF: initial values before load, live memory after. */
+  get globals(): Globals {
+    this.#check();
+    return (this.#globals ??= makeGlobals({
+      btf: () => this.#objectBtf(),
+      internalMaps: () => this.#nativeMaps.filter((m) => m.isInternal()),
+      loaded: () => this.loaded,
+      check: () => this.#check(),
+    }));
+  }
+
+  /** The object's own BTF (types of its maps, globals and programs), if it has any. */
+  get btf(): Btf | undefined {
+    this.#check();
+    return this.#objectBtf();
+  }
+
+  /**
+   * Create the maps, apply CO-RE relocations against the kernel's BTF and load every
+   * program (autoload) into the kernel. Runs off the JS thread.
+   * Rejects with VerifierError (with the full log) when the verifier refuses a program.
+   */
+  async load(): Promise<void> {
+    this.#check();
+    const trace: { stack?: string } = {};
+    Error.captureStackTrace(trace, BpfObject.prototype.load);
+    try {
+      const lines = await this.#native.load();
+      this.#verifierLogs = verifierLogs(lines);
+      this.#loaded = true;
+    } catch (caught) {
+      // Trampoline kinds: why the kernel refused; map kinds newer than the kernel: what brings them.
+      const e = refineMapLoadError(refineLoadError(caught, this.#programs), this.#maps);
+      if (e instanceof Error && trace.stack) e.stack = `${e.name}: ${e.message}\n${trace.stack.split('\n').slice(1).join('\n')}`;
+      throw e;
+    }
+  }
+
+  /**
+   * Attach every loaded program whose section names its target (tp/..., raw_tp/x, ...).
+   * All or nothing: if one fails, the links made so far are destroyed.
+   */
+  attach(): Link[] {
+    this.#check();
+    const made: Link[] = [];
+    try {
+      for (const program of this.#nativePrograms) {
+        if (!program.autoload() || !program.autoattach()) continue;
+        const native = program.attach(); // null: the section names no target
+        if (native) made.push(this.#adopt(native));
+      }
+    } catch (e) {
+      for (const link of made) link.destroy();
+      throw e;
+    }
+    return made;
+  }
+
+  /** Close the ring buffers made from its maps and destroy its links, then unload and free everything. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const resource of [...this.#resources]) resource.close();
+    for (const link of [...this.#links]) link.destroy();
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new TypeError(CLOSED);
+  }
+
+  #adopt(native: NativeLink, kind: typeof Link = Link): Link {
+    const link = new kind(INTERNAL, native, (l) => this.#links.delete(l));
+    this.#links.add(link);
+    return link;
+  }
+
+  #objectBtf(): Btf | undefined {
+    if (this.#btf === undefined) {
+      const bytes = this.#native.btf();
+      this.#btf = bytes ? Btf.parse(bytes) : null;
+    }
+    return this.#btf ?? undefined;
+  }
+}

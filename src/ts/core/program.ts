@@ -1,0 +1,574 @@
+// Program: a borrowed view of one BPF program of a BpfObject.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
+import {
+  kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, uprobeArgs, uprobeMultiArgs, usdtArgs,
+  type KprobeMultiOptions, type KprobeMultiTarget, type KprobeOptions, type KsyscallOptions, type PerfEventOptions,
+  type UprobeMultiOptions, type UprobeOptions, type UsdtOptions,
+} from '../attach/trace';
+import * as net from '../attach/net';
+import { BpfError, withDetail } from '../errors/bpf-error';
+import { requirementIn } from '../errors/requirements';
+import { checkInternal, INTERNAL as INTERNAL_TOKEN } from '../base/internal';
+import { IterLink, Link, PROGRAMS } from './link';
+import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
+import { BpfMap } from './map';
+import { addon, type NativeIterOptions, type NativeLink, type NativeProgram, type NativeProgramInfo } from '../base/native';
+
+/** What a Program needs from its BpfObject. */
+export interface ProgramOwner {
+  /** Holds the link until destroy()/disconnect()/close(); `kind` picks the Link subclass. */
+  adoptLink(native: NativeLink, kind?: typeof Link): Link;
+  verifierLog(program: string): string | undefined;
+}
+
+export class Program {
+  readonly #native: NativeProgram;
+  readonly #owner: ProgramOwner;
+
+  /** @internal Programs come from BpfObject.programs() and program(). */
+  constructor(token: symbol, native: NativeProgram, owner: ProgramOwner) {
+    checkInternal(token, 'Program');
+    this.#native = native;
+    this.#owner = owner;
+    PROGRAMS.add(this);
+  }
+
+  /** The C function's name. */
+  get name(): string {
+    return this.#native.name();
+  }
+
+  /** The ELF section, e.g. 'tp/sched/sched_process_exec'. */
+  get sectionName(): string {
+    return this.#native.sectionName();
+  }
+
+  /** The program type, as libbpf names it: 'tracepoint', 'kprobe', 'xdp', ... */
+  get type(): string {
+    return this.#native.type();
+  }
+
+  /** The expected attach type, as libbpf names it, or undefined. */
+  get expectedAttachType(): string | undefined {
+    return this.#native.expectedAttachType() ?? undefined;
+  }
+
+  /** Whether load() loads this program. Settable before load only. */
+  get autoload(): boolean {
+    return this.#native.autoload();
+  }
+
+  set autoload(on: boolean) {
+    if (typeof on !== 'boolean') throw new TypeError(`autoload: expected a boolean, got ${typeof on}`);
+    this.#native.setAutoload(on);
+  }
+
+  /** Whether BpfObject.attach() attaches this program. */
+  get autoattach(): boolean {
+    return this.#native.autoattach();
+  }
+
+  set autoattach(on: boolean) {
+    if (typeof on !== 'boolean') throw new TypeError(`autoattach: expected a boolean, got ${typeof on}`);
+    this.#native.setAutoattach(on);
+  }
+
+  /** Number of BPF instructions (after load: as relocated). */
+  get instructionCount(): number {
+    return this.#native.insnCount();
+  }
+
+  /** The program's file descriptor (after load). */
+  get fd(): number {
+    return this.#native.fd();
+  }
+
+  /** The verifier's log of a successful load, when the object was opened with a logLevel. */
+  get verifierLog(): string | undefined {
+    return this.#owner.verifierLog(this.name);
+  }
+
+  /**
+   * Attach where the section name says (tp/..., raw_tp/..., tp_btf/..., uprobe/..., ...).
+   * @example const link = obj.program('handle_exec').attach();
+   */
+  attach(): Link {
+    let native: NativeLink | null;
+    try {
+      native = this.#native.attach();
+    } catch (e) {
+      // libbpf's message names the program, not the kind: the section says which
+      // feature the kernel may lack, and what brings it (a kernel that predates a link
+      // type answers EINVAL, one built without it EOPNOTSUPP).
+      if (!(e instanceof BpfError) || !['EOPNOTSUPP', 'ENOTSUPP', 'EINVAL'].includes(e.code)) throw e;
+      const requirement = requirementIn(this.sectionName);
+      if (!requirement || e.hint?.includes(requirement)) throw e;
+      throw withDetail(e, undefined, `${e.hint ? `${e.hint}: ` : ''}${requirement}`);
+    }
+    if (!native) {
+      throw new BpfError(os.constants.errno.EOPNOTSUPP, 'bpf_program__attach', `section '${this.sectionName}' names no attach target`, {
+        hint: 'use an explicit attach call (attachTracepoint, attachRawTracepoint, ...) for this program',
+      });
+    }
+    return this.#owner.adoptLink(native);
+  }
+
+  /**
+   * Attach to a tracepoint.
+   * @example prog.attachTracepoint('sched', 'sched_process_exec');
+   */
+  attachTracepoint(category: string, name: string): Link {
+    return this.#owner.adoptLink(this.#native.attachTracepoint(checkString(category, 'category'), checkString(name, 'name')));
+  }
+
+  /**
+   * Attach to a raw tracepoint.
+   * @example prog.attachRawTracepoint('sys_enter');
+   */
+  attachRawTracepoint(name: string): Link {
+    return this.#owner.adoptLink(this.#native.attachRawTracepoint(checkString(name, 'name')));
+  }
+
+  // --- Iterators and introspection (native: program_iter.cc) ---
+
+  /**
+   * Attach an iterator program (SEC("iter/task"), "iter/bpf_map_elem", "iter/cgroup",
+   * "iter/tcp", "iter/bpf_prog", "iter/ksym", ...). Options narrow the walk, one at most:
+   * `map` (required by map-element iterators), `task` (one process `pid`, one thread
+   * `tid`, or a pidfd `fd`), `cgroup` (`path`, `fd` or `id`, plus the walk's `order`,
+   * default 'descendants-pre'). Read the result with {@link IterLink.read} or `for await`.
+   * @example
+   * const it = obj.program('dump_task').attachIter({ task: { pid: process.pid } });
+   * console.log(it.readText());
+   * it.destroy();
+   */
+  attachIter(options?: IterAttachOptions): IterLink {
+    const o = checkOptions<IterAttachOptions>(options, 'options', ['map', 'task', 'cgroup']);
+    const given = (['map', 'task', 'cgroup'] as const).filter((k) => o[k] !== undefined);
+    if (given.length > 1) throw argTypeError('options', 'at most one of map, task, cgroup', options);
+    const native: NativeIterOptions = {};
+    let cgroupFd: number | undefined;
+    if (o.map !== undefined) {
+      if (!(o.map instanceof BpfMap)) throw argTypeError('options.map', 'a BpfMap', o.map);
+      native.mapFd = o.map.fd;
+    } else if (o.task !== undefined) {
+      const t = checkOptions<TaskIterOptions>(o.task, 'options.task', ['pid', 'tid', 'fd']);
+      const set = (['pid', 'tid', 'fd'] as const).filter((k) => t[k] !== undefined);
+      if (set.length !== 1) throw argTypeError('options.task', 'exactly one of pid, tid, fd', o.task);
+      if (t.pid !== undefined) native.pid = checkInteger(t.pid, 'options.task.pid', 1, 2 ** 31 - 1);
+      if (t.tid !== undefined) native.tid = checkInteger(t.tid, 'options.task.tid', 1, 2 ** 31 - 1);
+      if (t.fd !== undefined) native.pidFd = checkInteger(t.fd, 'options.task.fd', 0, 2 ** 31 - 1);
+    } else if (o.cgroup !== undefined) {
+      const c = checkOptions<CgroupIterOptions>(o.cgroup, 'options.cgroup', ['path', 'fd', 'id', 'order']);
+      const set = (['path', 'fd', 'id'] as const).filter((k) => c[k] !== undefined);
+      if (set.length > 1) throw argTypeError('options.cgroup', 'at most one of path, fd, id', o.cgroup);
+      const order = c.order ?? 'descendants-pre';
+      if (!CGROUP_ITER_ORDERS.includes(order)) throw argRangeError('options.cgroup.order', `one of ${CGROUP_ITER_ORDERS.join(', ')}`, order);
+      native.order = CGROUP_ITER_ORDERS.indexOf(order) + 1;
+      if (c.fd !== undefined) native.cgroupFd = checkInteger(c.fd, 'options.cgroup.fd', 0, 2 ** 31 - 1);
+      if (c.id !== undefined) {
+        if (typeof c.id !== 'bigint' || c.id <= 0n || c.id >= 2n ** 64n) throw argTypeError('options.cgroup.id', 'a bigint 1..2^64-1', c.id);
+        native.cgroupId = c.id;
+      }
+      if (c.path !== undefined) native.cgroupFd = cgroupFd = openCgroup(checkString(c.path, 'options.cgroup.path'));
+    }
+    try {
+      return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
+    } finally {
+      if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
+    }
+  }
+
+  /**
+   * The kernel's view of the loaded program (bpf_prog_info): id, tag, the map ids it
+   * uses, sizes, and run statistics (runCount, runTimeNs: counted only while
+   * {@link enableStats} is on).
+   * @example
+   * const { id, tag, runCount } = obj.program('handle_exec').info();
+   */
+  info(): ProgramInfo {
+    return this.#native.info();
+  }
+
+  /**
+   * Same as the top-level {@link enableStats}.
+   * @example
+   * using stats = Program.enableStats();
+   */
+  static enableStats(): StatsHandle {
+    return enableStats();
+  }
+
+  // ---- tracing, user-space and sampling attach kinds (options parsed in attach-trace.ts) ----
+
+  /**
+   * Set a BTF attach target before load, for fentry/fexit/fmod_ret/lsm/tp_btf programs
+   * shipped with a placeholder section (`SEC("fentry")`, `SEC("tp_btf")`): a kernel
+   * function (or tp_btf tracepoint), or with `program` a function of another loaded BPF
+   * program (fentry on BPF, freplace). Throws BpfError (ESRCH/ENOENT) when the kernel's
+   * BTF has no such function.
+   * @example
+   * const obj = BpfObject.open('tool.bpf.o');
+   * obj.program('on_open').setAttachTarget('do_sys_openat2');
+   * await obj.load();
+   * obj.program('on_open').attach();
+   */
+  setAttachTarget(func: string, options?: { program?: Program | number }): void {
+    const name = checkString(func, 'func');
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw argTypeError('options', 'an options object', options);
+    const target = options?.program;
+    let fd = 0;
+    if (target instanceof Program) fd = target.fd;
+    else if (typeof target === 'number' && Number.isInteger(target) && target > 0) fd = target;
+    else if (target !== undefined) throw argTypeError('options.program', 'a loaded Program or a program fd', target);
+    try {
+      this.#native.setAttachTarget(fd, name);
+    } catch (e) {
+      if (!(e instanceof BpfError) || (e.code !== 'ESRCH' && e.code !== 'ENOENT')) throw e;
+      const where = fd ? `BPF program fd ${fd}'s BTF` : "the kernel's BTF (/sys/kernel/btf)";
+      throw new BpfError(e.errno, e.syscall, `prog '${this.name}': no attach target '${name}' in ${where}`, {
+        hint: 'check the function or tracepoint name: fentry/fexit/fmod_ret/lsm take a kernel function, tp_btf a tracepoint (sys_enter, sched_switch, ...)',
+        libbpfLog: e.libbpfLog,
+        program: this.name,
+      });
+    }
+  }
+
+  /**
+   * Attach a kprobe (or with `retprobe`, a kretprobe) to a kernel function. Needs a
+   * kernel with CONFIG_KPROBES; the cookie is read with bpf_get_attach_cookie().
+   * @example
+   * const link = obj.program('on_open').attachKprobe('do_sys_openat2', { cookie: 7n });
+   */
+  attachKprobe(func: string, options?: KprobeOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKprobe(...kprobeArgs(func, options)));
+  }
+
+  /**
+   * Attach a `SEC("kprobe.multi")` program to many kernel functions with one link: a
+   * glob `pattern`, or a list of `funcs` with one cookie each. Needs Linux 5.18 with
+   * CONFIG_FPROBE.
+   * @example
+   * prog.attachKprobeMulti({ pattern: 'tcp_v4_*' });
+   * prog.attachKprobeMulti({ funcs: ['vfs_read', 'vfs_write'], cookies: [1n, 2n] }, { retprobe: true });
+   */
+  attachKprobeMulti(target: KprobeMultiTarget, options?: KprobeMultiOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKprobeMulti(...kprobeMultiArgs(target, options)));
+  }
+
+  /**
+   * Attach a `SEC("ksyscall")` program to a syscall's kernel entry by its name (libbpf
+   * picks `__x64_sys_<name>` or whatever this kernel calls it). Uses kprobes.
+   * @example
+   * prog.attachKsyscall('openat');
+   */
+  attachKsyscall(name: string, options?: KsyscallOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachKsyscall(...ksyscallArgs(name, options)));
+  }
+
+  /**
+   * Attach a uprobe (or uretprobe) to a function of an executable or shared library.
+   * `binary` may be a path, a program on PATH, a library file name ('libc.so.6') or a
+   * bare library name ('libc'); `func` may carry an offset ('parse+0x10').
+   * @example
+   * prog.attachUprobe({ binary: 'libc', func: 'malloc', pid: child.pid });
+   * prog.attachUprobe({ binary: '/usr/bin/bash', func: 'readline', retprobe: true, cookie: 1n });
+   */
+  attachUprobe(options: UprobeOptions): Link {
+    return this.#owner.adoptLink(this.#native.attachUprobe(...uprobeArgs(options)));
+  }
+
+  /**
+   * Attach a `SEC("uprobe.multi")` program to many functions of one binary with one
+   * link: a glob `pattern`, `funcs` or file `offsets` (with one cookie each). Linux 6.6+.
+   * @example
+   * prog.attachUprobeMulti({ binary: 'libc', funcs: ['malloc', 'free'], cookies: [1n, 2n] });
+   */
+  attachUprobeMulti(options: UprobeMultiOptions): Link {
+    const args = uprobeMultiArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUprobeMulti(...args));
+    } catch (e) {
+      const [binary, pattern, funcs] = args;
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || (!pattern && !funcs) || e.message.includes(binary)) throw e;
+      const what = pattern ? `no function matches '${pattern}'` : `not every function of ${funcs!.map((f) => `'${f}'`).join(', ')} exists`;
+      throw withDetail(e, `prog '${this.name}': ${what} in '${binary}'`, undefined);
+    }
+  }
+
+  /**
+   * Attach a `SEC("usdt")` program to a USDT probe (STAP_PROBE/DTRACE_PROBE in the
+   * binary's .note.stapsdt). The program reads the probe's arguments with
+   * bpf_usdt_arg() and the cookie with bpf_usdt_cookie() (from <bpf/usdt.bpf.h>).
+   * @example
+   * prog.attachUsdt({ binary: '/usr/lib/x86_64-linux-gnu/libc.so.6', provider: 'libc', name: 'memory_sbrk_more' });
+   */
+  attachUsdt(options: UsdtOptions): Link {
+    const args = usdtArgs(options);
+    try {
+      return this.#owner.adoptLink(this.#native.attachUsdt(...args));
+    } catch (e) {
+      // libbpf only says so at debug level: name the probe here.
+      if (!(e instanceof BpfError) || e.code !== 'ENOENT' || e.message.includes(args[2])) throw e;
+      throw withDetail(e, `prog '${this.name}': no USDT probe '${args[1]}:${args[2]}' in '${args[0]}'`, undefined);
+    }
+  }
+
+  /**
+   * Open a perf event (perf_event_open(2)) and attach this `SEC("perf_event")` program
+   * to its samples. With `cpu: 'all'` (the default without a pid) the one Link returned
+   * owns one attachment per online CPU: destroy() and disconnect() act on all of them;
+   * it has no single `fd` and cannot be pinned (attach with `{ cpu: n }` for that).
+   * Hardware events need a PMU: virtual machines often have none (BpfError ENOENT).
+   * @example
+   * const link = prog.attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 99 });
+   */
+  attachPerfEvent(options: PerfEventOptions): Link {
+    const plan = perfEventArgs(options);
+    const one = (cpu: number): NativeLink => this.#native.attachPerfEvent(plan.type, plan.config, plan.freq, plan.sample, cpu, plan.pid, plan.cookie);
+    const perCpu = options.cpu === 'all' || (options.cpu === undefined && plan.pid === -1);
+    if (!perCpu) return this.#owner.adoptLink(one(plan.cpus[0]));
+    const made: NativeLink[] = [];
+    try {
+      for (const cpu of plan.cpus) made.push(one(cpu));
+    } catch (e) {
+      for (const l of made) l.destroy();
+      throw e;
+    }
+    return this.#owner.adoptLink(new PerCpuLinks(made));
+  }
+
+  /** Pin the loaded program on bpffs. */
+  pin(path: string): void {
+    this.#native.pin(checkString(path, 'path'));
+  }
+
+  /** Remove a pin made by pin(). */
+  unpin(path: string): void {
+    this.#native.unpin(checkString(path, 'path'));
+  }
+
+  // --- Network attach kinds and BPF_PROG_TEST_RUN (options parsed in attach/net.ts) ---
+
+  get #net(): net.NetProgram {
+    return { native: this.#native, isLink: (value) => value instanceof Link };
+  }
+
+  /**
+   * Attach an XDP program to a network interface (a kernel link: destroying it detaches).
+   * Without `mode` the kernel picks native (driver) XDP when the device has it, else generic.
+   * @example
+   * const link = obj.program('xdp_count').attachXdp('eth0');
+   * const generic = obj.program('xdp_count').attachXdp(1, { mode: 'skb' }); // by ifindex
+   */
+  attachXdp(ifnameOrIndex: string | number, options?: net.XdpOptions): Link {
+    return this.#owner.adoptLink(net.attachXdp(this.#net, ifnameOrIndex, options));
+  }
+
+  /**
+   * Attach a tc program (SEC("tcx/ingress"), SEC("tcx/egress") or SEC("tc")) to an
+   * interface's ingress or egress: a tcx link (kernel 6.6+), ordered with `before`/`after`,
+   * or a classic tc filter on a clsact qdisc (`mode: 'tc'`, and automatically where the
+   * kernel has no tcx). Either way the returned Link detaches it.
+   * @example
+   * const first = obj.program('count').attachTcx('eth0', { direction: 'ingress' });
+   * const before = obj.program('mark').attachTcx('eth0', { direction: 'ingress', before: first });
+   * const classic = obj.program('count').attachTcx('eth0', { direction: 'egress', mode: 'tc' });
+   */
+  attachTcx(ifnameOrIndex: string | number, options?: net.TcxOptions): Link {
+    return this.#owner.adoptLink(net.attachTcx(this.#net, ifnameOrIndex, options));
+  }
+
+  /**
+   * Attach a cgroup program (cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt,
+   * cgroup_sysctl, cgroup_device, sock_ops) to a cgroup v2 directory (or its fd). The attach
+   * type is the section's (cgroup_skb/egress -> 'cgroup_inet_egress') unless `attachType` says.
+   * @example
+   * const link = obj.program('count_egress').attachCgroup('/sys/fs/cgroup/my-service');
+   * obj.program('count_any').attachCgroup(fd, { attachType: 'cgroup_inet_ingress' });
+   */
+  attachCgroup(path: string | number, options?: net.CgroupOptions): Link {
+    return this.#owner.adoptLink(net.attachCgroup(this.#net, path, options));
+  }
+
+  /**
+   * Attach an sk_lookup or flow_dissector program to a network namespace, given as a path
+   * ('/proc/self/ns/net', '/run/netns/NAME') or an fd.
+   * @example const link = obj.program('steer').attachNetns('/proc/self/ns/net');
+   */
+  attachNetns(netns: string | number): Link {
+    return this.#owner.adoptLink(net.attachNetns(this.#net, netns));
+  }
+
+  /**
+   * Attach a socket filter (SO_ATTACH_BPF) to a socket: an fd, a connected or listening
+   * net.Socket/net.Server, or a bound dgram.Socket. The returned Link's destroy() detaches
+   * it (SO_DETACH_BPF) if the socket is still open; it has no fd (-1) and cannot be pinned.
+   * @example
+   * const sock = dgram.createSocket('udp4');
+   * sock.bind(0, () => { const link = obj.program('filter').attachSocket(sock); });
+   */
+  attachSocket(socket: number | import('node:net').Socket | import('node:net').Server | import('node:dgram').Socket): Link {
+    return this.#owner.adoptLink(net.attachSocket(this.#net, socket));
+  }
+
+  /**
+   * Attach an sk_msg or sk_skb program to a sockmap or sockhash map (a kernel link, 6.10+).
+   * The attach type is the section's (sk_msg, sk_skb/stream_verdict, ...) unless
+   * `attachType` says ('sk_msg_verdict', 'sk_skb_stream_parser', 'sk_skb_stream_verdict', 'sk_skb_verdict').
+   * @example const link = obj.program('count_msg').attachSockmap(obj.map('socks'));
+   */
+  attachSockmap(map: BpfMapLike, options?: net.SockmapOptions): Link {
+    return this.#owner.adoptLink(net.attachSockmap(this.#net, map, options));
+  }
+
+  /**
+   * Attach a netfilter program (SEC("netfilter"), kernel 6.4+) to a hook.
+   * @example
+   * const link = obj.program('nf_count').attachNetfilter({ family: 'ipv4', hook: 'output', priority: -100 });
+   */
+  attachNetfilter(options: net.NetfilterOptions): Link {
+    return this.#owner.adoptLink(net.attachNetfilter(this.#net, options));
+  }
+
+  /**
+   * Run the loaded program once (or `repeat` times, up to 1000 here) on a packet and/or
+   * context you pass, in the kernel (BPF_PROG_TEST_RUN), on the JS thread: the run is bounded
+   * by the verifier and the repeat cap. testRunAsync() runs off the JS thread and takes any
+   * repeat. Supported by xdp, skb programs (sched_cls, socket_filter, cgroup_skb, lwt),
+   * raw_tp (ctx: the u64 args; cpu), syscall (ctx in and out), flow_dissector and sk_lookup.
+   * @example
+   * const { retval, data } = obj.program('xdp_count').testRun({ data: packet });
+   * const { ctx } = obj.program('sys_prog').testRun({ ctx: Buffer.alloc(16) });
+   */
+  testRun(options?: net.TestRunOptions): net.TestRunResult {
+    const { opts, type } = net.testRunOptions(this.#native, options, net.TEST_RUN_SYNC_MAX_REPEAT);
+    return net.testRunResult(this.#native.testRun(opts), type, opts);
+  }
+
+  /**
+   * testRun() off the JS thread, for long runs (repeat up to 2^31-1, e.g. benchmarks).
+   * @example const { durationNs } = await obj.program('xdp_count').testRunAsync({ data: packet, repeat: 1_000_000 });
+   */
+  async testRunAsync(options?: net.TestRunOptions): Promise<net.TestRunResult> {
+    const { opts, type } = net.testRunOptions(this.#native, options, 0x7fffffff);
+    return net.testRunResult(await this.#native.testRunAsync(opts), type, opts);
+  }
+}
+
+export interface TaskIterOptions {
+  /** Only this process's threads (its tgid). */
+  pid?: number;
+  /** Only this thread. */
+  tid?: number;
+  /** A pidfd (pidfd_open): only that process's threads. */
+  fd?: number;
+}
+
+export interface CgroupIterOptions {
+  /** The cgroup v2 directory to start from, e.g. /sys/fs/cgroup/unified/app. */
+  path?: string;
+  /** An open fd of that directory. */
+  fd?: number;
+  /** Its cgroup id (the directory's inode number on cgroup v2). */
+  id?: bigint;
+  /** The walk from there (default 'descendants-pre'). */
+  order?: CgroupIterOrder;
+}
+
+export interface IterAttachOptions {
+  /** The map a map-element iterator (iter/bpf_map_elem, iter/bpf_sk_storage_map, ...) walks. */
+  map?: BpfMap;
+  /** Restrict task iterators (task, task_file, task_vma) to one process or thread. */
+  task?: TaskIterOptions;
+  /** Where a cgroup iterator starts and how it walks (without it: the root, descendants). */
+  cgroup?: CgroupIterOptions;
+}
+
+/** Program.info(): the kernel's bpf_prog_info. */
+export interface ProgramInfo extends NativeProgramInfo {
+  /** The kernel's program id (see `bpftool prog`). */
+  id: number;
+  /** The name the kernel keeps: the C function's name, cut to 15 characters. */
+  name: string;
+  /** The program's tag: a hash of its instructions, 16 hex digits. */
+  tag: string;
+  /** Runs counted while statistics were on (enableStats). */
+  runCount: bigint;
+  /** Time spent in the program while statistics were on. */
+  runTimeNs: bigint;
+  /** Runs skipped because the program was already running on that CPU. */
+  recursionMisses: bigint;
+  /** Load time, in nanoseconds since boot (CLOCK_BOOTTIME). */
+  loadTime: bigint;
+}
+
+function openCgroup(path: string): number {
+  try {
+    return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (e) {
+    const errno = -((e as NodeJS.ErrnoException).errno ?? -os.constants.errno.EINVAL);
+    throw new BpfError(errno, 'open', `cgroup '${path}'`, { hint: 'a cgroup v2 directory, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified' });
+  }
+}
+
+/**
+ * Run-time statistics switched on by {@link enableStats}; they stay on, for every
+ * program on the system, until close() (or the process exits).
+ */
+export class StatsHandle implements Disposable {
+  #fd: number | undefined;
+
+  /** @internal Use enableStats(). */
+  constructor(token: symbol, fd: number) {
+    checkInternal(token, 'StatsHandle');
+    this.#fd = fd;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#fd === undefined;
+  }
+
+  /**
+   * Stop counting (when no one else asked for statistics too). Idempotent.
+   * @example
+   * const stats = enableStats();
+   * stats.close();
+   */
+  close(): void {
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  /**
+   * close(), for `using`.
+   * @example
+   * { using stats = enableStats(); }
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Turn on the kernel's run-time statistics for BPF programs (BPF_ENABLE_STATS,
+ * BPF_STATS_RUN_TIME): while on, Program.info() counts runCount and runTimeNs. They cost
+ * a little on every program run, system-wide, and stay on until the handle is closed
+ * (`using` closes it at the end of the block); garbage collection never closes it.
+ * @example
+ * import { enableStats } from 'node-libbpf';
+ * {
+ *   using stats = enableStats();
+ *   await work();
+ *   console.log(prog.info().runCount);
+ * }
+ */
+export function enableStats(): StatsHandle {
+  return new StatsHandle(INTERNAL_TOKEN, addon.NativeProgram.enableStats());
+}
+
+/** A sockmap or sockhash BpfMap (typed loosely to keep program.ts free of map.ts). */
+type BpfMapLike = { readonly fd: number; readonly type: string };

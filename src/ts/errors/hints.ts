@@ -1,0 +1,96 @@
+// Hints: the usual cause of a kernel or libbpf refusal, by errno name, libbpf call and
+// what libbpf printed, for BpfError.hint.
+import { BpfError, withDetail } from './bpf-error';
+import { requirementIn } from './requirements';
+import { loadRefusalHint, traceHint } from './trace-hints';
+
+export function hintFor(code: string, syscall: string, text: string): string | undefined {
+  const traced = traceHint(code, syscall, text);
+  if (traced) return traced;
+  if (/kernel BTF is missing|failed to find valid kernel BTF/.test(text)) {
+    return 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, or pass btfCustomPath';
+  }
+  if (/tracepoint .*perf event ID/.test(text) || (code === 'ENOENT' && /tracepoint/.test(text))) {
+    return 'is tracefs mounted (mount -t tracefs tracefs /sys/kernel/tracing) and does the tracepoint exist?';
+  }
+  if (syscall === 'bpf_prog_test_run_opts') {
+    if (code === 'ENOTSUPP' || code === 'EOPNOTSUPP') {
+      return 'BPF_PROG_TEST_RUN cannot run this program type: it runs xdp, sched_cls/sched_act, socket_filter, cgroup_skb, lwt, raw_tracepoint, syscall, flow_dissector, sk_lookup, netfilter and tracing programs';
+    }
+    if (code === 'EINVAL') {
+      return 'the kernel refused these inputs for this program type: raw_tp and syscall programs take only ctx (no data, repeat or output buffers), packet programs need data of at least an Ethernet header, sk_lookup needs a whole struct bpf_sk_lookup as ctx';
+    }
+  }
+  if (code === 'ESTALE') return 'the attach point changed since expectedRevision: query it again';
+  if (code === 'ENOTSUPP' && syscall === 'bpf_map_lookup_and_delete_elem') {
+    return 'the kernel looks up and deletes an element in one step for queue and stack maps, and for hash, lru_hash, percpu_hash and lru_percpu_hash maps since Linux 5.14';
+  }
+  if (code === 'EEXIST' && syscall === 'bpf_program__attach_xdp') return 'an XDP program is already attached to this interface';
+  if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
+    return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';
+  }
+  switch (code) {
+    case 'EPERM':
+    case 'EACCES':
+      if (code === 'EACCES' && syscall === 'bpf_object__load') return undefined;
+      if (code === 'EPERM' && syscall === 'bpf_map_update_elem') return 'the map is frozen (freeze()) or read-only for user space';
+      if (syscall === 'bpf_obj_get') return 'the path is not on a bpffs mount, or this process may not open it';
+      return process.getuid?.() === 0
+        ? 'refused although running as root: kernel lockdown, an LSM policy or a seccomp filter forbids this program type or operation here'
+        : 'BPF needs CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking), or root; kernel.unprivileged_bpf_disabled forbids it otherwise';
+    case 'EFORMAT':
+    case 'ELIBELF':
+      if (/btf/i.test(text) && !syscall.startsWith('bpf_object__open')) return 'the BTF file (btfCustomPath) is not valid BTF or ELF with BTF';
+      return 'not a BPF ELF object: compile with clang -g -O2 -target bpf';
+    case 'E2BIG':
+      if (syscall === 'bpf_map_update_elem') return 'the map is full (maxEntries)';
+      if (syscall === 'user_ring_buffer__reserve') return 'the sample is larger than the whole user ring buffer (its maxEntries, less an 8-byte header)';
+      return 'too large for the kernel: a program over its instruction limit, or a map, key or value over its size limit';
+    case 'ENOSPC':
+      if (syscall === 'user_ring_buffer__reserve') {
+        return 'the user ring buffer is full until a BPF program drains it (bpf_user_ringbuf_drain): wait with reserveBlocking(), or make the map larger';
+      }
+      if (syscall === 'bpf_map_lookup_elem') return 'this map kind returns a value of another size to user space (sockmap/sockhash: an 8-byte cookie)';
+      return 'the map is full (maxEntries)';
+    case 'EEXIST':
+      if (syscall.includes('pin')) return 'something is already pinned at that path';
+      if (syscall === 'bpf_map_update_elem') return "the key exists and the update used the 'noexist' flag";
+      return 'already attached there';
+    case 'ESRCH':
+      return 'a kernel symbol or BTF type the program needs was not found on this kernel';
+    case 'EOPNOTSUPP':
+    case 'ENOTSUPP':
+    case 'EPROGTYPE': {
+      const needs = requirementIn(`${syscall}\n${text}`);
+      return `not supported by this kernel, or by this program type or section${needs ? `: ${needs}` : ''}`;
+    }
+    case 'ENOENT':
+      if (syscall === 'btf__parse_split') return 'no BTF for that kernel module: is it loaded, and built with CONFIG_DEBUG_INFO_BTF_MODULES=y?';
+      if (syscall.includes('pin') || syscall.includes('obj_get') || syscall === 'bpf_link__open') return 'is bpffs mounted (mount -t bpf bpf /sys/fs/bpf) and does the path exist?';
+      return undefined;
+    case 'EINVAL':
+      if (syscall === 'bpf_link__update_program') {
+        return 'this link type cannot swap programs (raw_tp, tracepoint, kprobe/uprobe links cannot), or the new program differs in type or attach target';
+      }
+      if (syscall === 'bpf_link__open') return 'the pin is not a link (open maps with BpfMap.fromPinned)';
+      if (syscall === 'bpf_program__attach_iter') {
+        return 'not an iterator program (SEC("iter/...")), or the options do not fit its target (map-element iterators need options.map; cgroup order "children" needs a newer kernel)';
+      }
+      if (syscall === 'bpf_link__pin') {
+        return 'pins must live on a bpffs mount such as /sys/fs/bpf; before Linux 5.15 a tracepoint, kprobe or uprobe attachment is a perf event, not a BPF link, and cannot be pinned';
+      }
+      if (syscall.includes('pin')) return 'pins must live on a bpffs mount such as /sys/fs/bpf';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A load's EPERM for a program kind the kernel refuses even for root gets the hint saying why. */
+export function refineLoadError(e: unknown, programs: readonly { name: string; type: string; expectedAttachType: string | undefined }[]): unknown {
+  if (!(e instanceof BpfError) || e.code !== 'EPERM' || !e.program || e.constructor !== BpfError) return e;
+  const program = programs.find((p) => p.name === e.program);
+  const hint = program && loadRefusalHint(program.type, program.expectedAttachType);
+  if (!hint) return e;
+  return withDetail(e, undefined, hint);
+}

@@ -1,0 +1,179 @@
+// `node-libbpf doctor`: what this machine's kernel allows for BPF, and why not. Facts are
+// read from /proc and /sys; then every attach kind, program type and map type is probed.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as zlib from 'node:zlib';
+import { addon } from '../base/native';
+import { ATTACH_KINDS, probe, type ProbeResult } from '../probe/probe';
+
+/** Kernel config options doctor reports (without the CONFIG_ prefix). */
+export const CONFIG_KEYS = [
+  'BPF_SYSCALL', 'BPF_JIT', 'BPF_JIT_ALWAYS_ON', 'DEBUG_INFO_BTF', 'DEBUG_INFO_BTF_MODULES', 'BPF_EVENTS',
+  'KPROBES', 'KPROBE_EVENTS', 'UPROBES', 'UPROBE_EVENTS', 'FPROBE', 'FUNCTION_TRACER', 'DYNAMIC_FTRACE',
+  'FUNCTION_ERROR_INJECTION', 'BPF_LSM', 'SECURITY_LOCKDOWN_LSM', 'LSM', 'CGROUP_BPF', 'NET_CLS_BPF',
+  'NET_SCH_INGRESS', 'NET_XGRESS', 'NETFILTER_BPF_LINK', 'XDP_SOCKETS',
+] as const;
+
+const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+
+export interface DoctorReport {
+  libbpf: string;
+  kernel: { release: string; version: string };
+  /** Where the config came from, and each key's value: 'y', 'm', a string, or 'n' when "is not set". Absent keys are unknown. */
+  config: { source: string | null; values: Record<string, string> };
+  btf: { vmlinux: boolean; size?: number; modules: number };
+  privileges: { uid: number; capabilities: Record<keyof typeof CAPS, boolean> };
+  unprivilegedBpfDisabled: number | null;
+  lockdown: string | null;
+  lsms: string[] | null;
+  mounts: { bpffs: string | null; tracefs: string | null; cgroup2: string | null };
+  jit: number | null;
+  memlock: string | null;
+  attach: Record<string, ProbeResult>;
+  programTypes: Record<string, ProbeResult>;
+  mapTypes: Record<string, ProbeResult>;
+}
+
+function read(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function readNumber(file: string): number | null {
+  const s = read(file);
+  return s === null ? null : Number(s);
+}
+
+/** The kernel's build config: /proc/config.gz, else /boot/config-<release>. */
+export function kernelConfig(): { source: string | null; values: Record<string, string> } {
+  let text: string | null = null;
+  let source: string | null = null;
+  try {
+    text = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString('utf8');
+    source = '/proc/config.gz';
+  } catch {
+    source = `/boot/config-${os.release()}`;
+    text = read(source);
+    if (text === null) source = null;
+  }
+  const values: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const set = /^CONFIG_([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (set) values[set[1]] = set[2].replace(/^"(.*)"$/, '$1');
+    const unset = /^# CONFIG_([A-Z0-9_]+) is not set$/.exec(line);
+    if (unset) values[unset[1]] = 'n';
+  }
+  return { source, values };
+}
+
+function mounts(): DoctorReport['mounts'] {
+  const out: DoctorReport['mounts'] = { bpffs: null, tracefs: null, cgroup2: null };
+  for (const line of (read('/proc/self/mounts') ?? '').split('\n')) {
+    const [, dir, type] = line.split(' ');
+    if (type === 'bpf') out.bpffs ??= dir;
+    if (type === 'tracefs') out.tracefs ??= dir;
+    if (type === 'cgroup2') out.cgroup2 ??= dir;
+  }
+  return out;
+}
+
+function capabilities(): DoctorReport['privileges']['capabilities'] {
+  const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(read('/proc/self/status') ?? '')?.[1] ?? '0'}`);
+  const caps = {} as Record<keyof typeof CAPS, boolean>;
+  for (const [name, bit] of Object.entries(CAPS)) caps[name as keyof typeof CAPS] = ((eff >> BigInt(bit)) & 1n) === 1n;
+  return caps;
+}
+
+function probeAll(list: string[], fn: (name: string) => ProbeResult): Record<string, ProbeResult> {
+  const out: Record<string, ProbeResult> = {};
+  for (const name of list) {
+    if (!name || name === 'unspec') continue;
+    try {
+      out[name] = fn(name);
+    } catch (e) {
+      out[name] = { supported: false, reason: `probe failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  return out;
+}
+
+/**
+ * Everything doctor knows about this machine, as data (what `doctor --json` prints).
+ * @example const report = doctor(); console.log(report.attach.fentry);
+ */
+export function doctor(): DoctorReport {
+  const vmlinux = fs.statSync('/sys/kernel/btf/vmlinux', { throwIfNoEntry: false });
+  let modules = 0;
+  try {
+    modules = fs.readdirSync('/sys/kernel/btf').filter((n) => n !== 'vmlinux').length;
+  } catch {
+    // no /sys/kernel/btf at all
+  }
+  const lockdown = read('/sys/kernel/security/lockdown');
+  const memlock = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(read('/proc/self/limits') ?? '');
+  return {
+    libbpf: addon.libbpfVersion(),
+    kernel: { release: os.release(), version: os.version() },
+    config: kernelConfig(),
+    btf: { vmlinux: !!vmlinux, size: vmlinux?.size, modules },
+    privileges: { uid: process.getuid?.() ?? -1, capabilities: capabilities() },
+    unprivilegedBpfDisabled: readNumber('/proc/sys/kernel/unprivileged_bpf_disabled'),
+    lockdown: lockdown ? /\[(\w+)\]/.exec(lockdown)?.[1] ?? lockdown : null,
+    lsms: read('/sys/kernel/security/lsm')?.split(',') ?? null,
+    mounts: mounts(),
+    jit: readNumber('/proc/sys/net/core/bpf_jit_enable'),
+    memlock: memlock ? (memlock[1] === 'unlimited' ? 'unlimited' : `${memlock[1]} bytes`) : null,
+    attach: probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])),
+    programTypes: probeAll(addon.programTypes(), probe.programType),
+    mapTypes: probeAll(addon.mapTypes(), probe.mapType),
+  };
+}
+
+const yes = (b: boolean): string => (b ? 'yes' : 'no');
+
+function line(name: string, r: ProbeResult): string {
+  return `  ${r.supported ? 'ok ' : 'no '} ${name}${r.reason ? `: ${r.reason}` : ''}${!r.supported && r.needs ? ` [needs ${r.needs}]` : ''}`;
+}
+
+function refusals(title: string, results: Record<string, ProbeResult>): string[] {
+  const names = Object.keys(results);
+  const no = names.filter((n) => !results[n].supported);
+  return [`${title}: ${names.length - no.length} of ${names.length} load here${no.length ? '; refused:' : ''}`, ...no.map((n) => line(n, results[n]))];
+}
+
+/** The report as the lines `node-libbpf doctor` prints. */
+export function formatDoctor(r: DoctorReport): string {
+  const c = r.config.values;
+  const cfg = CONFIG_KEYS.filter((k) => k in c).map((k) => `${k}=${c[k]}`);
+  const caps = Object.entries(r.privileges.capabilities).map(([k, v]) => `${k} ${yes(v)}`).join(', ');
+  const unpriv = r.unprivilegedBpfDisabled;
+  const unprivText = unpriv === null ? 'unknown' : `${unpriv} (${unpriv === 0 ? 'unprivileged BPF allowed' : unpriv === 1 ? 'unprivileged BPF off until reboot' : 'unprivileged BPF off, root may re-enable'})`;
+  const m = r.mounts;
+  const out = [
+    `node-libbpf doctor (libbpf ${r.libbpf})`,
+    '',
+    `kernel       ${r.kernel.release} ${r.kernel.version}`,
+    `config       ${r.config.source ?? 'not found (no /proc/config.gz or /boot/config-*)'}`,
+    ...(cfg.length ? [`             ${cfg.join(' ')}`] : []),
+    `BTF          ${r.btf.vmlinux ? `/sys/kernel/btf/vmlinux (${((r.btf.size ?? 0) / 2 ** 20).toFixed(1)} MiB), ${r.btf.modules} module BTF(s)` : 'none: CO-RE needs CONFIG_DEBUG_INFO_BTF=y, or btfCustomPath (see `node-libbpf gen min-btf`)'}`,
+    `privileges   uid ${r.privileges.uid}; ${caps}`,
+    `unprivileged_bpf_disabled ${unprivText}`,
+    `lockdown     ${r.lockdown ?? 'unknown (securityfs not mounted at /sys/kernel/security)'}`,
+    `LSMs         ${r.lsms?.join(',') ?? (c.LSM ? `unknown; built with ${c.LSM}` : 'unknown')}`,
+    `bpffs        ${m.bpffs ?? 'not mounted (mount -t bpf bpf /sys/fs/bpf)'}`,
+    `tracefs      ${m.tracefs ?? 'not mounted (mount -t tracefs tracefs /sys/kernel/tracing)'}`,
+    `cgroup2      ${m.cgroup2 ?? 'not mounted'}`,
+    `JIT          ${r.jit === null ? 'unknown' : r.jit ? `on (bpf_jit_enable=${r.jit})` : 'off (interpreter)'}`,
+    `memlock      ${r.memlock ?? 'unknown'}${r.memlock && r.memlock !== 'unlimited' ? ' (kernels since 5.11 charge BPF memory to the cgroup instead)' : ''}`,
+    '',
+    'attach kinds (load and attach a tiny program):',
+    ...Object.entries(r.attach).map(([k, v]) => line(k, v)),
+    '',
+    ...refusals('program types', r.programTypes),
+    ...refusals('map types', r.mapTypes),
+  ];
+  return `${out.join('\n')}\n`;
+}

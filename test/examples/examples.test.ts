@@ -1,0 +1,83 @@
+// Every example and every README snippet runs here, so none of them rots.
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+
+const root = path.join(__dirname, '..', '..');
+
+function run(file: string, args: string[], during?: () => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => during?.());
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('examples/execcount', () => {
+  test('counts real exec() calls per command for --duration seconds, then exits', async () => {
+    const { code, stdout, stderr } = await run(path.join(root, 'build/examples/execcount/index.js'), ['--duration', '2', '--parent', String(process.pid)], () => {
+      // Started: exec /bin/true five times and /bin/echo twice as children of this process.
+      for (let i = 0; i < 5; i++) execFileSync('/bin/true');
+      execFileSync('/bin/echo', ['x']);
+      execFileSync('/bin/echo', ['y']);
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/counting exec\(\) calls by children of \d+/);
+    const last = stdout.trim().split('\n\n').pop()!;
+    expect(last).toMatch(/ 7 execs/);
+    expect(last).toMatch(/^\s+5\s+true$/m);
+    expect(last).toMatch(/^\s+2\s+echo$/m);
+  }, 30000);
+});
+
+describe('README', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  test('has TypeScript snippets', () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test.each(snippets.map((code, i) => [i, code] as const))('snippet %i type-checks and runs', async (i, code) => {
+    const dir = path.join(root, 'build', 'readme');
+    fs.mkdirSync(dir, { recursive: true });
+    const source = path.join(dir, `snippet${i}.mts`);
+    fs.writeFileSync(source, code);
+    const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+    const program = ts.createProgram([source], { ...config.options, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, rootDir: undefined, outDir: undefined, declaration: false });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    expect(problems).toEqual([]);
+    const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const file = path.join(dir, `snippet${i}.mjs`);
+    fs.writeFileSync(file, js);
+    const { code: exit, stdout, stderr } = await run(file, []);
+    expect(stderr).toBe('');
+    expect(exit).toBe(0);
+    if (code.includes('BpfMap.create')) {
+      expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
+    }
+    if (code.includes('attachIter')) {
+      expect(stdout).toBe('true\ntrue\ntrue\ntrue iter\ntrue\n');
+    }
+    if (code.includes("func: 'malloc'")) {
+      expect(stdout).toMatch(/^malloc\(\) calls seen: true$/m);
+    }
+    if (code.includes('killsnoop')) {
+      expect(stdout).toMatch(/^python3 18 number\n\{ delivered: 1, lost: 0, queued: 0, buffers: \d+, pageCount: 64 \}\n$/);
+    }
+    if (code.includes('headerBtf')) {
+      expect(stdout).toBe('undefined\n0n python3 /tmp/foreign-0 { lo: 65000, hi: -300 }\n');
+    }
+    if (code.includes("'counts'")) {
+      expect(stdout).toMatch(/^true 1n$/m);
+      expect(stdout).toMatch(/total execs so far: 1n/);
+      expect(stdout).toMatch(/attached 1 program\(s\)/);
+    }
+  }, 30000);
+});
