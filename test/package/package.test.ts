@@ -63,7 +63,8 @@ describe('package', () => {
       'prebuilds/linux-x64/node.napi.glibc.node', 'prebuilds/linux-arm64/node.napi.glibc.node',
       'LICENSE', 'THIRD_PARTY_NOTICES.md', 'licenses/libbpf-LICENSE.BSD-2-Clause',
       'licenses/elfutils-COPYING-LGPLV3', 'licenses/elfutils-COPYING', 'licenses/zlib-LICENSE',
-      'dist/index.mjs', 'dist/index.d.mts', 'include/bpf/bpf_helpers.h',
+      'dist/index.mjs', 'dist/index.d.mts', 'dist/toolchain/index.mjs', 'dist/toolchain/index.d.mts',
+      'toolchain/package.json', 'include/bpf/bpf_helpers.h',
       // the build-from-source path (how a user relinks against their own libelf)
       'binding.gyp', 'deps/elfutils.gyp', 'deps/elfutils/fetch.sh', 'deps/elfutils/VERSION', 'deps/zlib/fetch.sh',
     ]));
