@@ -70,7 +70,7 @@ run() { # NAME COMMAND...: runs the smoke in the root; records {name, passed, li
   local name=$1; shift
   local log=$out/$name.log rc=0
   chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp DENO_DIR=/tmp/deno NO_COLOR=1 \
-    bash -c 'cd /app && exec "$@"' smoke "$@" >"$log" 2>&1 || rc=$?
+    bash -c 'cd "$0" && exec "$@"' "${app_dir:-/app}" "$@" >"$log" 2>&1 || rc=$?
   local line reason=
   line=$(grep -m1 '^SMOKE ' "$log" | cut -c7- || true)
   [ -n "$line" ] || line='null'
@@ -86,6 +86,16 @@ for v in "${node_versions[@]}"; do run "node-${v%%.*}" "/opt/node-${v%%.*}/bin/n
 run bun /opt/bun/bin/bun smoke.mjs
 run bun-no-events /opt/bun/bin/bun smoke.mjs --no-events
 run deno /opt/deno/deno run -A smoke-deno.mjs
+# Where the addon cannot load, in the same root (Node 20): the package without its prebuild,
+# and with an addon built on this newer host (glibc above the root's 2.31) in its place.
+for case in no-prebuild newer-glibc-build; do
+  rm -rf "$root/app-$case" && mkdir -p "$root/app-$case"
+  cp -a "$app/package.json" "$app/node_modules" "$top/test/package/rootfs/no-addon.mjs" "$root/app-$case/"
+  rm "$root/app-$case/node_modules/node-libbpf/prebuilds/linux-x64/node.napi.glibc.node"
+done
+cp "$top/build/Release/node_libbpf.node" "$root/app-newer-glibc-build/node_modules/node-libbpf/prebuilds/linux-x64/node.napi.glibc.node"
+app_dir=/app-no-prebuild run no-prebuild /opt/node-20/bin/node no-addon.mjs 'installed without its prebuilds'
+app_dir=/app-newer-glibc-build run newer-glibc-build /opt/node-20/bin/node no-addon.mjs "glibc 2\\.31 is older than the 2\\.[0-9]+ the addon needs"
 root_unmount_all
 
 node "$top/scripts/rootfs-results.js" "$out/results.tsv" "$out/results.json" "$top/test/package/rootfs/expected.json"

@@ -1,6 +1,7 @@
 // The packed tarball in the slim root filesystem agents ship in (Debian 11 minbase: no
 // compiler, no libelf, no zlib headers), installed with scripts ignored, running
-// test/package/rootfs/smoke.mjs on Node 20, 22, 24, 26, Bun and Deno: scripts/rootfs-smoke.sh does
+// test/package/rootfs/smoke.mjs on Node 20, 22, 24, 26, Bun and Deno, and where the addon cannot
+// load (no prebuild; an addon built for a newer glibc): scripts/rootfs-smoke.sh does
 // the work (debootstrap root and runtimes cached in ~/.cache/node-libbpf); this checks what
 // it recorded against test/package/rootfs/expected.json and the README's runtime table.
 import { spawnSync } from 'node:child_process';
@@ -35,6 +36,15 @@ describe('rootfs smoke', () => {
       : { 'load+attach': 'ok', 'ring buffer': 'ok', 'typed map': 'ok', BpfError: 'ok' });
     expect(r?.passed).toBe(true);
     if (name.startsWith('node-')) expect(r?.smoke?.runtime).toMatch(new RegExp(`^node ${name.slice(5)}\\.`));
+  });
+
+  test.each([
+    ['no-prebuild', /what to do: the package was installed without its prebuilds/],
+    ['newer-glibc-build', /version `GLIBC_2\.[0-9]+' not found[\s\S]*what to do: this system's glibc 2\.31 is older than/],
+  ])('where the addon cannot load (%s): AddonLoadError says why, --help and doctor still work', (name, advice) => {
+    const r = results.find((x) => x.name === name) as Result & { smoke: { message?: string } };
+    expect(r?.smoke?.steps).toEqual({ import: 'ok', help: 'ok', doctor: 'ok' });
+    expect(r.smoke.message).toMatch(advice);
   });
 
   test('Bun fails where recorded, and the README says why', () => {

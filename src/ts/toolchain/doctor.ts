@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
-import { addon } from '../base/native';
+import { addon, addonLoadError } from '../base/native';
 import { ATTACH_KINDS, probe, type ProbeResult } from '../probe/probe';
 
 /** Kernel config options doctor reports (without the CONFIG_ prefix). */
@@ -17,7 +17,10 @@ export const CONFIG_KEYS = [
 const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 
 export interface DoctorReport {
-  libbpf: string;
+  /** The linked libbpf's version; null when the addon cannot load here. */
+  libbpf: string | null;
+  /** Whether the native addon loads, and if not, why and what to do (probes need it). */
+  addon: { loaded: true } | { loaded: false; error: string };
   kernel: { release: string; version: string };
   /** Where the config came from, and each key's value: 'y', 'm', a string, or 'n' when "is not set". Absent keys are unknown. */
   config: { source: string | null; values: Record<string, string> };
@@ -114,8 +117,12 @@ export function doctor(): DoctorReport {
   }
   const lockdown = read('/sys/kernel/security/lockdown');
   const memlock = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(read('/proc/self/limits') ?? '');
+  // Without the addon the facts above still hold; the probes below need it.
+  const loadError = addonLoadError();
+  const probes = !loadError;
   return {
-    libbpf: addon.libbpfVersion(),
+    libbpf: probes ? addon.libbpfVersion() : null,
+    addon: loadError ? { loaded: false, error: loadError.message } : { loaded: true },
     kernel: { release: os.release(), version: os.version() },
     config: kernelConfig(),
     btf: { vmlinux: !!vmlinux, size: vmlinux?.size, modules },
@@ -126,9 +133,9 @@ export function doctor(): DoctorReport {
     mounts: mounts(),
     jit: readNumber('/proc/sys/net/core/bpf_jit_enable'),
     memlock: memlock ? (memlock[1] === 'unlimited' ? 'unlimited' : `${memlock[1]} bytes`) : null,
-    attach: probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])),
-    programTypes: probeAll(addon.programTypes(), probe.programType),
-    mapTypes: probeAll(addon.mapTypes(), probe.mapType),
+    attach: probes ? probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])) : {},
+    programTypes: probes ? probeAll(addon.programTypes(), probe.programType) : {},
+    mapTypes: probes ? probeAll(addon.mapTypes(), probe.mapType) : {},
   };
 }
 
@@ -153,8 +160,9 @@ export function formatDoctor(r: DoctorReport): string {
   const unprivText = unpriv === null ? 'unknown' : `${unpriv} (${unpriv === 0 ? 'unprivileged BPF allowed' : unpriv === 1 ? 'unprivileged BPF off until reboot' : 'unprivileged BPF off, root may re-enable'})`;
   const m = r.mounts;
   const out = [
-    `node-libbpf doctor (libbpf ${r.libbpf})`,
+    `node-libbpf doctor (${r.libbpf ? `libbpf ${r.libbpf}` : 'addon not loaded'})`,
     '',
+    ...(r.addon.loaded ? [] : [`addon        cannot load: ${r.addon.error.replace(/\n/g, '\n             ')}`, '']),
     `kernel       ${r.kernel.release} ${r.kernel.version}`,
     `config       ${r.config.source ?? 'not found (no /proc/config.gz or /boot/config-*)'}`,
     ...(cfg.length ? [`             ${cfg.join(' ')}`] : []),
@@ -169,11 +177,13 @@ export function formatDoctor(r: DoctorReport): string {
     `JIT          ${r.jit === null ? 'unknown' : r.jit ? `on (bpf_jit_enable=${r.jit})` : 'off (interpreter)'}`,
     `memlock      ${r.memlock ?? 'unknown'}${r.memlock && r.memlock !== 'unlimited' ? ' (kernels since 5.11 charge BPF memory to the cgroup instead)' : ''}`,
     '',
-    'attach kinds (load and attach a tiny program):',
-    ...Object.entries(r.attach).map(([k, v]) => line(k, v)),
-    '',
-    ...refusals('program types', r.programTypes),
-    ...refusals('map types', r.mapTypes),
+    ...(r.addon.loaded ? [
+      'attach kinds (load and attach a tiny program):',
+      ...Object.entries(r.attach).map(([k, v]) => line(k, v)),
+      '',
+      ...refusals('program types', r.programTypes),
+      ...refusals('map types', r.mapTypes),
+    ] : ['attach kinds, program types, map types: not probed (the probes need the addon)']),
   ];
   return `${out.join('\n')}\n`;
 }
