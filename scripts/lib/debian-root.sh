@@ -31,12 +31,7 @@ debian_root() {
     exec {lock}>&-; echo "$root"; return 0
   fi
   [ "$(id -u)" = 0 ] || { echo "debian-root: making $name needs root (debootstrap, chroot)" >&2; return 1; }
-  if ! command -v debootstrap >/dev/null; then
-    command -v apt-get >/dev/null || { echo "debian-root: debootstrap is missing and apt-get is not there to install it" >&2; return 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 \
-      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; } \
-      || { echo "debian-root: could not install debootstrap" >&2; return 1; }
-  fi
+  command -v debootstrap >/dev/null || debian_root_install_debootstrap || return 1
   uri=$(debian_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
   echo "debian-root: making $name ($suite, $variant${*:+, with $*}); cached in $root" >&2
   rm -rf "$root.tmp" && mkdir -p "$cache/roots"
@@ -87,4 +82,40 @@ npm_dist() {
     touch "$dir/.done"
   fi
   echo "$dir"
+}
+
+# debian_foreign_root NAME SUITE ARCH: prints the path of a minbase root for another
+# architecture (debootstrap --foreign: packages unpacked, none configured, nothing of ARCH
+# run), for a VM of that architecture to chroot into. Cached like debian_root.
+debian_foreign_root() {
+  local name=$1 suite=$2 arch=$3
+  local root=$cache/roots/$name stamp="$suite minbase $arch foreign" uri
+  mkdir -p "$cache/roots"
+  exec {lock}>"$cache/roots/$name.lock"
+  flock "$lock"
+  if [ -f "$root/.node-libbpf-root" ] && [ "$(cat "$root/.node-libbpf-root")" = "$stamp" ]; then
+    exec {lock}>&-; echo "$root"; return 0
+  fi
+  [ "$(id -u)" = 0 ] || { echo "debian-root: making $name needs root (debootstrap)" >&2; return 1; }
+  command -v debootstrap >/dev/null || debian_root_install_debootstrap || return 1
+  uri=$(debian_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
+  echo "debian-root: making $name ($suite, minbase, $arch, unpacked only); cached in $root" >&2
+  rm -rf "$root.tmp"
+  debootstrap --foreign --variant=minbase --arch="$arch" "$suite" "$root.tmp" "$uri" >"$cache/roots/$name.log" 2>&1 \
+    || { echo "debian-root: debootstrap failed; see $cache/roots/$name.log" >&2; return 1; }
+  # The first stage leaves /proc a symlink and the .debs it unpacked: a directory to mount
+  # over, and no archives.
+  rm -f "$root.tmp/proc" && mkdir -p "$root.tmp/proc" "$root.tmp/sys" "$root.tmp/dev" "$root.tmp/tmp"
+  rm -rf "$root.tmp/debootstrap" "$root.tmp"/var/cache/apt/archives/*.deb
+  echo "$stamp" > "$root.tmp/.node-libbpf-root"
+  rm -rf "$root" && mv "$root.tmp" "$root"
+  exec {lock}>&-
+  echo "$root"
+}
+
+debian_root_install_debootstrap() {
+  command -v apt-get >/dev/null || { echo "debian-root: debootstrap is missing and apt-get is not there to install it" >&2; return 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; } \
+    || { echo "debian-root: could not install debootstrap" >&2; return 1; }
 }
