@@ -14,7 +14,28 @@ export const CONFIG_KEYS = [
   'NET_SCH_INGRESS', 'NET_XGRESS', 'NETFILTER_BPF_LINK', 'XDP_SOCKETS',
 ] as const;
 
-const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+
+/**
+ * What an agent built on node-libbpf needs from a container, with why: the host paths to
+ * mount in (at the same place) and the capabilities to add, instead of running privileged.
+ * deploy/daemonset.yaml provides each (test/package/deploy.test.ts checks it against this).
+ * `optional`: only for some programs (network attach kinds; kernels before 5.11).
+ */
+export const AGENT_REQUIREMENTS = {
+  hostPID: 'the agent sees the host\'s processes: BPF programs report host PIDs, and /proc/<pid> (comm, exe, cgroup) must mean the same process',
+  mounts: [
+    { path: '/sys/kernel/btf', why: 'the running kernel\'s BTF: libbpf relocates CO-RE programs against /sys/kernel/btf/vmlinux (and module BTF)' },
+    { path: '/sys/kernel/tracing', why: 'tracefs: libbpf reads tracepoint ids under events/ to attach tracepoint programs, and registers kprobe/uprobe events on kernels without perf-PMU attach' },
+    { path: '/sys/fs/bpf', why: 'bpffs: maps and links pinned there outlive an agent restart' },
+  ],
+  capabilities: [
+    { name: 'CAP_BPF', why: 'create maps, load programs, read BTF (Linux 5.8+; before that only CAP_SYS_ADMIN does)' },
+    { name: 'CAP_PERFMON', why: 'tracing programs (kprobe, tracepoint, perf_event, fentry), perf_event_open, bpf_probe_read of kernel memory' },
+    { name: 'CAP_NET_ADMIN', why: 'network programs: XDP, tc/tcx, cgroup socket hooks, netfilter', optional: true },
+    { name: 'CAP_SYS_RESOURCE', why: 'raising RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF maps to', optional: true },
+  ],
+} as const;
 
 export interface DoctorReport {
   /** The linked libbpf's version; null when the addon cannot load here. */
@@ -35,6 +56,8 @@ export interface DoctorReport {
   attach: Record<string, ProbeResult>;
   programTypes: Record<string, ProbeResult>;
   mapTypes: Record<string, ProbeResult>;
+  /** AGENT_REQUIREMENTS checked here: each mount and capability, and whether this process has it. */
+  agent: { requirement: string; met: boolean; optional: boolean; why: string }[];
 }
 
 function read(file: string): string | null {
@@ -136,7 +159,27 @@ export function doctor(): DoctorReport {
     attach: probes ? probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])) : {},
     programTypes: probes ? probeAll(addon.programTypes(), probe.programType) : {},
     mapTypes: probes ? probeAll(addon.mapTypes(), probe.mapType) : {},
+    agent: agentChecks(),
   };
+}
+
+function agentChecks(): DoctorReport['agent'] {
+  const have = mounts();
+  const caps = capabilities();
+  const mounted: Record<string, boolean> = {
+    '/sys/kernel/btf': fs.existsSync('/sys/kernel/btf/vmlinux'),
+    '/sys/kernel/tracing': have.tracefs === '/sys/kernel/tracing',
+    '/sys/fs/bpf': have.bpffs === '/sys/fs/bpf',
+  };
+  return [
+    ...AGENT_REQUIREMENTS.mounts.map((m) => ({ requirement: m.path, met: mounted[m.path], optional: false, why: m.why })),
+    ...AGENT_REQUIREMENTS.capabilities.map((c) => ({
+      requirement: c.name,
+      met: caps[c.name],
+      optional: 'optional' in c && c.optional,
+      why: c.why,
+    })),
+  ];
 }
 
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
@@ -184,6 +227,9 @@ export function formatDoctor(r: DoctorReport): string {
       ...refusals('program types', r.programTypes),
       ...refusals('map types', r.mapTypes),
     ] : ['attach kinds, program types, map types: not probed (the probes need the addon)']),
+    '',
+    'an agent in a container needs (deploy/daemonset.yaml):',
+    ...r.agent.map((a) => `  ${a.met ? 'ok ' : 'no '} ${a.requirement}${a.optional ? ' (optional)' : ''}: ${a.why}`),
   ];
   return `${out.join('\n')}\n`;
 }
