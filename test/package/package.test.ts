@@ -26,7 +26,7 @@ function bareBin(dir: string): string {
 // their licence texts).
 function copyCheckout(dest: string, without: string[] = []): void {
   const keep = ['package.json', 'package-lock.json', 'binding.gyp', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md',
-    'src', 'deps', 'include', 'dist', 'scripts', 'tsconfig.json', 'prebuilds'];
+    'src', 'deps', 'include', 'dist', 'scripts', 'tsconfig.json', 'prebuilds', 'toolchain'];
   fs.mkdirSync(dest);
   for (const name of keep) {
     fs.cpSync(path.join(root, name), path.join(dest, name), {
