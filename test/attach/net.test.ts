@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { BpfError, BpfObject, Link, type Program } from 'node-libbpf';
 import { addon } from '../../src/ts/base/native';
-import { bpffsPath, cleanupAfterEach, expectThrows, fdInfo, fixture, removeBpffs, thrown } from '../support/helpers';
+import { bpffsPath, cleanupAfterEach, expectThrows, fdInfo, fixture, loadFixture, removeBpffs, thrown } from '../support/helpers';
 import { kernelAtLeast } from '../support/kernel';
 import { gatedNode, makeCgroup, makeVeth, nodeInNetns, udpReceiver, udpSend, udpSendScript, xdpMode, type Veth } from '../support/net';
 
@@ -19,14 +19,6 @@ const SOCK = fixture('net_sock');
 const NETFILTER = fixture('net_netfilter');
 
 const cleanup = cleanupAfterEach();
-
-async function loaded(file: string, globals: Record<string, number> = {}): Promise<BpfObject> {
-  const obj = BpfObject.open(file);
-  cleanup(() => obj.close());
-  for (const [k, v] of Object.entries(globals)) obj.globals[k] = v;
-  await obj.load();
-  return obj;
-}
 
 /** A UDP port nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -49,7 +41,7 @@ describe('attachXdp', () => {
   test('on loopback: counts our datagrams in generic mode; destroy() detaches', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const link = obj.program('xdp_count').attachXdp('lo');
     expect(link).toBeInstanceOf(Link);
     expect(fdInfo(link.fd).link_type).toBe('xdp');
@@ -65,7 +57,7 @@ describe('attachXdp', () => {
   });
 
   test("by index with mode 'skb'; 'driver' on loopback -> BpfError EOPNOTSUPP", async () => {
-    const obj = await loaded(XDP_TC, { port: 1 });
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
     const lo = addon.NativeProgram.ifNameToIndex('lo');
     const link = obj.program('xdp_count').attachXdp(lo, { mode: 'skb' });
     cleanup(() => link.destroy());
@@ -85,7 +77,7 @@ describe('attachXdp', () => {
   });
 
   test('a pinned mode link stays attached after destroy() until unpin', async () => {
-    const obj = await loaded(XDP_TC, { port: 1 });
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
     const pin = bpffsPath('xdp_mode_link');
     cleanup(() => removeBpffs(pin));
     const link = obj.program('xdp_count').attachXdp('lo', { mode: 'skb' });
@@ -95,6 +87,18 @@ describe('attachXdp', () => {
     expect(xdpMode('lo')).toBe(2);
     removeBpffs(pin);
     expect(xdpMode('lo')).toBeUndefined();
+  });
+
+  test('closing the object detaches a link made by bpf_link_create (the addon owns its fd), and the Link reads destroyed', async () => {
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
+    const link = obj.program('xdp_count').attachXdp('lo', { mode: 'skb' });
+    const fd = link.fd;
+    expect(fdInfo(fd).link_type).toBe('xdp');
+    expect(xdpMode('lo')).toBe(2);
+    obj.close();
+    expect(link.destroyed).toBe(true);
+    expect(xdpMode('lo')).toBeUndefined();
+    expectThrows(() => link.fd, 'TypeError', 'Link is destroyed');
   });
 
   describe('on a veth pair into a network namespace', () => {
@@ -107,7 +111,7 @@ describe('attachXdp', () => {
     test('native (driver) mode by default; counts datagrams sent from inside the namespace', async () => {
       const rx = await udpReceiver(veth.hostIp);
       cleanup(() => rx.close());
-      const obj = await loaded(XDP_TC, { port: rx.port });
+      const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
       const link = obj.program('xdp_count').attachXdp(veth.host);
       cleanup(() => link.destroy());
       expect(xdpMode(veth.host)).toBe(1);
@@ -121,7 +125,7 @@ describe('attachXdp', () => {
       const sentinel = await udpReceiver(veth.hostIp);
       cleanup(() => dropped.close());
       cleanup(() => sentinel.close());
-      const obj = await loaded(XDP_TC, { port: dropped.port });
+      const obj = await loadFixture(XDP_TC, { globals: { port: dropped.port } });
       const link = obj.program('xdp_drop').attachXdp(veth.host, { mode: 'skb' });
       cleanup(() => link.destroy());
       expect(xdpMode(veth.host)).toBe(2);
@@ -139,7 +143,7 @@ describe('attachTcx', () => {
   test('ingress and egress on loopback, direction from the section; tcx links', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const ingress = obj.program('tc_ingress').attachTcx('lo');
     const egress = obj.program('tc_egress').attachTcx('lo', { direction: 'egress' });
     cleanup(() => ingress.destroy());
@@ -161,7 +165,7 @@ describe('attachTcx', () => {
   test('a SEC("tc") program goes to the direction asked for', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const link = obj.program('tc_any').attachTcx('lo', { direction: 'egress' });
     cleanup(() => link.destroy());
     expect(linkAttachType(link.fd)).toBe('tcx_egress');
@@ -173,7 +177,7 @@ describe('attachTcx', () => {
   test('before/after a Link or a Program: the kernel runs them in that order', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const a = obj.program('order_a').attachTcx('lo');
     cleanup(() => a.destroy());
     const b = obj.program('order_b').attachTcx('lo', { before: a });
@@ -194,7 +198,7 @@ describe('attachTcx', () => {
     cleanup(() => veth.remove());
     const rx = await udpReceiver(veth.hostIp);
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const link = obj.program('tc_any').attachTcx(veth.host, { direction: 'ingress', mode: 'tc', priority: 7 });
     cleanup(() => link.destroy());
     expect(tcFilters(veth.host, 'ingress')).toMatch(/pref 7 bpf .*tc_any.* direct-action/s);
@@ -220,7 +224,7 @@ describe('attachTcx', () => {
   test('closing the object removes its classic tc filters too', async () => {
     const veth = makeVeth();
     cleanup(() => veth.remove());
-    const obj = await loaded(XDP_TC, { port: 1 });
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
     obj.program('tc_any').attachTcx(veth.host, { direction: 'egress', mode: 'tc' });
     expect(tcFilters(veth.host, 'egress')).toMatch(/tc_any/);
     obj.close();
@@ -232,7 +236,7 @@ describe('attachTcx', () => {
     cleanup(() => veth.remove());
     const rx = await udpReceiver(veth.hostIp);
     cleanup(() => rx.close());
-    const obj = await loaded(XDP_TC, { port: rx.port });
+    const obj = await loadFixture(XDP_TC, { globals: { port: rx.port } });
     const link = obj.program('tc_ingress').attachTcx(veth.host);
     cleanup(() => link.destroy());
     // 'auto' picked tcx on this kernel (6.6+); older kernels get the classic tc fallback
@@ -244,7 +248,7 @@ describe('attachTcx', () => {
   });
 
   test('misuse: bad interface, direction, mode, anchor, program type, not loaded', async () => {
-    const obj = await loaded(XDP_TC, { port: 1 });
+    const obj = await loadFixture(XDP_TC, { globals: { port: 1 } });
     const prog = obj.program('tc_any');
     expectThrows(() => prog.attachTcx('nlb-nope0', { direction: 'ingress' }), 'RangeError', 'ifname: expected the name of an existing network interface, got "nlb-nope0"');
     expectThrows(() => prog.attachTcx(999999, { direction: 'ingress' }), 'RangeError', 'ifname: expected the index of an existing network interface, got 999999');
@@ -283,7 +287,7 @@ describe('attachCgroup', () => {
     const echo = await udpReceiver('127.0.0.1');
     cleanup(() => echo.close());
     echo.socket.on('message', (msg, from) => echo.socket.send(msg, from.port, from.address));
-    const obj = await loaded(CGROUP, { port: echo.port });
+    const obj = await loadFixture(CGROUP, { globals: { port: echo.port } });
     const script = `const s = require('dgram').createSocket('udp4'); let got = 0;
       s.on('message', () => { if (++got === 4) { console.log('echoed', got); s.close(); } });
       for (let i = 0; i < 4; i++) s.send('ping' + i, ${echo.port}, '127.0.0.1');`;
@@ -303,7 +307,7 @@ describe('attachCgroup', () => {
     cleanup(() => server.close());
     const realPort = (server.address() as net.AddressInfo).port;
     const [from, refused] = [await freePort(), await freePort()];
-    const obj = await loaded(CGROUP, { rewrite_from: from, rewrite_to: realPort, refuse_port: refused });
+    const obj = await loadFixture(CGROUP, { globals: { rewrite_from: from, rewrite_to: realPort, refuse_port: refused } });
     const script = `const net = require('net'); const out = {};
       const c = net.connect(${from}, '127.0.0.1'); let data = '';
       c.on('data', (d) => (data += d)); c.on('error', (e) => { out.rewritten = e.code; });
@@ -318,7 +322,7 @@ describe('attachCgroup', () => {
   });
 
   test('cgroup/sock_create and cgroup/sysctl see what the child does', async () => {
-    const obj = await loaded(CGROUP);
+    const obj = await loadFixture(CGROUP);
     const script = `const s1 = require('dgram').createSocket('udp4'); s1.bind(0, () => { s1.close();
       require('fs').readFileSync('/proc/sys/net/ipv4/ip_forward'); console.log('done'); });`;
     const out = await inCgroup(obj, [obj.program('cg_sock_create'), obj.program('cg_sysctl')], script);
@@ -328,7 +332,7 @@ describe('attachCgroup', () => {
   });
 
   test('every other cgroup attach type attaches from its section; a cgroup/skb needs attachType', async () => {
-    const obj = await loaded(CGROUP);
+    const obj = await loadFixture(CGROUP);
     const cg = makeCgroup();
     cleanup(() => cg.remove());
     const expected: [string, string][] = [
@@ -363,7 +367,7 @@ describe('attachCgroup', () => {
     const notCgroup = thrown(() => obj.program('cg_egress').attachCgroup('/tmp'));
     expect(notCgroup).toBeInstanceOf(BpfError);
     expect(notCgroup.code).toBe('EBADF');
-    const xdp = await loaded(XDP_TC);
+    const xdp = await loadFixture(XDP_TC);
     expectThrows(() => xdp.program('xdp_count').attachCgroup(cg.path), 'TypeError', /^attachCgroup: expected one of cgroup_skb, .* program, got 'xdp_count' of type xdp$/);
   });
 });
@@ -372,7 +376,7 @@ describe('socket programs', () => {
   test('attachSocket: a filter on a UDP socket drops some datagrams; destroy() detaches it', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(SOCK);
+    const obj = await loadFixture(SOCK);
     const link = obj.program('drop_d').attachSocket(rx.socket);
     cleanup(() => link.destroy());
     expect(link.fd).toBe(-1);
@@ -387,7 +391,7 @@ describe('socket programs', () => {
   });
 
   test('attachSocket: the socket closed first, destroy() (or close()) has nothing to undo', async () => {
-    const obj = await loaded(SOCK);
+    const obj = await loadFixture(SOCK);
     const rx = await udpReceiver('127.0.0.1');
     const link = obj.program('drop_d').attachSocket(rx.socket);
     rx.close();
@@ -405,7 +409,7 @@ describe('socket programs', () => {
   });
 
   test('attachSocket takes an fd number and a net.Socket; misuse', async () => {
-    const obj = await loaded(SOCK);
+    const obj = await loadFixture(SOCK);
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup(() => server.close());
@@ -429,7 +433,7 @@ describe('socket programs', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup(() => server.close());
     const port = await freePort(); // nothing listens on it: without the program, ECONNREFUSED
-    const obj = await loaded(SOCK, { lookup_port: port });
+    const obj = await loadFixture(SOCK, { globals: { lookup_port: port } });
     obj.map('lookup_socks').set(0, (server as unknown as { _handle: { fd: number } })._handle.fd);
     const link = obj.program('steer').attachNetns('/proc/self/ns/net');
     cleanup(() => link.destroy());
@@ -452,7 +456,7 @@ describe('socket programs', () => {
   });
 
   test('attachSockmap: sk_msg and sk_skb stream_verdict count a TCP exchange through a sockmap', async () => {
-    const obj = await loaded(SOCK);
+    const obj = await loadFixture(SOCK);
     const socks = obj.map('socks');
     const msg = obj.program('count_msg').attachSockmap(socks);
     cleanup(() => msg.destroy());
@@ -502,7 +506,7 @@ describe('attachNetfilter', () => {
   test('ipv4 output hook: counts this process\'s datagrams to one port', async () => {
     const rx = await udpReceiver('127.0.0.1');
     cleanup(() => rx.close());
-    const obj = await loaded(NETFILTER, { port: rx.port });
+    const obj = await loadFixture(NETFILTER, { globals: { port: rx.port } });
     const link = obj.program('nf_count').attachNetfilter({ family: 'ipv4', hook: 'output', priority: -100 });
     cleanup(() => link.destroy());
     expect(fdInfo(link.fd).link_type).toBe('netfilter');
@@ -516,7 +520,7 @@ describe('attachNetfilter', () => {
   });
 
   test('misuse: options checked, kernel refusals are BpfErrors', async () => {
-    const obj = await loaded(NETFILTER);
+    const obj = await loadFixture(NETFILTER);
     const p = obj.program('nf_count');
     expectThrows(() => p.attachNetfilter(undefined as never), 'TypeError', 'options: expected an options object with family, hook and priority, got undefined');
     expectThrows(() => p.attachNetfilter({ family: 'ipx' as never, hook: 'input', priority: 1 }), 'RangeError', `options.family: expected 'ipv4' or 'ipv6', got "ipx"`);

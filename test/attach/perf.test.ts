@@ -4,24 +4,17 @@
 import * as fs from 'node:fs';
 import { BpfError, BpfObject, type Link } from 'node-libbpf';
 import { onlineCpus, PER_CPU_FD, PER_CPU_PIN } from '../../src/ts/attach/trace';
-import { bpffsPath, cleanupAfterEach, expectThrows, fdCount, fixture, removeBpffs, thrown } from '../support/helpers';
+import { bpffsPath, cleanupAfterEach, expectThrows, fdCount, fixture, loadFixture, removeBpffs, thrown } from '../support/helpers';
 import { spawnTarget } from '../support/targets';
 
 const FIXTURE = fixture('perf_sample');
 const cleanup = cleanupAfterEach();
 
-async function loaded(): Promise<BpfObject> {
-  const obj = BpfObject.open(FIXTURE);
-  cleanup(() => obj.close());
-  await obj.load();
-  return obj;
-}
-
 const samplesOf = (obj: BpfObject, pid: number): bigint => obj.map<number, bigint>('samples_by_pid').get(pid) ?? 0n;
 
 describe('Program.attachPerfEvent', () => {
   test("all CPUs (the default without a pid): one Link owning one attachment per CPU samples a spinning process", async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(FIXTURE);
     const t = await spawnTarget(cleanup);
     const fds = fdCount();
     const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 999, cookie: 77n });
@@ -42,7 +35,7 @@ describe('Program.attachPerfEvent', () => {
   });
 
   test('one process (cpu omitted: wherever it runs), with a period, is a plain pinnable Link', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(FIXTURE);
     const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link: Link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'task-clock', period: 1_000_000, pid: t.pid });
     expect(link.fd).toBeGreaterThan(0);
@@ -59,7 +52,7 @@ describe('Program.attachPerfEvent', () => {
   });
 
   test('one CPU', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(FIXTURE);
     const cpu = onlineCpus()[0];
     const link = obj.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 499, cpu });
     expect(link.fd).toBeGreaterThan(0);
@@ -71,7 +64,7 @@ describe('Program.attachPerfEvent', () => {
   });
 
   test('hardware events: samples where the machine has a CPU PMU, else ENOENT from perf_event_open with a hint', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(FIXTURE);
     const hasPmu = fs.existsSync('/sys/bus/event_source/devices/cpu') || fs.existsSync('/sys/bus/event_source/devices/cpu_core') || fs.existsSync('/sys/bus/event_source/devices/armv8_pmuv3_0');
     const attach = (): Link => obj.program('on_sample').attachPerfEvent({ type: 'hardware', config: 'cpu-cycles', frequency: 999 });
     if (hasPmu) {
@@ -108,7 +101,7 @@ describe('Program.attachPerfEvent', () => {
     const fresh = BpfObject.open(FIXTURE);
     cleanup(() => fresh.close());
     expectThrows(() => fresh.program('on_sample').attachPerfEvent({ type: 'software', config: 'cpu-clock', frequency: 99 }), 'TypeError', 'BpfObject is not loaded');
-    const prog = (await loaded()).program('on_sample');
+    const prog = (await loadFixture(FIXTURE)).program('on_sample');
     expectThrows(() => prog.attachPerfEvent(undefined as never), 'TypeError', 'options: expected an options object with type and config, got undefined');
     expectThrows(() => prog.attachPerfEvent({ type: 'raw' as never, config: 1, period: 1 }), 'TypeError', `options.type: expected 'software' or 'hardware', got "raw"`);
     expectThrows(() => prog.attachPerfEvent({ type: 'software', config: 'cpu-cycles' as never, period: 1 }), 'RangeError', /^options.config: expected a software event \(cpu-clock, task-clock/);

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BpfError, BpfObject, Btf, TEST_RUN_SYNC_MAX_REPEAT, TestRunFlags } from 'node-libbpf';
 import { addon } from '../../src/ts/base/native';
-import { cleanupAfterEach, distDir, expectRejects, expectThrows, fixture, thrown } from '../support/helpers';
+import { cleanupAfterEach, distDir, expectRejects, expectThrows, fixture, loadFixture, thrown } from '../support/helpers';
 
 const TESTRUN = fixture('net_testrun');
 const cleanup = cleanupAfterEach();
@@ -19,13 +19,6 @@ function layout(name: string): { size: number; offset: (member: string) => numbe
     size: t.size!,
     offset: (member) => t.members!.find((m) => m.name === member)!.bitOffset / 8,
   };
-}
-
-async function loaded(): Promise<BpfObject> {
-  const obj = BpfObject.open(TESTRUN);
-  cleanup(() => obj.close());
-  await obj.load();
-  return obj;
 }
 
 /** Ethernet + IPv4 + UDP to `dport`, `length` bytes in all. */
@@ -46,7 +39,7 @@ function udpFrame(dport: number, length = 64): Buffer {
 
 describe('testRun', () => {
   test('xdp: the packet grows by 4 bytes of 0xab, retval XDP_TX', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const frame = udpFrame(9);
     const { retval, data, durationNs } = obj.program('tr_xdp').testRun({ data: frame });
     expect(retval).toBe(3); // XDP_TX
@@ -58,7 +51,7 @@ describe('testRun', () => {
   });
 
   test('an output buffer too small -> BpfError ENOSPC saying what was needed', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const e = thrown(() => obj.program('tr_xdp').testRun({ data: udpFrame(9), dataSizeOut: 10 }));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOSPC');
@@ -66,7 +59,7 @@ describe('testRun', () => {
   });
 
   test('sched_cls: drops UDP to port 9, marks the rest (the __sk_buff ctx comes back)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const skb = layout('__sk_buff');
     const prog = obj.program('tr_tc');
     expect(prog.testRun({ data: udpFrame(9) }).retval).toBe(2); // TC_ACT_SHOT
@@ -78,7 +71,7 @@ describe('testRun', () => {
   });
 
   test('socket_filter and cgroup_skb: the kernel passes them the packet from the IP header', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     expect(obj.program('tr_socket').testRun({ data: udpFrame(1, 64) }).retval).toBe(20);
     const short = Buffer.alloc(30);
     short.writeUInt16BE(0x88b5, 12); // an experimental EtherType: no IP header to check
@@ -88,7 +81,7 @@ describe('testRun', () => {
   });
 
   test('raw_tp: ctx holds the u64 arguments; cpu runs it on that CPU', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const args = Buffer.alloc(16);
     args.writeBigUInt64LE(5n, 0);
     args.writeBigUInt64LE(37n, 8);
@@ -105,7 +98,7 @@ describe('testRun', () => {
   });
 
   test('syscall: the program writes its ctx, which comes back', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const args = Buffer.alloc(12);
     args.writeInt32LE(30, 0);
     args.writeInt32LE(12, 4);
@@ -116,7 +109,7 @@ describe('testRun', () => {
   });
 
   test('flow_dissector: the flow keys come back as data', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const keys = layout('bpf_flow_keys');
     const { retval, data } = obj.program('tr_flow').testRun({ data: udpFrame(53) });
     expect(retval).toBe(0); // BPF_OK
@@ -126,7 +119,7 @@ describe('testRun', () => {
   });
 
   test('sk_lookup: a struct bpf_sk_lookup in, SK_DROP or SK_PASS out', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const lk = layout('bpf_sk_lookup');
     const lookup = (port: number): Buffer => {
       const ctx = Buffer.alloc(lk.size);
@@ -142,7 +135,7 @@ describe('testRun', () => {
   });
 
   test('testRunAsync runs off the JS thread with any repeat, even if the object closes meanwhile', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const pending = obj.program('tr_tc').testRunAsync({ data: udpFrame(9), repeat: 100_000 });
     obj.close();
     const r = await pending;
@@ -177,7 +170,7 @@ describe('testRun', () => {
   });
 
   test('misuse: options, repeat cap, not loaded, closed, unsupported program type', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TESTRUN);
     const p = obj.program('tr_tc');
     expectThrows(() => p.testRun({ data: 'abc' as never }), 'TypeError', 'options.data: expected a Buffer or Uint8Array, got "abc"');
     expectThrows(() => p.testRun({ repeat: 1001, data: udpFrame(9) }), 'RangeError', 'options.repeat: expected an integer 0..1000 (testRunAsync() takes more), got 1001');
@@ -195,7 +188,7 @@ describe('testRun', () => {
     await expectRejects(basic.program('count_getpgid').testRunAsync(), 'BpfError', /ENOTSUPP/);
     const NativeProgram = addon.NativeProgram as unknown as { prototype: Record<string, (...a: unknown[]) => unknown> };
     expectThrows(() => NativeProgram.prototype.testRun.call({}, {}), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
-    expectThrows(() => NativeProgram.prototype.tcDetach.call({}, 1, false, 1, 1), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
+    expectThrows(() => NativeProgram.prototype.tcAttach.call({}, 1, false, 1, 1), 'TypeError', 'Illegal invocation: receiver is not a NativeProgram');
     obj.close();
     expectThrows(() => p.testRun({ data: udpFrame(9) }), 'TypeError', 'BpfObject is closed');
   });

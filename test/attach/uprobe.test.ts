@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { BpfError, BpfObject, RingBuffer, type Program } from 'node-libbpf';
 import { resolveBinary } from '../../src/ts/attach/trace';
-import { cleanupAfterEach, expectThrows, fixture, thrown } from '../support/helpers';
+import { cleanupAfterEach, expectThrows, fixture, loadFixture, thrown } from '../support/helpers';
 import { spawnTarget, targetBinary } from '../support/targets';
 
 const FIXTURE = fixture('uprobe_user');
@@ -26,14 +26,6 @@ interface UprobeEvent {
 
 const cleanup = cleanupAfterEach();
 
-async function loaded(...names: string[]): Promise<BpfObject> {
-  const obj = BpfObject.open(FIXTURE);
-  cleanup(() => obj.close());
-  for (const p of obj.programs()) p.autoload = names.includes(p.name);
-  await obj.load();
-  return obj;
-}
-
 /** Collects the ring's events; read() delivers what the kernel wrote so far. */
 function events(obj: BpfObject): { read(): UprobeEvent[] } {
   const seen: UprobeEvent[] = [];
@@ -51,7 +43,7 @@ const summary = (evs: UprobeEvent[]): string[] => evs.map((e) => `${e.kind} ${e.
 
 describe('Program.attachUprobe', () => {
   test('a uprobe on a function of an executable sees its arguments, the cookie, and only the chosen pid', async () => {
-    const obj = await loaded('on_uprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uprobe'] });
     const ring = events(obj);
     const [t1, t2] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link = obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add', pid: t1.pid, cookie: 0xfeedn });
@@ -64,7 +56,7 @@ describe('Program.attachUprobe', () => {
   });
 
   test('without a pid, every process running the binary fires', async () => {
-    const obj = await loaded('on_uprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uprobe'] });
     const ring = events(obj);
     const [t1, t2] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add' });
@@ -74,7 +66,7 @@ describe('Program.attachUprobe', () => {
   });
 
   test('a uretprobe sees the return value', async () => {
-    const obj = await loaded('on_uretprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uretprobe'] });
     const ring = events(obj);
     const t = await spawnTarget(cleanup);
     obj.program('on_uretprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_mul', pid: t.pid, retprobe: true, cookie: 3 });
@@ -83,7 +75,7 @@ describe('Program.attachUprobe', () => {
   });
 
   test("'func+0x4' and { func, offset } probe inside the function (the arguments are still in registers)", async () => {
-    const obj = await loaded('on_uprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uprobe'] });
     const ring = events(obj);
     const t = await spawnTarget(cleanup);
     const l1 = obj.program('on_uprobe').attachUprobe({ binary: targetBinary(), func: 'nlb_target_add+0x4', pid: t.pid, cookie: 4 });
@@ -99,7 +91,7 @@ describe('Program.attachUprobe', () => {
     expect(mapped).toBeDefined();
     expect(resolveBinary('libc', 'x')).toBe(mapped);
     expect(resolveBinary('libc.so.6', 'x')).toMatch(/\/libc\.so\.6$/);
-    const obj = await loaded('on_malloc');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_malloc'] });
     const t = await spawnTarget(cleanup);
     obj.program('on_malloc').attachUprobe({ binary: 'libc', func: 'malloc', pid: t.pid });
     await t.send('malloc 7 12345');
@@ -110,7 +102,7 @@ describe('Program.attachUprobe', () => {
   });
 
   test('a missing symbol is a BpfError naming it; a missing library or program names what was searched', async () => {
-    const obj = await loaded('on_uprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uprobe'] });
     const prog = obj.program('on_uprobe');
     const e = thrown(() => prog.attachUprobe({ binary: targetBinary(), func: 'nlb_no_such_function' }));
     expect(e).toBeInstanceOf(BpfError);
@@ -131,7 +123,7 @@ describe('Program.attachUprobe', () => {
   });
 
   test('bad arguments are TypeError/RangeError; not loaded is the fixed TypeError', async () => {
-    const obj = await loaded('on_uprobe');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_uprobe'] });
     const prog = obj.program('on_uprobe');
     expectThrows(() => prog.attachUprobe(undefined as never), 'TypeError', 'options: expected an options object with a binary, got undefined');
     expectThrows(() => prog.attachUprobe({ binary: '' }), 'TypeError', 'options.binary: expected a non-empty string, got ""');
@@ -154,7 +146,7 @@ describe('Program.attachUprobeMulti', () => {
   const attachMulti = (prog: Program, o: object) => prog.attachUprobeMulti({ binary: targetBinary(), ...o });
 
   test('a pattern attaches one link to every matching function', async () => {
-    const obj = await loaded('on_multi');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_multi'] });
     const ring = events(obj);
     const t = await spawnTarget(cleanup);
     const link = attachMulti(obj.program('on_multi'), { pattern: 'nlb_target_*', pid: t.pid });
@@ -165,7 +157,7 @@ describe('Program.attachUprobeMulti', () => {
   });
 
   test('funcs with one cookie each; only the chosen pid', async () => {
-    const obj = await loaded('on_multi');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_multi'] });
     const ring = events(obj);
     const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     attachMulti(obj.program('on_multi'), { funcs: ['nlb_target_add', 'nlb_target_mul'], cookies: [11n, 22n], pid: t.pid });
@@ -176,7 +168,7 @@ describe('Program.attachUprobeMulti', () => {
   });
 
   test('retprobe, and misuse', async () => {
-    const obj = await loaded('on_multi', 'on_multi_ret');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_multi', 'on_multi_ret'] });
     const ring = events(obj);
     const t = await spawnTarget(cleanup);
     attachMulti(obj.program('on_multi_ret'), { funcs: ['nlb_target_mul'], pid: t.pid, retprobe: true, cookies: [5] });
@@ -195,7 +187,7 @@ describe('Program.attachUprobeMulti', () => {
 
 describe('Program.attachUsdt', () => {
   test('a USDT probe delivers its arguments and cookie, for the chosen pid only', async () => {
-    const obj = await loaded('on_usdt');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_usdt'] });
     const ring = events(obj);
     const [t, other] = [await spawnTarget(cleanup), await spawnTarget(cleanup)];
     const link = obj.program('on_usdt').attachUsdt({ binary: targetBinary(), provider: 'nlbtest', name: 'add', pid: t.pid, cookie: 99n });
@@ -208,7 +200,7 @@ describe('Program.attachUsdt', () => {
   });
 
   test('a missing probe is a BpfError; bad arguments are TypeErrors', async () => {
-    const obj = await loaded('on_usdt');
+    const obj = await loadFixture(FIXTURE, { programs: ['on_usdt'] });
     const prog = obj.program('on_usdt');
     const e = thrown(() => prog.attachUsdt({ binary: targetBinary(), provider: 'nlbtest', name: 'nosuchprobe' }));
     expect(e).toBeInstanceOf(BpfError);

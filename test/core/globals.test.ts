@@ -1,19 +1,9 @@
 // obj.globals: .rodata/.data/.bss variables by name, typed by BTF; the initial image
 // before load, the live mmap()ed maps after.
 import { BpfObject } from 'node-libbpf';
-import { expectThrows, fixture, spawnGatedGetpgid, triggerGetpgid } from '../support/helpers';
+import { expectThrows, fixture, loadFixture, openFixture, spawnGatedGetpgid, triggerGetpgid } from '../support/helpers';
 
 const BASIC = fixture('basic');
-
-const opened: BpfObject[] = [];
-afterEach(() => {
-  for (const obj of opened.splice(0)) obj.close();
-});
-function open(): BpfObject {
-  const obj = BpfObject.open(BASIC);
-  opened.push(obj);
-  return obj;
-}
 
 const INITIAL: Record<string, unknown> = {
   target_pid: 0,
@@ -32,7 +22,7 @@ const INITIAL: Record<string, unknown> = {
 
 describe('before load', () => {
   test('initial values of every global, with the right JS types', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     for (const [name, value] of Object.entries(INITIAL)) {
       expect([name, g[name]]).toEqual([name, value]);
       expect([name, typeof g[name]]).toEqual([name, typeof value]);
@@ -40,7 +30,7 @@ describe('before load', () => {
   });
 
   test('Object.keys lists every global; `in` and the descriptors agree', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     expect(Object.keys(g).sort()).toEqual(Object.keys(INITIAL).sort());
     expect('calls' in g).toBe(true);
     expect('nope' in g).toBe(false);
@@ -49,12 +39,12 @@ describe('before load', () => {
   });
 
   test('the same proxy every time', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     expect(obj.globals).toBe(obj.globals);
   });
 
   test('writes edit the initial image, .rodata included', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     g.ro_s8 = -128;
     g.ro_u16 = 1;
     g.ro_s64 = -1n;
@@ -76,7 +66,7 @@ describe('before load', () => {
   });
 
   test('unknown names: read -> undefined, write -> TypeError listing the known names', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     expect(g.nope).toBeUndefined();
     expectThrows(
       () => {
@@ -89,7 +79,7 @@ describe('before load', () => {
   });
 
   test('values of the wrong type or out of range: TypeError/RangeError naming globals.<name>, memory unchanged', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     const cases: [string, unknown, string][] = [
       ['data_u8', 256, 'RangeError'],
       ['data_u8', -1, 'RangeError'],
@@ -120,7 +110,7 @@ describe('before load', () => {
   });
 
   test('globals cannot be defined or deleted', () => {
-    const g = open().globals;
+    const g = openFixture(BASIC).globals;
     expectThrows(() => Object.defineProperty(g, 'calls', { value: 1n }), 'TypeError', /^globals: /);
     expectThrows(() => delete g.calls, 'TypeError', /^globals: /);
     expect(g.calls).toBe(0n);
@@ -129,7 +119,7 @@ describe('before load', () => {
 
 describe('target_pid written before load', () => {
   test('the program counts only that pid', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const target = await spawnGatedGetpgid(4);
     const other = await spawnGatedGetpgid(3);
     obj.globals.target_pid = target.pid;
@@ -149,7 +139,7 @@ describe('target_pid written before load', () => {
 
 describe('after load', () => {
   test('values read after load are those loaded', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     obj.globals.ro_u16 = 1234;
     obj.globals.data_u8 = 7;
     await obj.load();
@@ -162,7 +152,7 @@ describe('after load', () => {
   // The children below are the only processes the program counts (target_pid), so
   // getpgid() calls made elsewhere on the machine cannot disturb the exact values.
   test('reads are live: they follow what the program writes', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const child = await spawnGatedGetpgid(5);
     obj.globals.target_pid = child.pid;
     await obj.load();
@@ -176,7 +166,7 @@ describe('after load', () => {
   });
 
   test('writes to .data/.bss after load are seen by the program', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const child = await spawnGatedGetpgid(3);
     obj.globals.target_pid = child.pid;
     await obj.load();
@@ -198,7 +188,7 @@ describe('after load', () => {
   });
 
   test('a globals proxy obtained before load serves live memory after load', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const g = obj.globals;
     const child = await spawnGatedGetpgid(2);
     g.target_pid = child.pid;
@@ -210,7 +200,7 @@ describe('after load', () => {
   });
 
   test('writing .rodata after load -> TypeError mentioning .rodata; the value is unchanged', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     await obj.load();
     const g = obj.globals;
     for (const name of ['target_pid', 'ro_s8', 'ro_name']) {
@@ -228,7 +218,7 @@ describe('after load', () => {
   });
 
   test('bad values after load: TypeError/RangeError, live memory unchanged', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     await obj.load();
     const g = obj.globals;
     g.data_u8 = 17;
@@ -267,7 +257,7 @@ describe('after load', () => {
   });
 
   test('the .bss map and globals agree (one memory)', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     await obj.load();
     obj.globals.calls = 77n;
     expect(obj.map('.bss').get(0)).toEqual({ calls: 77n });

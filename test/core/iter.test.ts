@@ -6,19 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BpfError, BpfMap, BpfObject, IterLink, Link } from 'node-libbpf';
 import { kernelAllows, kernelAtLeast } from '../support/kernel';
-import { bpffsPath, cleanupAfterEach, distDir, expectRejects, expectThrows, fdCount, fixture, rejection, thrown } from '../support/helpers';
+import { bpffsPath, cleanupAfterEach, distDir, expectRejects, expectThrows, fdCount, fixture, loadFixture, rejection, thrown } from '../support/helpers';
 
 const WALKS = fixture('iter_walks');
 const MAP_SUM = fixture('iter_map_sum');
 
 const cleanup = cleanupAfterEach();
-
-async function loaded(file = WALKS): Promise<BpfObject> {
-  const obj = BpfObject.open(file);
-  cleanup(() => obj.close());
-  await obj.load();
-  return obj;
-}
 
 /** Lines split into fields. */
 function rows(text: string): string[][] {
@@ -29,7 +22,7 @@ const comm = (pid: number | 'self'): string => fs.readFileSync(`/proc/${pid}/com
 
 describe('task iterator', () => {
   test('walks every thread on the system: this process and a child with their comm', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const sleeper: ChildProcess = spawn('sleep', ['60'], { stdio: 'ignore' });
     cleanup(() => sleeper.kill());
     const it = obj.program('iter_tasks').attachIter();
@@ -43,7 +36,7 @@ describe('task iterator', () => {
   });
 
   test('{ pid } walks only this process\'s threads; { tid } only one thread', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const own = rows(obj.program('iter_tasks').attachIter({ task: { pid: process.pid } }).readText());
     expect(own.length).toBeGreaterThan(1); // node runs several threads
     for (const [tgid] of own) expect(tgid).toBe(String(process.pid));
@@ -54,7 +47,7 @@ describe('task iterator', () => {
   });
 
   test('the link info names the target and the task filter', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_tasks').attachIter({ task: { pid: process.pid } });
     expect(it.info()).toEqual({
       type: 'iter',
@@ -67,7 +60,7 @@ describe('task iterator', () => {
   });
 
   test('every read is a new pass from the start; readText, readAsync, chunks and for await agree', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_tasks').attachIter({ task: { tid: process.pid } });
     const expected = `${process.pid} ${process.pid} ${comm('self')}\n`;
     expect(it.read()).toEqual(Buffer.from(expected));
@@ -90,7 +83,7 @@ describe('task iterator', () => {
 
 describe('ksym iterator: a large walk', () => {
   test('async reads leave the event loop running between chunks; the sync read does not', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_ksyms').attachIter();
     let ticks = 0;
     const tick = (): void => {
@@ -121,7 +114,7 @@ describe('ksym iterator: a large walk', () => {
   });
 
   test('break ends the pass and closes the iterator instance; an abort signal stops it', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_ksyms').attachIter();
     const fds = fdCount();
     for await (const chunk of it.chunks({ chunkSize: 4096 })) {
@@ -147,7 +140,7 @@ describe('ksym iterator: a large walk', () => {
   });
 
   test('two passes at once each get the whole walk', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_ksyms').attachIter();
     const [a, b] = await Promise.all([it.readAsync({ chunkSize: 32768 }), it.readAsync()]);
     for (const text of [a.toString(), b.toString()]) {
@@ -159,7 +152,7 @@ describe('ksym iterator: a large walk', () => {
 
 describe('bpf_prog and bpf_map iterators', () => {
   test('bpf_prog lists this object\'s programs by the ids the kernel gives them', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_progs').attachIter();
     const lines = rows(it.readText());
     for (const name of ['iter_tasks', 'iter_progs', 'iter_cgroups']) {
@@ -170,7 +163,7 @@ describe('bpf_prog and bpf_map iterators', () => {
   });
 
   test('bpf_map lists a map created here', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const map = BpfMap.create({ type: 'hash', key: 'u32', value: 'u64', maxEntries: 4, name: 'nlb_iter_seen' });
     cleanup(() => map.close());
     const lines = rows(obj.program('iter_maps').attachIter().readText());
@@ -200,7 +193,7 @@ describe('cgroup iterator', () => {
   }
 
   test('walks in each order; ids are the cgroup directories\' inode numbers', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const t = tree();
     const prog = obj.program('iter_cgroups');
     const walk = (options: Parameters<typeof prog.attachIter>[0]): string[] => rows(prog.attachIter(options).readText()).map(([id]) => id);
@@ -230,14 +223,14 @@ describe('cgroup iterator', () => {
   });
 
   test('the link info names the start cgroup and the order', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const t = tree();
     const it = obj.program('iter_cgroups').attachIter({ cgroup: { path: t.b, order: 'descendants-post' } });
     expect(it.info()).toMatchObject({ type: 'iter', target: 'cgroup', cgroupId: BigInt(t.ids.b), order: 'descendants-post' });
   });
 
   test('a missing cgroup path -> BpfError ENOENT', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const e = thrown(() => obj.program('iter_cgroups').attachIter({ cgroup: { path: '/sys/fs/cgroup/nlb_no_such_cgroup' } }));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
@@ -248,7 +241,7 @@ describe('cgroup iterator', () => {
 describe('map-element iterator', () => {
   if (kernelAllows('iter_map_elem')) {
     test('walks a hash map the link names and sums its values', async () => {
-      const obj = await loaded(MAP_SUM);
+      const obj = await loadFixture(MAP_SUM);
       const map = BpfMap.create<number, bigint>({ type: 'hash', key: 'u32', value: 'u64', maxEntries: 64 });
       cleanup(() => map.close());
       map.setMany([[1, 10n], [2, 20n], [7, 12n]]);
@@ -276,7 +269,7 @@ describe('map-element iterator', () => {
 
 describe('pinned iterators', () => {
   test('another process reads a pinned iterator with readFileSync; Link.fromPinned gives an IterLink', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_progs').attachIter();
     const p = bpffsPath('iter');
     it.pin(p);
@@ -294,7 +287,7 @@ describe('pinned iterators', () => {
   });
 
   test('a child process opens the pin with Link.fromPinned and reads it', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_tasks').attachIter({ task: { tid: process.pid } });
     const p = bpffsPath('iter_child');
     it.pin(p);
@@ -310,7 +303,7 @@ describe('pinned iterators', () => {
 
 describe('misuse', () => {
   test('bad options -> TypeError / RangeError', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const prog = obj.program('iter_tasks');
     expectThrows(() => prog.attachIter(5 as any), 'TypeError', 'options: expected an options object, got 5');
     expectThrows(() => prog.attachIter({ maps: 1 } as any), 'TypeError', /^options\.maps: expected one of the known options/);
@@ -340,7 +333,7 @@ describe('misuse', () => {
   });
 
   test('a destroyed iterator link, or one whose object closed -> TypeError "Link is destroyed"', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_tasks').attachIter();
     const pending = it.chunks(); // opens on the first next()
     it.destroy();
@@ -355,7 +348,7 @@ describe('misuse', () => {
   });
 
   test('a pass already open keeps reading after its link is destroyed (the instance holds the program)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(WALKS);
     const it = obj.program('iter_ksyms').attachIter();
     const chunks = it.chunks({ chunkSize: 4096 });
     expect((await chunks.next()).done).toBe(false);

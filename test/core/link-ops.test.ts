@@ -4,17 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { BpfError, BpfMap, BpfObject, IterLink, Link } from 'node-libbpf';
-import { bpffsPath, cleanupAfterEach, distDir, expectThrows, fdInfo, fixture, thrown, triggerGetpgid } from '../support/helpers';
+import { bpffsPath, cleanupAfterEach, distDir, expectThrows, fdInfo, fixture, loadFixture, thrown, triggerGetpgid } from '../support/helpers';
 
 const TARGETS = fixture('linkops_targets');
 const cleanup = cleanupAfterEach();
-
-async function loaded(): Promise<BpfObject> {
-  const obj = BpfObject.open(TARGETS);
-  cleanup(() => obj.close());
-  await obj.load();
-  return obj;
-}
 
 /** getpgid() calls of a fresh python child, as counted in `map` by its pid. */
 async function hits(obj: BpfObject, map: string, n = 2): Promise<bigint> {
@@ -31,7 +24,7 @@ function pinned(link: Link, label: string): string {
 
 describe('info()', () => {
   test('raw_tracepoint: the tracepoint name; id and program id as the kernel reports them', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_raw').attachRawTracepoint('sys_enter');
     const info = link.info();
     expect(info).toEqual({ type: 'raw_tracepoint', id: expect.any(Number), programId: obj.program('ops_raw').info().id, tracepoint: 'sys_enter', cookie: 0n });
@@ -40,7 +33,7 @@ describe('info()', () => {
   });
 
   test('tracepoint: a perf_event link of kind tracepoint, which counts', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_tp').attach();
     expect(link.info()).toEqual({
       type: 'perf_event',
@@ -54,7 +47,7 @@ describe('info()', () => {
   });
 
   test('uprobe: a perf_event link of kind uprobe with libc\'s path and getpgid\'s offset, which counts', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_uprobe').attach();
     const info = link.info();
     expect(info).toMatchObject({ type: 'perf_event', kind: 'uprobe', programId: obj.program('ops_uprobe').info().id, cookie: 0n, refCtrOffset: 0n });
@@ -66,14 +59,14 @@ describe('info()', () => {
   });
 
   test('iter: the target, and for task iterators the thread', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_iter_v1').attachIter({ task: { tid: process.pid } });
     expect(link.info()).toEqual({ type: 'iter', id: expect.any(Number), programId: obj.program('ops_iter_v1').info().id, target: 'task', tid: process.pid, pid: 0 });
     expect(obj.program('ops_iter_progs').attachIter().info()).toEqual({ type: 'iter', id: expect.any(Number), programId: obj.program('ops_iter_progs').info().id, target: 'bpf_prog' });
   });
 
   test('a destroyed link -> TypeError "Link is destroyed"', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_raw').attachRawTracepoint('sys_enter');
     link.destroy();
     expectThrows(() => link.info(), 'TypeError', 'Link is destroyed');
@@ -83,7 +76,7 @@ describe('info()', () => {
 
 describe('update()', () => {
   test('swaps the program of a live iterator link: output, counters and programId follow', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const [v1, v2] = [obj.program('ops_iter_v1'), obj.program('ops_iter_v2')];
     const link = obj.program('ops_iter_v1').attachIter({ task: { tid: process.pid } });
     expect(link.readText()).toBe(`v1 ${process.pid}\n`);
@@ -103,7 +96,7 @@ describe('update()', () => {
   });
 
   test('the kernel refuses: another iterator target, and link types that cannot swap (raw_tp, tracepoint)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const iter = obj.program('ops_iter_v1').attachIter();
     const e = thrown(() => iter.update(obj.program('ops_iter_progs')));
     expect(e).toBeInstanceOf(BpfError);
@@ -121,7 +114,7 @@ describe('update()', () => {
   });
 
   test('argument checks; a program whose object is closed', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_iter_v1').attachIter();
     expectThrows(() => link.update(3 as any), 'TypeError', 'program: expected a Program, got 3');
     expectThrows(() => link.update({ fd: 3 } as any), 'TypeError', 'program: expected a Program, got an object');
@@ -133,7 +126,7 @@ describe('update()', () => {
 
 describe('Link.fromPinned()', () => {
   test('opens the same kernel link; destroying it leaves the attachment to the pin', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_tp').attach();
     const p = pinned(link, 'ops_tp');
     const opened = Link.fromPinned(p);
@@ -147,7 +140,7 @@ describe('Link.fromPinned()', () => {
   });
 
   test('owned by nobody: outlives the object; unpin() then destroy() detaches', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const counts = obj.map('tp_hits');
     const mapPin = bpffsPath('ops_tp_hits');
     counts.pin(mapPin);
@@ -172,7 +165,7 @@ describe('Link.fromPinned()', () => {
   });
 
   test('a child process opens the pin and sees the same link id and program id', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const link = obj.program('ops_raw').attachRawTracepoint('sys_exit');
     const p = pinned(link, 'ops_raw_child');
     const script = `const { Link } = require(${JSON.stringify(distDir())});
@@ -212,7 +205,7 @@ describe('Link.fromPinned()', () => {
   });
 
   test('a pinned program is not a link either', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(TARGETS);
     const p = bpffsPath('ops_prog_pin');
     obj.program('ops_raw').pin(p);
     cleanup(() => fs.rmSync(p, { force: true }));

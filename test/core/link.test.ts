@@ -8,6 +8,8 @@ import {
   fdInfo,
   fixture,
   gcAndSettle,
+  loadFixture,
+  openFixture,
   removeBpffs,
   triggerGetpgid,
 } from '../support/helpers';
@@ -21,18 +23,10 @@ const PERF_LINKS = kernelAtLeast(5, 15);
 const perfLinkTest = PERF_LINKS ? test : ((() => undefined) as unknown as typeof test);
 const PINNED = fixture('core_pinned');
 
-const opened: BpfObject[] = [];
 const pins: string[] = [];
 afterEach(() => {
-  for (const obj of opened.splice(0)) obj.close();
   for (const p of pins.splice(0)) removeBpffs(p);
 });
-async function loaded(file = BASIC, options?: Parameters<typeof BpfObject.open>[1]): Promise<BpfObject> {
-  const obj = BpfObject.open(file, options);
-  opened.push(obj);
-  await obj.load();
-  return obj;
-}
 
 /** How many getpgid() calls of a fresh child the object's program counted. */
 async function counted(obj: BpfObject, n = 2, map = 'counts'): Promise<bigint> {
@@ -50,7 +44,7 @@ function pinRoot(label: string): string {
 
 describe('Link', () => {
   test('attach returns a Link with a link fd', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     expect(link).toBeInstanceOf(Link);
     expect(link.destroyed).toBe(false);
@@ -61,7 +55,7 @@ describe('Link', () => {
   });
 
   test('destroy() detaches; it is idempotent', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     expect(await counted(obj, 2)).toBe(2n);
     link.destroy();
@@ -76,7 +70,7 @@ describe('Link', () => {
   });
 
   test('methods after destroy -> TypeError "Link is destroyed"', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('raw_any').attachRawTracepoint('sys_enter');
     link.destroy();
     const destroyed = 'Link is destroyed';
@@ -89,7 +83,7 @@ describe('Link', () => {
   });
 
   test('obj.close() destroys the object\'s links', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const a = obj.program('count_getpgid').attach();
     const b = obj.program('raw_any').attachRawTracepoint('sys_enter');
     const c = obj.program('raw_any').attachRawTracepoint('sys_exit');
@@ -104,7 +98,7 @@ describe('Link', () => {
   });
 
   test('a link destroyed before close is not destroyed twice', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const a = obj.program('count_getpgid').attach();
     a.destroy();
     const b = obj.program('count_getpgid').attach();
@@ -114,7 +108,7 @@ describe('Link', () => {
   });
 
   test('[Symbol.dispose] destroys, and `using` does at block end', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     link[Symbol.dispose]();
     expect(link.destroyed).toBe(true);
@@ -131,7 +125,7 @@ describe('Link', () => {
 
 describe('disconnect', () => {
   test('after disconnect(), destroy() does not detach (the program keeps counting)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     const fd = link.fd;
     link.disconnect();
@@ -148,7 +142,7 @@ describe('disconnect', () => {
 
   test('a disconnected link stays attached after obj.close() (seen through a map pinned by name)', async () => {
     const root = pinRoot('disconnect');
-    const first = await loaded(PINNED, { pinRoot: root });
+    const first = await loadFixture(PINNED, { pinRoot: root });
     expect(first.map('pinned_counts').pinPath).toBe(`${root}/pinned_counts`);
     const link = first.program('count_pinned').attach();
     const fd = link.fd;
@@ -156,7 +150,7 @@ describe('disconnect', () => {
     first.close();
     expect(link.destroyed).toBe(true);
     try {
-      const second = await loaded(PINNED, { pinRoot: root }); // reuses the pinned map
+      const second = await loadFixture(PINNED, { pinRoot: root }); // reuses the pinned map
       expect(await counted(second, 4, 'pinned_counts')).toBe(4n); // counted by the first object's program
     } finally {
       fs.closeSync(fd);
@@ -167,7 +161,7 @@ describe('disconnect', () => {
 describe('pin', () => {
   if (!PERF_LINKS) {
     test('before 5.15: pinning a tracepoint attachment (a perf event) -> BpfError EINVAL', async () => {
-      const obj = await loaded();
+      const obj = await loadFixture(BASIC);
       const link = obj.program('count_getpgid').attach();
       const p = bpffsPath('perf_link');
       pins.push(p);
@@ -189,7 +183,7 @@ describe('pin', () => {
   }
 
   perfLinkTest('pin(path) creates the bpffs file and sets pinPath; unpin() removes both', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     const p = bpffsPath('link');
     pins.push(p);
@@ -206,7 +200,7 @@ describe('pin', () => {
 
   perfLinkTest('a pinned link survives obj.close(); removing the pin detaches', async () => {
     const root = pinRoot('pinned_link');
-    const first = await loaded(PINNED, { pinRoot: root });
+    const first = await loadFixture(PINNED, { pinRoot: root });
     const link = first.program('count_pinned').attach();
     const p = `${root}/link`;
     link.pin(p);
@@ -214,14 +208,14 @@ describe('pin', () => {
     expect(link.destroyed).toBe(true);
     expect(fs.existsSync(p)).toBe(true);
 
-    const second = await loaded(PINNED, { pinRoot: root });
+    const second = await loadFixture(PINNED, { pinRoot: root });
     expect(await counted(second, 3, 'pinned_counts')).toBe(3n); // still attached
     fs.unlinkSync(p); // the last reference: detaches
     expect(await counted(second, 3, 'pinned_counts')).toBe(0n);
   });
 
   test('pin errors: outside bpffs, existing path, bad argument', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('raw_any').attachRawTracepoint('sys_enter');
     const e = (() => {
       try {
@@ -243,7 +237,7 @@ describe('pin', () => {
   });
 
   test('unpin() of a link that is not pinned -> BpfError', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('raw_any').attachRawTracepoint('sys_enter');
     expect(() => link.unpin()).toThrow(BpfError);
   });
@@ -251,7 +245,7 @@ describe('pin', () => {
 
 describe('garbage collection', () => {
   test('GC never detaches an attached link whose JS object is unreachable', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     (() => {
       obj.program('count_getpgid').attach(); // the Link is dropped at once
     })();
@@ -273,7 +267,7 @@ describe('garbage collection', () => {
     })();
     try {
       for (let i = 0; i < 3; i++) await gcAndSettle();
-      const second = await loaded(PINNED, { pinRoot: root });
+      const second = await loadFixture(PINNED, { pinRoot: root });
       expect(await counted(second, 2, 'pinned_counts')).toBe(2n);
     } finally {
       ref.deref()?.close(); // still alive (as it should be): end the attachment
@@ -281,7 +275,7 @@ describe('garbage collection', () => {
   });
 
   test('GC of the link and its program view does not detach either', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     (() => {
       obj.program('count_getpgid').attachTracepoint('syscalls', 'sys_enter_getpgid');
       obj.program('raw_any').attachRawTracepoint('sys_enter');

@@ -5,23 +5,20 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BpfError, BpfMap, BpfObject, type OpenOptions } from 'node-libbpf';
-import { bpffsPath, cleanupAfterEach, distDir, expectThrows, fdInfo, fixture, removeBpffs, spawnGatedGetpgid, thrown, triggerGetpgid } from '../support/helpers';
+import { bpffsPath, cleanupAfterEach, distDir, expectThrows, fdInfo, fixture, loadFixture, removeBpffs, spawnGatedGetpgid, thrown, triggerGetpgid } from '../support/helpers';
 
 const PINNED = fixture('maptypes_pinned');
 
 const onCleanup = cleanupAfterEach();
 
 /** The fixture, loaded; its by-name pin (shared_calls) goes to a fresh pinRoot unless one is given. */
-async function loaded(options?: OpenOptions): Promise<BpfObject> {
+function loadPinned(options?: OpenOptions): Promise<BpfObject> {
   let pinRoot = options?.pinRoot;
   if (pinRoot === undefined) {
     pinRoot = pinPath('root');
     fs.mkdirSync(pinRoot);
   }
-  const obj = BpfObject.open(PINNED, { ...options, pinRoot });
-  onCleanup(() => obj.close());
-  await obj.load();
-  return obj;
+  return loadFixture(PINNED, { ...options, pinRoot });
 }
 /** A fresh bpffs path, removed after the test. */
 function pinPath(label: string): string {
@@ -65,7 +62,7 @@ function inChild(code: string, args: unknown): Promise<any> {
 
 describe('fromPinned in the same process', () => {
   test("typed from the map's kernel BTF: u32 -> number, u64 -> bigint, structs -> objects", async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const counts = obj.map('plain_counts');
     counts.set(1, 10n).set(0xffffffff, 1n << 63n);
     const p = pinPath('plain_counts');
@@ -125,7 +122,7 @@ describe('fromPinned in the same process', () => {
   });
 
   test("close() of a reopened map closes only that fd; the pin and the object's map stay", async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const counts = obj.map('plain_counts');
     const p = pinPath('close_one');
     counts.pin(p);
@@ -145,7 +142,7 @@ describe('fromPinned in the same process', () => {
 
 describe('across processes', () => {
   test('a child node process opens the pin with fromPinned and writes; the parent reads the writes', async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const counts = obj.map('plain_counts');
     const recs = obj.map('recs');
     counts.set(1, 41n);
@@ -174,7 +171,7 @@ describe('across processes', () => {
 
 describe('a map outlives its object through a pin', () => {
   test('after obj.close() the pinned map keeps its data; unpin removes it', async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const counts = obj.map('plain_counts');
     const id = counts.info().id;
     counts.set(5, 55n).set(6, 66n);
@@ -209,7 +206,7 @@ describe('a map outlives its object through a pin', () => {
   });
 
   test('fs.unlinkSync removes a pin too', async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const p = pinPath('unlink');
     obj.map('plain_counts').set(1, 1n).pin(p);
     obj.close();
@@ -225,12 +222,12 @@ describe('pinRoot + LIBBPF_PIN_BY_NAME', () => {
   test('two objects with the same pinRoot share one map; the pin is pinRoot/<map name>', async () => {
     const root = pinPath('pinroot');
     fs.mkdirSync(root);
-    const a = await loaded({ pinRoot: root });
+    const a = await loadPinned({ pinRoot: root });
     const pinFile = path.join(root, 'shared_calls');
     expect(fs.existsSync(pinFile)).toBe(true);
     expect(a.map('shared_calls').pinPath).toBe(pinFile);
     expect(fs.existsSync(path.join(root, 'plain_counts'))).toBe(false); // not pinned by name
-    const b = await loaded({ pinRoot: root });
+    const b = await loadPinned({ pinRoot: root });
     const ma = a.map('shared_calls'), mb = b.map('shared_calls');
     expect(mb.info().id).toBe(ma.info().id);
     expect(b.map('plain_counts').info().id).not.toBe(a.map('plain_counts').info().id);
@@ -247,7 +244,7 @@ describe('pinRoot + LIBBPF_PIN_BY_NAME', () => {
     expect(mb.get(child.pid)).toBe(102n);
     // A third object still finds it after both are closed.
     b.close();
-    const c = await loaded({ pinRoot: root });
+    const c = await loadPinned({ pinRoot: root });
     expect(c.map('shared_calls').get(pid)).toBe(3n);
     expect(c.map('shared_calls').get(child.pid)).toBe(102n);
     const viaPin = track(BpfMap.fromPinned(pinFile));
@@ -257,7 +254,7 @@ describe('pinRoot + LIBBPF_PIN_BY_NAME', () => {
 
 describe('fromId', () => {
   test('fromId(map.info().id) opens the same map, typed from its BTF', async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const recs = obj.map('recs');
     recs.set(0, { id: 1, tag: 'zero', total: 2n });
     const byId = track(BpfMap.fromId(recs.info().id));
@@ -291,7 +288,7 @@ describe('fromPinned errors', () => {
   });
 
   test('a pinned program -> TypeError', async () => {
-    const obj = await loaded();
+    const obj = await loadPinned();
     const p = pinPath('prog');
     obj.program('shared_getpgid').pin(p);
     expect(fs.existsSync(p)).toBe(true);

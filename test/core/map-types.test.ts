@@ -8,7 +8,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { BpfError, BpfMap, BpfObject, Btf, MapFlags, MapMemory, numPossibleCpus, VerifierError, type OpenOptions } from 'node-libbpf';
-import { cleanupAfterEach, expectMapKindRefused, expectThrows, fdInfo, fixture, rejection, spawnGatedGetpgid, thrown, triggerGetpgid } from '../support/helpers';
+import {
+  cleanupAfterEach,
+  expectMapKindRefused,
+  expectThrows,
+  fdInfo,
+  fixture,
+  loadFixture,
+  openFixture,
+  rejection,
+  spawnGatedGetpgid,
+  thrown,
+  triggerGetpgid,
+} from '../support/helpers';
 import { kernelAtLeast } from '../support/kernel';
 
 const KINDS = fixture('maptypes_kinds');
@@ -18,18 +30,6 @@ const SYSCALLS = fixture('maptypes_syscalls');
 
 // Everything a test opens is closed after it, in reverse order.
 const onCleanup = cleanupAfterEach();
-
-function open(file: string, options?: OpenOptions): BpfObject {
-  const obj = BpfObject.open(file, options);
-  onCleanup(() => obj.close());
-  return obj;
-}
-async function loaded(file: string, shape?: (obj: BpfObject) => void): Promise<BpfObject> {
-  const obj = open(file);
-  shape?.(obj);
-  await obj.load();
-  return obj;
-}
 
 // Map kinds of the fixtures that older kernels lack, and the release that brings each.
 const KIND_SINCE = { task_storage: [5, 11], bloom_filter: [5, 16], cgrp_storage: [6, 2] } as const;
@@ -55,7 +55,7 @@ function withoutMissingKinds(obj: BpfObject, keep?: string): void {
 
 /** maptypes_kinds.bpf.c, loaded without the maps of kinds this kernel lacks. */
 function loadedKinds(): Promise<BpfObject> {
-  return loaded(KINDS, (obj) => withoutMissingKinds(obj));
+  return loadFixture(KINDS, (obj) => withoutMissingKinds(obj));
 }
 
 /** A map left uncreated: `fd` and every operation (these, and `typed`) throw the fixed TypeError. */
@@ -86,7 +86,7 @@ function expectNotCreated(map: BpfMap, typed: (() => unknown)[] = []): void {
  */
 async function expectKindMissing(name: string, typed: (map: BpfMap) => (() => unknown)[]): Promise<void> {
   const { kind, programs } = NEWER_MAPS.find((m) => m.map === name)!;
-  const refused = open(KINDS);
+  const refused = openFixture(KINDS);
   withoutMissingKinds(refused, name);
   const e = await rejection(refused.load());
   expect(e).toBeInstanceOf(BpfError);
@@ -211,7 +211,7 @@ const CMD = {
 
 /** Counts this process's bpf() calls per command; reading the counts makes no bpf() call. */
 async function bpfCalls(): Promise<{ count(cmd: number): number; total(): number; delta<T>(fn: () => T): { result: T; calls: (cmd: number) => number; total: number } }> {
-  const obj = await loaded(SYSCALLS);
+  const obj = await loadFixture(SYSCALLS);
   obj.attach();
   const memory = obj.map<number, bigint>('bpf_cmds').memory;
   const count = (cmd: number): number => Number(memory.get(cmd));
@@ -565,7 +565,7 @@ describe('bloom_filter', () => {
 
 describe('map-in-map', () => {
   test('array_of_maps from __array(values, struct inner): set(k, innerMap), get(k) = inner id, a program reads through', async () => {
-    const obj = await loaded(NESTED);
+    const obj = await loadFixture(NESTED);
     const outer = obj.map('outer_arr');
     expect(outer.type).toBe('array_of_maps');
     expect(outer.info().keySize).toBe(4);
@@ -593,7 +593,7 @@ describe('map-in-map', () => {
   });
 
   test('hash_of_maps: u32 keys (the calling pid) -> inner maps', async () => {
-    const obj = await loaded(NESTED);
+    const obj = await loadFixture(NESTED);
     const outer = obj.map('outer_hash');
     expect(outer.type).toBe('hash_of_maps');
     const inner = create<number, bigint>({ type: 'array', key: 'u32', value: 'u64', maxEntries: 4, name: 'inner_h' });
@@ -611,7 +611,7 @@ describe('map-in-map', () => {
 
 describe('prog_array', () => {
   test('set(0, program) wires a tail call; get(0) is the program id', async () => {
-    const obj = await loaded(NESTED);
+    const obj = await loadFixture(NESTED);
     const jmp = obj.map('jmp_table');
     expect(jmp.type).toBe('prog_array');
     obj.program('tail_entry').attach();
@@ -1004,7 +1004,7 @@ describe('pre-load shaping of unsized maps', () => {
 
   test('as is, and after each step, load fails naming the next unsized map', async () => {
     for (let i = 0; i <= steps.length; i++) {
-      const obj = open(UNSIZED);
+      const obj = openFixture(UNSIZED);
       for (const [, shape] of steps.slice(0, i)) shape(obj);
       const failing = i < steps.length ? steps[i][0] : 'no_inner'; // a map-in-map without an inner template
       const e = await obj.load().then(
@@ -1021,7 +1021,7 @@ describe('pre-load shaping of unsized maps', () => {
 
   test('once sized from TypeScript it loads, with the sizes, flags and inner map given', async () => {
     const template = create({ type: 'hash', key: 'u32', value: 'u32', maxEntries: 4, name: 'tmpl' });
-    const obj = open(UNSIZED);
+    const obj = openFixture(UNSIZED);
     expect(obj.map('no_max').maxEntries).toBe(0);
     expect(obj.map('byte_buf').valueSize).toBe(0);
     expect(obj.map('no_key').keySize).toBe(0);
@@ -1059,7 +1059,7 @@ describe('pre-load shaping of unsized maps', () => {
   test('numaNode set before load reaches the kernel (BPF_F_NUMA_NODE), as with create()', async () => {
     const standalone = create({ type: 'hash', key: 'u32', value: 'u32', maxEntries: 4, numaNode: 0, name: 'numa0' });
     expect(standalone.info().flags & MapFlags.NUMA_NODE).toBe(MapFlags.NUMA_NODE);
-    const obj = await loaded(UNSIZED, (o) => {
+    const obj = await loadFixture(UNSIZED, (o) => {
       for (const [, shape] of steps) shape(o);
       o.map('no_inner').innerMap = standalone;
       o.map('no_max').numaNode = 0;
@@ -1086,7 +1086,7 @@ describe('pre-load shaping of unsized maps', () => {
     for (const set of [() => (inner.maxEntries = 8), () => (inner.keySize = 8), () => (inner.flags = 1)]) {
       expectThrows(set, 'TypeError', 'BpfMap is already created: its shape is fixed');
     }
-    const fresh = open(UNSIZED).map('no_max');
+    const fresh = openFixture(UNSIZED).map('no_max');
     expectThrows(() => (fresh.keySize = -1), 'RangeError', /^keySize: expected an integer 0\.\.2\^32-1, got -1$/);
     expectThrows(() => (fresh.valueSize = 1.5), 'RangeError', /^valueSize: /);
     expectThrows(() => (fresh.flags = '1' as any), 'TypeError', /^flags: /);
@@ -1116,7 +1116,7 @@ describe('autocreate', () => {
   }
 
   test('false: that map is not created, the rest of the object loads and works', async () => {
-    const obj = open(KINDS);
+    const obj = openFixture(KINDS);
     withoutMissingKinds(obj);
     const h = obj.map('h_struct');
     expect(h.autocreate).toBe(true);
@@ -1155,7 +1155,7 @@ describe('autocreate', () => {
   });
 
   test('a program that uses a map left uncreated is refused by the verifier, naming the map; with the programs off the object loads', async () => {
-    const refused = open(KINDS);
+    const refused = openFixture(KINDS);
     withoutMissingKinds(refused);
     refused.map('mm_arr').autocreate = false;
     const e = await rejection(refused.load());
@@ -1163,7 +1163,7 @@ describe('autocreate', () => {
     expect(e.program).toBe('kinds_getpgid');
     expect(e.log).toContain("BPF map 'mm_arr' is referenced but wasn't created");
     expectThrows(() => (refused.map('mm_arr').autocreate = true), 'TypeError', 'BpfObject failed to load; open it again');
-    const obj = open(KINDS);
+    const obj = openFixture(KINDS);
     withoutMissingKinds(obj);
     const mm = obj.map('mm_arr');
     mm.autocreate = false;
@@ -1175,7 +1175,7 @@ describe('autocreate', () => {
   });
 
   test('.bss left uncreated: its globals are initial values before load, a TypeError after', async () => {
-    const obj = open(KINDS);
+    const obj = openFixture(KINDS);
     withoutMissingKinds(obj);
     for (const p of obj.programs()) p.autoload = false; // both read target_pid
     const bss = obj.map('.bss');
@@ -1190,7 +1190,7 @@ describe('autocreate', () => {
   });
 
   test('misuse: a non-boolean -> TypeError; after load, on a standalone map, after close -> the fixed TypeErrors', async () => {
-    const fresh = open(KINDS).map('h_struct');
+    const fresh = openFixture(KINDS).map('h_struct');
     for (const v of [1, 'false', null, undefined, {}]) {
       expectThrows(() => (fresh.autocreate = v as any), 'TypeError', /^autocreate: expected a boolean, got /);
     }

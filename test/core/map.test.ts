@@ -3,32 +3,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { BpfError, BpfMap, BpfObject, RawMap, numPossibleCpus } from 'node-libbpf';
-import { bpffsPath, expectError, expectThrows, fdInfo, fixture, removeBpffs, spawnGatedGetpgid, thrown, triggerGetpgid } from '../support/helpers';
+import {
+  bpffsPath,
+  expectError,
+  expectThrows,
+  fdInfo,
+  fixture,
+  loadFixture,
+  openFixture,
+  removeBpffs,
+  spawnGatedGetpgid,
+  thrown,
+  triggerGetpgid,
+} from '../support/helpers';
 
 const BASIC = fixture('basic');
 
-const opened: BpfObject[] = [];
 const pins: string[] = [];
 afterEach(() => {
-  for (const obj of opened.splice(0)) obj.close();
   for (const p of pins.splice(0)) removeBpffs(p);
 });
-function open(): BpfObject {
-  const obj = BpfObject.open(BASIC);
-  opened.push(obj);
-  return obj;
-}
-async function loaded(): Promise<BpfObject> {
-  const obj = open();
-  await obj.load();
-  return obj;
-}
-
 const sorted = <T>(xs: Iterable<T>): T[] => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 describe('metadata', () => {
   test('name, type, sizes, maxEntries, fd', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const counts = obj.map('counts');
     expect(counts).toBeInstanceOf(BpfMap);
     expect(counts.name).toBe('counts');
@@ -50,7 +49,7 @@ describe('metadata', () => {
 
 describe('counts: u32 -> u64', () => {
   test('get/set/has/delete', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     expect(counts.get(1)).toBeUndefined();
     expect(counts.has(1)).toBe(false);
     expect(counts.set(1, 2n)).toBe(counts);
@@ -65,7 +64,7 @@ describe('counts: u32 -> u64', () => {
   });
 
   test('keys, values, entries, iteration', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     expect([...counts]).toEqual([]);
     const data = new Map<number, bigint>([
       [3, 30n],
@@ -83,7 +82,7 @@ describe('counts: u32 -> u64', () => {
   });
 
   test('values written by the program', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     obj.attach();
     const pid = await triggerGetpgid(6);
     const counts = obj.map('counts');
@@ -97,7 +96,7 @@ describe('counts: u32 -> u64', () => {
   });
 
   test('bad keys and values: the map name and key/value in the message', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     expectThrows(() => counts.get(-1), 'RangeError', /^counts key: expected .*got -1$/);
     expectThrows(() => counts.get(2 ** 32), 'RangeError', /^counts key: /);
     expectThrows(() => counts.get(1.5), 'RangeError', /^counts key: /);
@@ -111,7 +110,7 @@ describe('counts: u32 -> u64', () => {
 
 describe('update flags', () => {
   test("'noexist' on an existing key -> BpfError EEXIST", async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     counts.set(7, 1n, 'noexist');
     const e = thrown(() => counts.set(7, 2n, 'noexist'));
     expect(e).toBeInstanceOf(BpfError);
@@ -122,7 +121,7 @@ describe('update flags', () => {
   });
 
   test("'exist' on a missing key -> BpfError ENOENT", async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     const e = thrown(() => counts.set(8, 2n, 'exist'));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
@@ -135,7 +134,7 @@ describe('update flags', () => {
   });
 
   test('bad flags -> TypeError', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     expectThrows(() => counts.set(1, 1n, 'bogus' as any), 'TypeError', /^flags: expected /);
     expectThrows(() => counts.set(1, 1n, -1), 'TypeError', /^flags: expected /);
     expect(counts.has(1)).toBe(false);
@@ -144,7 +143,7 @@ describe('update flags', () => {
 
 describe('signed_array: u32 -> s32 (array)', () => {
   test('negative values; every index exists; out of range is undefined', async () => {
-    const arr = (await loaded()).map('signed_array');
+    const arr = (await loadFixture(BASIC)).map('signed_array');
     expect(arr.type).toBe('array');
     expect([...arr.keys()]).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(arr.get(0)).toBe(0);
@@ -164,7 +163,7 @@ describe('signed_array: u32 -> s32 (array)', () => {
 
 describe('by_name: char[16] -> u16', () => {
   test('string keys, up to exactly 16 bytes without a NUL', async () => {
-    const m = (await loaded()).map('by_name');
+    const m = (await loadFixture(BASIC)).map('by_name');
     m.set('abcdefghijklmnop', 65535);
     m.set('x', 3);
     expect(m.get('abcdefghijklmnop')).toBe(65535);
@@ -183,7 +182,7 @@ describe('by_name: char[16] -> u16', () => {
   });
 
   test('a 17-byte key -> RangeError', async () => {
-    const m = (await loaded()).map('by_name');
+    const m = (await loadFixture(BASIC)).map('by_name');
     expectThrows(() => m.set('abcdefghijklmnopq', 1), 'RangeError', /^by_name key: .*"abcdefghijklmnopq"/);
     expectThrows(() => m.get('abcdefghijklmnopq'), 'RangeError', /^by_name key: /);
     expectThrows(() => m.get(5 as any), 'TypeError', /^by_name key: /);
@@ -191,7 +190,7 @@ describe('by_name: char[16] -> u16', () => {
   });
 
   test('u16 values out of range or of the wrong type', async () => {
-    const m = (await loaded()).map('by_name');
+    const m = (await loadFixture(BASIC)).map('by_name');
     expectThrows(() => m.set('a', 65536), 'RangeError', 'by_name value: expected an integer 0..65535, got 65536');
     expectThrows(() => m.set('a', -1), 'RangeError', 'by_name value: expected an integer 0..65535, got -1');
     expectThrows(() => m.set('a', 1.5), 'RangeError', 'by_name value: expected an integer 0..65535, got 1.5');
@@ -202,7 +201,7 @@ describe('by_name: char[16] -> u16', () => {
 
 describe('flags64: s64 -> bool', () => {
   test('bigint keys (negative, beyond 2^53), boolean values', async () => {
-    const m = (await loaded()).map('flags64');
+    const m = (await loadFixture(BASIC)).map('flags64');
     m.set(-5n, true);
     m.set(9007199254740993n, false);
     m.set(-9223372036854775808n, true);
@@ -224,7 +223,7 @@ describe('flags64: s64 -> bool', () => {
 
 describe('modes: u32 -> enum mode', () => {
   test('enum values as numbers, and set by enumerator name', async () => {
-    const m = (await loaded()).map('modes');
+    const m = (await loadFixture(BASIC)).map('modes');
     m.set(1, 7);
     expect(m.get(1)).toBe(7);
     m.set(2, 'MODE_TRACE');
@@ -239,7 +238,7 @@ describe('modes: u32 -> enum mode', () => {
 
 describe('per_cpu: percpu_array of u64', () => {
   test('get returns one bigint per possible CPU', async () => {
-    const m = (await loaded()).map('per_cpu');
+    const m = (await loadFixture(BASIC)).map('per_cpu');
     const ncpu = numPossibleCpus();
     const possible = fs.readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
     const expected = possible
@@ -254,7 +253,7 @@ describe('per_cpu: percpu_array of u64', () => {
   });
 
   test('set with one value fills every CPU; with an array sets each', async () => {
-    const m = (await loaded()).map('per_cpu');
+    const m = (await loadFixture(BASIC)).map('per_cpu');
     const ncpu = numPossibleCpus();
     m.set(1, 3n);
     expect(m.get(1)).toEqual(new Array(ncpu).fill(3n));
@@ -268,7 +267,7 @@ describe('per_cpu: percpu_array of u64', () => {
   });
 
   test('an array of the wrong length -> RangeError', async () => {
-    const m = (await loaded()).map('per_cpu');
+    const m = (await loadFixture(BASIC)).map('per_cpu');
     const ncpu = numPossibleCpus();
     const tooShortOrLong = new Array(ncpu > 1 ? 1 : 2).fill(1n); // a one-CPU guest takes [1n]
     expectThrows(() => m.set(1, tooShortOrLong), 'RangeError', new RegExp(`^per_cpu value: .*${ncpu}`));
@@ -280,7 +279,7 @@ describe('per_cpu: percpu_array of u64', () => {
 
 describe('untyped: 3-byte keys, 5-byte values (no BTF types)', () => {
   test('Buffers in and out', async () => {
-    const m = (await loaded()).map('untyped');
+    const m = (await loadFixture(BASIC)).map('untyped');
     expect(m.keySize).toBe(3);
     expect(m.valueSize).toBe(5);
     m.set(Buffer.from([1, 2, 3]), Buffer.from([1, 2, 3, 4, 5]));
@@ -300,7 +299,7 @@ describe('untyped: 3-byte keys, 5-byte values (no BTF types)', () => {
   });
 
   test('wrong sizes -> RangeError, wrong types -> TypeError', async () => {
-    const m = (await loaded()).map('untyped');
+    const m = (await loadFixture(BASIC)).map('untyped');
     expectThrows(() => m.set(Buffer.from([1, 2]), Buffer.alloc(5)), 'RangeError', /^untyped key: .*3 bytes/);
     expectThrows(() => m.set(Buffer.alloc(3), Buffer.alloc(4)), 'RangeError', /^untyped value: .*5 bytes/);
     expectThrows(() => m.get(Buffer.alloc(4)), 'RangeError', /^untyped key: /);
@@ -311,7 +310,7 @@ describe('untyped: 3-byte keys, 5-byte values (no BTF types)', () => {
 
 describe('raw access', () => {
   test('counts.raw: Buffers of the exact sizes', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const counts = obj.map('counts');
     const raw = counts.raw;
     expect(raw).toBeInstanceOf(RawMap);
@@ -345,7 +344,7 @@ describe('raw access', () => {
   });
 
   test('wrong-size Buffer -> RangeError, non-Buffer -> TypeError', async () => {
-    const raw = (await loaded()).map('counts').raw;
+    const raw = (await loadFixture(BASIC)).map('counts').raw;
     expectThrows(() => raw.get(Buffer.alloc(3)), 'RangeError', 'key: expected 4 bytes, got a Buffer of 3 bytes');
     expectThrows(() => raw.set(Buffer.alloc(4), Buffer.alloc(4)), 'RangeError', 'value: expected 8 bytes, got a Buffer of 4 bytes');
     expectThrows(() => raw.delete(Buffer.alloc(5)), 'RangeError', /^key: expected 4 bytes/);
@@ -358,7 +357,7 @@ describe('raw access', () => {
 
 describe('maxEntries', () => {
   test('settable before load: the kernel map gets the new size', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const modes = obj.map('modes');
     expect(modes.maxEntries).toBe(16);
     modes.maxEntries = 40;
@@ -373,7 +372,7 @@ describe('maxEntries', () => {
   });
 
   test('shrinking works too', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const counts = obj.map('counts');
     counts.maxEntries = 2;
     await obj.load();
@@ -382,7 +381,7 @@ describe('maxEntries', () => {
   });
 
   test('after load -> TypeError "BpfObject is already loaded"', async () => {
-    const m = (await loaded()).map('counts');
+    const m = (await loadFixture(BASIC)).map('counts');
     expectThrows(
       () => {
         m.maxEntries = 5;
@@ -394,7 +393,7 @@ describe('maxEntries', () => {
   });
 
   test('0, negative, fractional -> RangeError; non-number -> TypeError', () => {
-    const m = open().map('counts');
+    const m = openFixture(BASIC).map('counts');
     for (const n of [0, -1, 1.5, 2 ** 32]) {
       expectThrows(
         () => {
@@ -417,7 +416,7 @@ describe('maxEntries', () => {
 
 describe('state', () => {
   test('element operations before load -> TypeError "BpfObject is not loaded"', () => {
-    const counts = open().map('counts');
+    const counts = openFixture(BASIC).map('counts');
     const notLoaded = 'BpfObject is not loaded';
     expectThrows(() => counts.get(1), 'TypeError', notLoaded);
     expectThrows(() => counts.set(1, 1n), 'TypeError', notLoaded);
@@ -458,7 +457,7 @@ describe('state', () => {
 
 describe('pin', () => {
   test('pin(path) creates the file, pinPath reports it, unpin() removes it', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     expect(counts.pinPath).toBeUndefined();
     const p = bpffsPath('map');
     pins.push(p);
@@ -471,7 +470,7 @@ describe('pin', () => {
   });
 
   test('unpin(path) with an explicit path', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     const p = bpffsPath('map_explicit');
     pins.push(p);
     counts.pin(p);
@@ -480,7 +479,7 @@ describe('pin', () => {
   });
 
   test('the pin outlives the object', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const p = bpffsPath('map_survives');
     pins.push(p);
     obj.map('counts').pin(p);
@@ -489,7 +488,7 @@ describe('pin', () => {
   });
 
   test('pin outside bpffs -> BpfError; bad path -> TypeError', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     const e = thrown(() => counts.pin(`${os.tmpdir()}/nlb_map_not_bpffs_${process.pid}`));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.syscall).toBe('bpf_map__pin');

@@ -4,7 +4,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BpfError, BpfMap, BpfObject, Link, Program, VerifierError } from 'node-libbpf';
-import { expectError, expectRejects, expectThrows, fdCount, fdInfo, fixture, rejection, spawnGatedGetpgid, thrown, triggerGetpgid } from '../support/helpers';
+import {
+  expectError,
+  expectRejects,
+  expectThrows,
+  fdCount,
+  fdInfo,
+  fixture,
+  loadFixture,
+  openFixture,
+  rejection,
+  spawnGatedGetpgid,
+  thrown,
+  triggerGetpgid,
+} from '../support/helpers';
 
 const BASIC = fixture('basic');
 const RELOC = fixture('core_reloc');
@@ -20,19 +33,10 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // Objects a test forgot to close (or that failed mid-way) are closed after it.
-const opened: BpfObject[] = [];
-function open(source: string | Uint8Array, options?: Parameters<typeof BpfObject.open>[1]): BpfObject {
-  const obj = BpfObject.open(source, options);
-  opened.push(obj);
-  return obj;
-}
-afterEach(() => {
-  for (const obj of opened.splice(0)) obj.close();
-});
 
 describe('open', () => {
   test('from a path: programs and maps as in the ELF file, not loaded', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     expect(obj).toBeInstanceOf(BpfObject);
     expect(obj.name).toBe('basic');
     expect(obj.loaded).toBe(false);
@@ -45,7 +49,7 @@ describe('open', () => {
 
   test('from a Buffer, with the name option naming the object and its internal maps', async () => {
     const bytes = fs.readFileSync(BASIC);
-    const obj = open(bytes, { name: 'frombuf' });
+    const obj = openFixture(bytes, { name: 'frombuf' });
     expect(obj.name).toBe('frombuf');
     expect(obj.maps().map((m) => m.name)).toEqual(expect.arrayContaining(['counts', 'frombuf.rodata', 'frombuf.data', 'frombuf.bss']));
     await obj.load();
@@ -55,13 +59,13 @@ describe('open', () => {
 
   test('from a Uint8Array that is not a Buffer', async () => {
     const bytes = new Uint8Array(fs.readFileSync(BASIC));
-    const obj = open(bytes);
+    const obj = openFixture(bytes);
     await obj.load();
     expect(obj.map('counts').fd).toBeGreaterThan(0);
   });
 
   test('pinRoot is accepted and load works with it', async () => {
-    const obj = open(BASIC, { pinRoot: '/sys/fs/bpf' });
+    const obj = openFixture(BASIC, { pinRoot: '/sys/fs/bpf' });
     await obj.load();
     expect(obj.loaded).toBe(true);
     // basic.bpf.c pins nothing by name: nothing appears there.
@@ -72,7 +76,7 @@ describe('open', () => {
     ['string', KCONFIG],
     ['object', { CONFIG_NLB_TEST_FLAG: true, CONFIG_NLB_TEST_NUM: 42 }],
   ])('kconfig (%s form) resolves the extern CONFIG_* variables', async (_form, kconfig) => {
-    const obj = open(RELOC, { kconfig });
+    const obj = openFixture(RELOC, { kconfig });
     await obj.load();
     // The .kconfig map holds the resolved values...
     expect(obj.map('.kconfig').get(0)).toEqual({ CONFIG_NLB_TEST_FLAG: true, CONFIG_NLB_TEST_NUM: 42 });
@@ -86,13 +90,13 @@ describe('open', () => {
   });
 
   test('kconfig object form: false -> n, negative numbers', async () => {
-    const obj = open(RELOC, { kconfig: { CONFIG_NLB_TEST_FLAG: false, CONFIG_NLB_TEST_NUM: -3 } });
+    const obj = openFixture(RELOC, { kconfig: { CONFIG_NLB_TEST_FLAG: false, CONFIG_NLB_TEST_NUM: -3 } });
     await obj.load();
     expect(obj.map('.kconfig').get(0)).toEqual({ CONFIG_NLB_TEST_FLAG: false, CONFIG_NLB_TEST_NUM: -3 });
   });
 
   test('without kconfig, a strong CONFIG_* extern the kernel does not define fails the load', async () => {
-    const obj = open(RELOC);
+    const obj = openFixture(RELOC);
     const e = await rejection(obj.load());
     expect(e).toBeInstanceOf(BpfError);
     expect(e.syscall).toBe('bpf_object__load');
@@ -105,7 +109,7 @@ describe('open', () => {
   });
 
   test('logLevel: program.verifierLog holds the successful load\'s verifier log', async () => {
-    const obj = open(BASIC, { logLevel: 1 });
+    const obj = openFixture(BASIC, { logLevel: 1 });
     await obj.load();
     for (const p of obj.programs()) {
       const log = p.verifierLog;
@@ -116,7 +120,7 @@ describe('open', () => {
   });
 
   test('logLevel 2: the verbose log has the instructions', async () => {
-    const obj = open(BASIC, { logLevel: 2 });
+    const obj = openFixture(BASIC, { logLevel: 2 });
     await obj.load();
     const log = obj.program('count_getpgid').verifierLog!;
     expect(log).toMatch(/^0: /m);
@@ -124,7 +128,7 @@ describe('open', () => {
   });
 
   test('without logLevel there is no verifier log', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     await obj.load();
     expect(obj.program('count_getpgid').verifierLog).toBeUndefined();
   });
@@ -132,7 +136,7 @@ describe('open', () => {
   test('btfCustomPath: a copy of the kernel BTF relocates like the kernel\'s', async () => {
     const copy = path.join(tmp, 'vmlinux.btf');
     fs.copyFileSync('/sys/kernel/btf/vmlinux', copy);
-    const obj = open(RELOC, { btfCustomPath: copy, kconfig: KCONFIG });
+    const obj = openFixture(RELOC, { btfCustomPath: copy, kconfig: KCONFIG });
     const child = await spawnGatedGetpgid(1);
     obj.globals.target_tgid = child.pid;
     await obj.load();
@@ -147,7 +151,7 @@ describe('open', () => {
     fs.writeFileSync(garbage, Buffer.alloc(4096, 0x41));
     let e: any;
     try {
-      const obj = open(RELOC, { btfCustomPath: garbage, kconfig: KCONFIG });
+      const obj = openFixture(RELOC, { btfCustomPath: garbage, kconfig: KCONFIG });
       await obj.load();
     } catch (err) {
       e = err;
@@ -160,7 +164,7 @@ describe('open', () => {
   });
 
   test('btfCustomPath: a missing file fails with ENOENT', async () => {
-    const obj = open(RELOC, { btfCustomPath: path.join(tmp, 'does-not-exist.btf'), kconfig: KCONFIG });
+    const obj = openFixture(RELOC, { btfCustomPath: path.join(tmp, 'does-not-exist.btf'), kconfig: KCONFIG });
     const e = await rejection(obj.load());
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
@@ -268,7 +272,7 @@ describe('open failures from libbpf', () => {
 
 describe('programs and maps', () => {
   test('programs() and program(name) return the same object every time', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const [a, b] = obj.programs();
     expect(a).toBeInstanceOf(Program);
     expect(obj.programs()[0]).toBe(a);
@@ -279,7 +283,7 @@ describe('programs and maps', () => {
   });
 
   test('maps() and map(name) return the same object every time; internal maps answer to their section', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const counts = obj.map('counts');
     expect(counts).toBeInstanceOf(BpfMap);
     expect(obj.map('counts')).toBe(counts);
@@ -293,13 +297,13 @@ describe('programs and maps', () => {
   });
 
   test('unknown program -> RangeError listing the known ones', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const e = thrown(() => obj.program('nope'));
     expectError(e, 'RangeError', 'name: expected one of this object\'s programs (count_getpgid, raw_any), got "nope"');
   });
 
   test('unknown map -> RangeError listing the known ones', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const e = thrown(() => obj.map('nope'));
     expect(e).toBeInstanceOf(RangeError);
     expect(e.message).toMatch(/^name: expected one of this object's maps \(counts, signed_array, .*basic\.rodata.*\), got "nope"$/);
@@ -307,7 +311,7 @@ describe('programs and maps', () => {
   });
 
   test('programs and maps keep their identity across load', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const prog = obj.program('count_getpgid');
     const map = obj.map('counts');
     await obj.load();
@@ -318,7 +322,7 @@ describe('programs and maps', () => {
 
 describe('load', () => {
   test('resolves; programs and maps get fds', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     await expect(obj.load()).resolves.toBeUndefined();
     expect(obj.loaded).toBe(true);
     for (const p of obj.programs()) expect(p.fd).toBeGreaterThan(0);
@@ -326,7 +330,7 @@ describe('load', () => {
   });
 
   test('a second load -> TypeError "BpfObject is already loaded"', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     await obj.load();
     const e = await rejection(obj.load());
     expectError(e, 'TypeError', 'BpfObject is already loaded');
@@ -334,7 +338,7 @@ describe('load', () => {
   });
 
   test('load while a load is running -> TypeError', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     const first = obj.load();
     const e = await rejection(obj.load());
     expectError(e, 'TypeError', 'BpfObject is loading');
@@ -343,7 +347,7 @@ describe('load', () => {
   });
 
   test('after a failed load, load again -> TypeError "BpfObject failed to load; open it again"', async () => {
-    const obj = open(REJECT);
+    const obj = openFixture(REJECT);
     await expect(obj.load()).rejects.toBeInstanceOf(VerifierError);
     expect(obj.loaded).toBe(false);
     const e = await rejection(obj.load());
@@ -353,7 +357,7 @@ describe('load', () => {
   });
 
   test('verifier rejection -> VerifierError with the complete log', async () => {
-    const obj = open(REJECT);
+    const obj = openFixture(REJECT);
     const e = await rejection(obj.load());
     expect(e).toBeInstanceOf(VerifierError);
     expect(e).toBeInstanceOf(BpfError);
@@ -407,7 +411,7 @@ describe('load', () => {
 
 describe('attach', () => {
   test('attaches the auto-attachable programs only (plain SEC("raw_tp") is skipped)', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     await obj.load();
     const links = obj.attach();
     expect(links).toHaveLength(1);
@@ -418,7 +422,7 @@ describe('attach', () => {
   });
 
   test('programs with autoattach = false are skipped', async () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     obj.program('count_getpgid').autoattach = false;
     await obj.load();
     expect(obj.attach()).toEqual([]);
@@ -427,7 +431,7 @@ describe('attach', () => {
   });
 
   test('before load -> TypeError "BpfObject is not loaded"', () => {
-    const obj = open(BASIC);
+    const obj = openFixture(BASIC);
     expectThrows(() => obj.attach(), 'TypeError', 'BpfObject is not loaded');
   });
 });

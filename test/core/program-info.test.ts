@@ -2,17 +2,10 @@
 // /proc/uptime), and enableStats(): run counts move only while statistics are on.
 import * as fs from 'node:fs';
 import { BpfObject, enableStats, Program, StatsHandle } from 'node-libbpf';
-import { cleanupAfterEach, expectThrows, fdInfo, fixture, triggerGetpgid } from '../support/helpers';
+import { cleanupAfterEach, expectThrows, fdInfo, fixture, loadFixture, triggerGetpgid } from '../support/helpers';
 
 const STATS = fixture('proginfo_stats');
 const cleanup = cleanupAfterEach();
-
-async function loaded(): Promise<BpfObject> {
-  const obj = BpfObject.open(STATS);
-  cleanup(() => obj.close());
-  await obj.load();
-  return obj;
-}
 
 /** Nanoseconds since boot, from /proc/uptime (10 ms resolution). */
 const uptimeNs = (): bigint => BigInt(Math.round(Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000)) * 1_000_000n;
@@ -27,7 +20,7 @@ async function runsCounted(prog: Program, n: number): Promise<bigint> {
 describe('Program.info()', () => {
   test('what the kernel keeps about a loaded program', async () => {
     const before = uptimeNs();
-    const obj = await loaded();
+    const obj = await loadFixture(STATS);
     const after = uptimeNs();
     const prog = obj.program('info_count_getpgid_calls');
     const info = prog.info();
@@ -72,7 +65,7 @@ describe('Program.info()', () => {
 
 describe('enableStats()', () => {
   test('runCount and runTimeNs grow only while statistics are on', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(STATS);
     obj.attach();
     const prog = obj.program('info_count_getpgid_calls');
     await triggerGetpgid(3);
@@ -96,7 +89,7 @@ describe('enableStats()', () => {
   });
 
   test('close() is idempotent; Program.enableStats is the same; statistics stay on while any handle is open', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(STATS);
     obj.attach();
     const prog = obj.program('info_count_getpgid_calls');
     const a = enableStats();

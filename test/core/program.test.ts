@@ -8,6 +8,8 @@ import {
   expectThrows,
   fdInfo,
   fixture,
+  loadFixture,
+  openFixture,
   removeBpffs,
   thrown,
   triggerGetpgid,
@@ -16,26 +18,14 @@ import { kernelAtLeast } from '../support/kernel';
 
 const BASIC = fixture('basic');
 
-const opened: BpfObject[] = [];
-function open(): BpfObject {
-  const obj = BpfObject.open(BASIC);
-  opened.push(obj);
-  return obj;
-}
-async function loaded(): Promise<BpfObject> {
-  const obj = open();
-  await obj.load();
-  return obj;
-}
 const pins: string[] = [];
 afterEach(() => {
-  for (const obj of opened.splice(0)) obj.close();
   for (const p of pins.splice(0)) removeBpffs(p);
 });
 
 describe('metadata', () => {
   test('name, sectionName, type', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const tp = obj.program('count_getpgid');
     const raw = obj.program('raw_any');
     expect(tp).toBeInstanceOf(Program);
@@ -50,13 +40,13 @@ describe('metadata', () => {
   test('expectedAttachType: none for tracepoint and raw_tp programs', () => {
     // Their sections set no expected attach type (0). 0 is also BPF_CGROUP_INET_INGRESS,
     // which must not be reported for programs that are not cgroup programs.
-    const obj = open();
+    const obj = openFixture(BASIC);
     expect(obj.program('count_getpgid').expectedAttachType).toBeUndefined();
     expect(obj.program('raw_any').expectedAttachType).toBeUndefined();
   });
 
   test('instructionCount is positive, before and after load', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const tp = obj.program('count_getpgid');
     const before = tp.instructionCount;
     expect(before).toBeGreaterThan(10);
@@ -66,14 +56,14 @@ describe('metadata', () => {
   });
 
   test('verifierLog is undefined without logLevel', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     expect(obj.program('count_getpgid').verifierLog).toBeUndefined();
   });
 });
 
 describe('autoload', () => {
   test('defaults to true, settable before load', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const raw = obj.program('raw_any');
     expect(raw.autoload).toBe(true);
     raw.autoload = false;
@@ -83,7 +73,7 @@ describe('autoload', () => {
   });
 
   test('autoload = false: the program is not loaded, the others are', async () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const raw = obj.program('raw_any');
     raw.autoload = false;
     await obj.load();
@@ -100,7 +90,7 @@ describe('autoload', () => {
   });
 
   test('setting it after load -> TypeError "BpfObject is already loaded"', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     expectThrows(
       () => {
         obj.program('raw_any').autoload = false;
@@ -112,7 +102,7 @@ describe('autoload', () => {
   });
 
   test('non-boolean -> TypeError', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     const raw = obj.program('raw_any');
     for (const v of [1, 'false', null, undefined, {}]) {
       expectThrows(
@@ -127,7 +117,7 @@ describe('autoload', () => {
   });
 
   test('autoattach: non-boolean -> TypeError', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     expectThrows(
       () => {
         obj.program('count_getpgid').autoattach = 0 as any;
@@ -141,12 +131,12 @@ describe('autoload', () => {
 
 describe('fd', () => {
   test('before load -> TypeError "BpfObject is not loaded"', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     expectThrows(() => obj.program('count_getpgid').fd, 'TypeError', 'BpfObject is not loaded');
   });
 
   test('after load: a BPF program fd of the right type', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const info = fdInfo(obj.program('count_getpgid').fd);
     expect(info.prog_type).toBe('5'); // BPF_PROG_TYPE_TRACEPOINT
     expect(fdInfo(obj.program('raw_any').fd).prog_type).toBe('17'); // BPF_PROG_TYPE_RAW_TRACEPOINT
@@ -170,7 +160,7 @@ function expectTracepointLink(linkFd: number, progFd: number): void {
 
 describe('attach', () => {
   test('attach() on the tracepoint program counts the child\'s getpgid() calls', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attach();
     expect(link).toBeInstanceOf(Link);
     expectTracepointLink(link.fd, obj.program('count_getpgid').fd);
@@ -181,7 +171,7 @@ describe('attach', () => {
   });
 
   test('attach() on a plain SEC("raw_tp") program -> BpfError EOPNOTSUPP with a hint', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const e = thrown(() => obj.program('raw_any').attach());
     expect(e).toBeInstanceOf(BpfError);
     expect(e.errno).toBe(os.constants.errno.EOPNOTSUPP);
@@ -192,12 +182,12 @@ describe('attach', () => {
   });
 
   test('attach() before load -> TypeError "BpfObject is not loaded"', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     expectThrows(() => obj.program('count_getpgid').attach(), 'TypeError', 'BpfObject is not loaded');
   });
 
   test('attachTracepoint(category, name)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const link = obj.program('count_getpgid').attachTracepoint('syscalls', 'sys_enter_getpgid');
     expect(link).toBeInstanceOf(Link);
     expectTracepointLink(link.fd, obj.program('count_getpgid').fd);
@@ -206,7 +196,7 @@ describe('attach', () => {
   });
 
   test('attachTracepoint to a tracepoint that does not exist -> BpfError ENOENT', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const e = thrown(() => obj.program('count_getpgid').attachTracepoint('nope', 'nope'));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
@@ -218,7 +208,7 @@ describe('attach', () => {
   });
 
   test('attachRawTracepoint(name)', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const raw = obj.program('raw_any');
     const link = raw.attachRawTracepoint('sys_enter');
     expect(link).toBeInstanceOf(Link);
@@ -229,7 +219,7 @@ describe('attach', () => {
   });
 
   test('attachRawTracepoint to a tracepoint that does not exist -> BpfError', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const e = thrown(() => obj.program('raw_any').attachRawTracepoint('no_such_tracepoint_nlb'));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
@@ -237,7 +227,7 @@ describe('attach', () => {
   });
 
   test('argument type errors', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const tp = obj.program('count_getpgid');
     const raw = obj.program('raw_any');
     expectThrows(() => tp.attachTracepoint(1 as any, 'x'), 'TypeError', 'category: expected a non-empty string, got 1');
@@ -253,7 +243,7 @@ describe('attach', () => {
 
 describe('pin', () => {
   test('pin(path) creates the bpffs file; unpin(path) removes it', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const tp = obj.program('count_getpgid');
     const p = bpffsPath('prog');
     pins.push(p);
@@ -265,7 +255,7 @@ describe('pin', () => {
   });
 
   test('pinned program outlives close()', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const p = bpffsPath('prog_close');
     pins.push(p);
     obj.program('raw_any').pin(p);
@@ -275,7 +265,7 @@ describe('pin', () => {
   });
 
   test('pin outside bpffs -> BpfError EINVAL with a hint', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const e = thrown(() => obj.program('raw_any').pin(`${os.tmpdir()}/nlb_not_bpffs_${process.pid}`));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('EINVAL');
@@ -284,7 +274,7 @@ describe('pin', () => {
   });
 
   test('pin over an existing pin -> BpfError EEXIST', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const p = bpffsPath('prog_twice');
     pins.push(p);
     obj.program('raw_any').pin(p);
@@ -295,7 +285,7 @@ describe('pin', () => {
   });
 
   test('pin before load -> TypeError "BpfObject is not loaded"', () => {
-    const obj = open();
+    const obj = openFixture(BASIC);
     expectThrows(() => obj.program('raw_any').pin(bpffsPath('never')), 'TypeError', 'BpfObject is not loaded');
   });
 });
@@ -309,7 +299,7 @@ describe('receivers and construction', () => {
   });
 
   test('a method borrowed onto another library object throws TypeError', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     expectThrows(() => Program.prototype.attach.call(obj.map('counts') as any), 'TypeError');
   });
 

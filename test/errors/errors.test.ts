@@ -3,21 +3,13 @@
 import * as os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { BpfError, BpfObject, VerifierError, setLogger } from 'node-libbpf';
-import { expectThrows, fixture, rejection, thrown } from '../support/helpers';
+import { expectThrows, fixture, loadFixture, openFixture, rejection, thrown } from '../support/helpers';
 
 const BASIC = fixture('basic');
 
-const opened: BpfObject[] = [];
 afterEach(() => {
   setLogger(null);
-  for (const obj of opened.splice(0)) obj.close();
 });
-async function loaded(): Promise<BpfObject> {
-  const obj = BpfObject.open(BASIC);
-  opened.push(obj);
-  await obj.load();
-  return obj;
-}
 
 describe('BpfError', () => {
   test('fields and message format', () => {
@@ -67,7 +59,7 @@ describe('BpfError', () => {
   });
 
   test('from the kernel: a map update with noexist on an existing key', async () => {
-    const counts = (await loaded()).map('counts');
+    const counts = (await loadFixture(BASIC)).map('counts');
     counts.set(1, 1n);
     const e = thrown(() => counts.set(1, 1n, 'noexist'));
     expect(e).toBeInstanceOf(BpfError);
@@ -81,7 +73,7 @@ describe('BpfError', () => {
   });
 
   test('from libbpf: the lines it printed are attached, without the "libbpf: " prefix', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const e = thrown(() => obj.program('count_getpgid').attachTracepoint('nope', 'nope'));
     expect(e).toBeInstanceOf(BpfError);
     expect(e.libbpfLog.length).toBeGreaterThan(0);
@@ -110,8 +102,7 @@ describe('VerifierError', () => {
   });
 
   test('from the kernel', async () => {
-    const obj = BpfObject.open(fixture('verifier_reject'));
-    opened.push(obj);
+    const obj = openFixture(fixture('verifier_reject'));
     const e = await rejection(obj.load());
     expect(e).toBeInstanceOf(VerifierError);
     expect(e).toBeInstanceOf(BpfError);
@@ -128,8 +119,7 @@ describe('realms', () => {
   // main one: the wrong-state TypeErrors the addon throws itself must still be
   // `instanceof TypeError` for the caller (BpfError already is: TypeScript makes it).
   test('state errors thrown by the addon are instances of the caller\'s TypeError', async () => {
-    const obj = BpfObject.open(BASIC);
-    opened.push(obj);
+    const obj = openFixture(BASIC);
     const notLoaded = thrown(() => obj.map('counts').get(1));
     expect(notLoaded.message).toBe('BpfObject is not loaded');
     expect(notLoaded).toBeInstanceOf(TypeError);
@@ -143,7 +133,7 @@ describe('realms', () => {
 
 describe('setLogger', () => {
   test('receives libbpf lines with level strings, on the JS thread, during the call', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const got: { level: string; message: string; main: boolean }[] = [];
     setLogger((level, message) => got.push({ level, message, main: isMainThread }));
     const e = thrown(() => obj.program('count_getpgid').attachTracepoint('nope', 'nope'));
@@ -164,10 +154,9 @@ describe('setLogger', () => {
       expect(resolved).toBe(false);
       got.push({ level, message });
     }, { level: 'debug' });
-    const obj = BpfObject.open(BASIC);
-    opened.push(obj);
+    const obj = openFixture(BASIC);
     const openLines = got.length;
-    expect(openLines).toBeGreaterThan(0); // open() prints at debug level
+    expect(openLines).toBeGreaterThan(0); // openFixture(BASIC) prints at debug level
     await obj.load().then(() => {
       resolved = true;
     });
@@ -181,7 +170,7 @@ describe('setLogger', () => {
   test('the level option filters', async () => {
     const got: string[] = [];
     setLogger((level) => got.push(level), { level: 'warn' });
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     expect(got).toEqual([]); // a clean load prints nothing at warn level
     expect(() => obj.program('count_getpgid').attachTracepoint('nope', 'nope')).toThrow(BpfError);
     expect(got.length).toBeGreaterThan(0);
@@ -189,7 +178,7 @@ describe('setLogger', () => {
   });
 
   test('setLogger(null) stops delivery; errors still carry their lines', async () => {
-    const obj = await loaded();
+    const obj = await loadFixture(BASIC);
     const got: string[] = [];
     setLogger((_level, message) => got.push(message));
     expect(() => obj.program('count_getpgid').attachTracepoint('nope', 'nope')).toThrow(BpfError);
@@ -214,8 +203,7 @@ describe('setLogger', () => {
       throw new Error('logger boom');
     }, { level: 'debug' });
     // Succeeding calls: open and load print at debug level.
-    const obj = BpfObject.open(BASIC);
-    opened.push(obj);
+    const obj = openFixture(BASIC);
     await expect(obj.load()).resolves.toBeUndefined();
     expect(calls).toBeGreaterThan(0);
     const link = obj.program('count_getpgid').attachTracepoint('syscalls', 'sys_enter_getpgid');
@@ -227,8 +215,7 @@ describe('setLogger', () => {
     expect(e).toBeInstanceOf(BpfError);
     expect(e.code).toBe('ENOENT');
     // And a failing load.
-    const bad = BpfObject.open(fixture('verifier_reject'));
-    opened.push(bad);
+    const bad = openFixture(fixture('verifier_reject'));
     await expect(bad.load()).rejects.toBeInstanceOf(VerifierError);
   });
 });

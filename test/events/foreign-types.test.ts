@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { BpfObject, Btf, PerfBuffer, RingBuffer, UserRingBuffer, type BtfKind } from 'node-libbpf';
 import { headerBtf } from 'node-libbpf/toolchain';
 import { Trigger, until } from '../support/events';
-import { cleanupAfterEach, expectError, expectRejects, expectThrows, fixture, rejection, root, triggerGetpgid } from '../support/helpers';
+import { cleanupAfterEach, expectError, expectRejects, expectThrows, fixture, loadFixture, rejection, root, triggerGetpgid } from '../support/helpers';
 
 const FIXTURE = fixture('foreign_events');
 const HEADER = path.join(root, 'test', 'fixtures', 'foreign_events.h');
@@ -98,11 +98,7 @@ const cleanup = cleanupAfterEach();
 
 /** The fixture, loaded and attached: getpgid() by children of this process sends events. */
 async function load(counts: { rb?: number; pb?: number } = {}): Promise<BpfObject> {
-  const obj = BpfObject.open(FIXTURE);
-  cleanup(() => obj.close());
-  obj.globals.targ_ppid = process.pid;
-  await obj.load();
-  obj.attach();
+  const obj = await loadFixture(FIXTURE, { attach: true, globals: { targ_ppid: process.pid } });
   obj.globals.n_rb = counts.rb ?? 0;
   obj.globals.n_pb = counts.pb ?? 0;
   return obj;

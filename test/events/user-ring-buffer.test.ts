@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { BpfError, BpfObject, RingBuffer, UserRingBuffer, type BpfMap } from 'node-libbpf';
 import { INTERNAL } from '../../src/ts/base/internal';
 import { addon } from '../../src/ts/base/native';
-import { expectError, expectMapKindRefused, expectRejects, expectThrows, fixture, rejection, thrown, triggerGetpgid } from '../support/helpers';
+import { expectError, expectMapKindRefused, expectRejects, expectThrows, fixture, loadFixture, openFixture, rejection, thrown, triggerGetpgid } from '../support/helpers';
 import { kernelAtLeast } from '../support/kernel';
 
 const FIXTURE = fixture('userringbuf_echo');
@@ -32,18 +32,15 @@ interface Echo {
   read: bigint;
 }
 
-const opened: BpfObject[] = [];
 const closers: { close(): void }[] = [];
 
 /** The fixture, loaded and attached; before 6.1, without its user rings (and 'drain', which uses them). */
-async function load(): Promise<BpfObject> {
-  const obj = BpfObject.open(FIXTURE);
-  opened.push(obj);
-  if (!HAS_USER_RINGBUF) withoutUserRings(obj);
-  await obj.load();
-  obj.attach();
-  obj.globals.target_ppid = process.pid;
-  return obj;
+function load(): Promise<BpfObject> {
+  return loadFixture(FIXTURE, {
+    attach: true,
+    globals: { target_ppid: process.pid },
+    before: HAS_USER_RINGBUF ? undefined : (obj) => withoutUserRings(obj),
+  });
 }
 
 /** Leaves the user rings uncreated, but `keep`, and the program that uses them unloaded. */
@@ -60,8 +57,7 @@ function withoutUserRings(obj: BpfObject, keep?: string): void {
  */
 async function expectKindMissing(): Promise<void> {
   for (const name of USER_RINGS) {
-    const refused = BpfObject.open(FIXTURE);
-    opened.push(refused);
+    const refused = openFixture(FIXTURE);
     withoutUserRings(refused, name);
     const e = await rejection(refused.load());
     expect(e).toBeInstanceOf(BpfError);
@@ -105,7 +101,6 @@ const command = (seq: number): Command => ({ seq, op: seq % 3, arg: BigInt(seq) 
 
 afterEach(() => {
   for (const c of closers.splice(0).reverse()) c.close();
-  for (const obj of opened.splice(0)) obj.close();
 });
 
 describe('round trip to BPF', () => {
@@ -285,8 +280,7 @@ describe('misuse', () => {
     expectThrows(() => new UserRingBuffer({} as BpfMap), 'TypeError', 'map: expected a BpfMap, got an object');
     expectThrows(() => new UserRingBuffer(obj.map('commands'), { bogus: 1 } as never), 'TypeError', /^options\.bogus: expected one of the known options/);
     expectThrows(() => new UserRingBuffer(obj.map('commands'), { type: 'struct nope' }), 'RangeError', /^options\.type: expected a type in the object's BTF/);
-    const unloaded = BpfObject.open(FIXTURE);
-    opened.push(unloaded);
+    const unloaded = openFixture(FIXTURE);
     expectThrows(() => new UserRingBuffer(unloaded.map('commands')), 'TypeError', 'BpfObject is not loaded');
   });
 

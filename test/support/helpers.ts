@@ -1,10 +1,12 @@
-// Small helpers shared by the core API tests: fixture paths, a getpgid() trigger run in a
-// child process (Node has no getpgid binding), unique bpffs paths, fd counting and GC.
+// Small helpers shared by the tests: fixtures opened and loaded with their own cleanup, a
+// getpgid() trigger run in a child process (Node has no getpgid binding), unique bpffs
+// paths, fd counting and GC.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { BpfObject, type OpenOptions } from 'node-libbpf';
 
 export const root = path.join(__dirname, '..', '..');
 
@@ -200,4 +202,44 @@ export function cleanupAfterEach(): (f: () => void) => void {
     }
   });
   return (f) => cleanups.push(f);
+}
+
+/** How openFixture()/loadFixture() shape an object before it loads. */
+export interface FixtureOptions extends OpenOptions {
+  /** Only these programs load (the others get autoload = false). */
+  programs?: string[];
+  /** Initial values of globals, set before load. */
+  globals?: Record<string, unknown>;
+  /** Anything else before load: map sizes, autocreate, attach targets. */
+  before?: (obj: BpfObject) => void;
+  /** After load, auto-attach every program whose section says where (obj.attach()). */
+  attach?: boolean;
+}
+
+// Every test file that imports this module closes, after each test, what openFixture()
+// opened during it (even when the test failed).
+const closeAfterTest = cleanupAfterEach();
+
+/**
+ * Opens a test fixture (a name such as 'basic', a path to an object, or its bytes), shaped
+ * by `options` (or by a function run before load); closed after the test.
+ */
+export function openFixture(name: string | Uint8Array, options: FixtureOptions | ((obj: BpfObject) => void) = {}): BpfObject {
+  if (typeof options === 'function') options = { before: options };
+  const { programs, globals, before, attach: _attach, ...open } = options;
+  const source = typeof name !== 'string' || name.includes('/') ? name : fixture(name);
+  const obj = BpfObject.open(source, Object.keys(open).length ? open : undefined);
+  closeAfterTest(() => obj.close());
+  if (programs) for (const p of obj.programs()) p.autoload = programs.includes(p.name);
+  for (const [key, value] of Object.entries(globals ?? {})) obj.globals[key] = value;
+  before?.(obj);
+  return obj;
+}
+
+/** openFixture(), then load() (and attach() with `attach: true`); closed after the test. */
+export async function loadFixture(name: string | Uint8Array, options: FixtureOptions | ((obj: BpfObject) => void) = {}): Promise<BpfObject> {
+  const obj = openFixture(name, options);
+  await obj.load();
+  if (typeof options !== 'function' && options.attach) obj.attach();
+  return obj;
 }

@@ -1,14 +1,14 @@
 // Network attach kinds and BPF_PROG_TEST_RUN: option parsing for Program's attachXdp,
 // attachTcx, attachCgroup, attachNetns, attachSocket, attachSockmap, attachNetfilter and
-// testRun (program.ts), plus the links that are not libbpf bpf_links: fd-only links from
-// bpf_link_create(), classic tc filters and socket filters.
+// testRun (program.ts). Every attachment comes back as a NativeLink the addon owns, also
+// those that are no libbpf bpf_link: fd-only links from bpf_link_create(), classic tc
+// filters and socket filters.
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkBytes, checkInteger, checkOptions, checkString } from '../base/args';
 import { BpfError } from '../errors/bpf-error';
-import { LINK_DESTROYED } from '../errors/state';
 import { addon, type NativeLink, type NativeProgram, type NativeTestRunOptions, type NativeTestRunResult } from '../base/native';
 
 const { errno } = os.constants;
@@ -56,148 +56,6 @@ function checkAttachType(value: unknown, name: string, allowed?: (t: string) => 
   return value;
 }
 
-// --- links that are not libbpf bpf_links ---------------------------------------------
-
-/** A kernel link known only by its fd (from bpf_link_create): closing the fd detaches. */
-class FdLink implements NativeLink {
-  #fd: number;
-  #destroyed = false;
-  #disconnected = false;
-  #pinPath: string | null = null;
-
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-
-  #check(): number {
-    if (this.#destroyed) throw new TypeError(LINK_DESTROYED);
-    return this.#fd;
-  }
-
-  fd(): number {
-    return this.#check();
-  }
-
-  destroyed(): boolean {
-    return this.#destroyed;
-  }
-
-  pinPath(): string | null {
-    this.#check();
-    return this.#pinPath;
-  }
-
-  pin(path: string): void {
-    addon.NativeProgram.pinFd(this.#check(), path);
-    this.#pinPath = path;
-  }
-
-  unpin(): void {
-    this.#check();
-    if (this.#pinPath === null) return;
-    try {
-      fs.unlinkSync(this.#pinPath);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'EINVAL';
-      throw new BpfError(errno[code as keyof typeof errno] ?? errno.EINVAL, 'bpf_link__unpin', this.#pinPath);
-    }
-    this.#pinPath = null;
-  }
-
-  update(programFd: number): void {
-    addon.NativeLink.updateFd(this.#check(), programFd);
-  }
-
-  info(): ReturnType<NativeLink['info']> {
-    return addon.NativeLink.infoFd(this.#check());
-  }
-
-  // Like libbpf's bpf_link__disconnect(): the fd stays open (the attachment with it)
-  // until the process exits; destroy() then only forgets it.
-  disconnect(): void {
-    this.#check();
-    this.#disconnected = true;
-  }
-
-  destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    if (!this.#disconnected) fs.closeSync(this.#fd);
-  }
-}
-
-/** An attachment that is not a kernel link (classic tc filter, socket filter): detach() undoes it. */
-class DetachLink implements NativeLink {
-  #detach: (() => void) | undefined;
-  #what: string;
-
-  constructor(what: string, detach: () => void) {
-    this.#what = what;
-    this.#detach = detach;
-  }
-
-  #check(): void {
-    if (!this.#detach) throw new TypeError(LINK_DESTROYED);
-  }
-
-  /** -1: there is no kernel link object. */
-  fd(): number {
-    this.#check();
-    return -1;
-  }
-
-  destroyed(): boolean {
-    return this.#detach === undefined;
-  }
-
-  pinPath(): string | null {
-    this.#check();
-    return null;
-  }
-
-  pin(): void {
-    this.#check();
-    throw new BpfError(errno.EOPNOTSUPP, 'bpf_link__pin', `a ${this.#what} is not a BPF link`, {
-      hint: 'only kernel links can be pinned; attach with a link-based call (tcx instead of classic tc) to pin',
-    });
-  }
-
-  unpin(): void {
-    this.#check();
-  }
-
-  update(): void {
-    this.#check();
-    throw this.#notALink('bpf_link__update_program', 'attach the new program with a link-based call (tcx instead of classic tc) to swap programs in place');
-  }
-
-  info(): ReturnType<NativeLink['info']> {
-    this.#check();
-    throw this.#notALink('bpf_link_get_info_by_fd', 'a classic tc filter shows in `tc filter show`; a socket filter has no kernel-side record');
-  }
-
-  #notALink(call: string, hint: string): BpfError {
-    return new BpfError(errno.EOPNOTSUPP, call, `a ${this.#what} is not a BPF link`, { hint });
-  }
-
-  disconnect(): void {
-    this.#check();
-    this.#detach = () => undefined;
-  }
-
-  // Like bpf_link__destroy(), a failing detach is not reported: the target (interface,
-  // socket) may be gone already, which detached it.
-  destroy(): void {
-    const detach = this.#detach;
-    this.#detach = undefined;
-    try {
-      detach?.();
-    } catch {
-      // already detached
-    }
-  }
-}
-
 // --- XDP -------------------------------------------------------------------------------
 
 export interface XdpOptions {
@@ -212,7 +70,7 @@ export function attachXdp(p: NetProgram, ifnameOrIndex: unknown, options: unknow
   const ifindex = resolveIfindex(ifnameOrIndex);
   if (o.mode === undefined) return p.native.attachXdp(ifindex);
   if (typeof o.mode !== 'string' || !Object.hasOwn(XDP_MODES, o.mode)) throw argRangeError('options.mode', "'skb', 'driver' or 'hw'", o.mode);
-  return new FdLink(p.native.linkCreate(ifindex, 'xdp', XDP_MODES[o.mode], 0, 0, 0));
+  return p.native.linkCreate(ifindex, 'xdp', XDP_MODES[o.mode], 0, 0, 0);
 }
 
 // --- tcx and classic tc ---------------------------------------------------------------
@@ -272,16 +130,11 @@ export function attachTcx(p: NetProgram, ifnameOrIndex: unknown, options: unknow
   const handle = o.handle === undefined ? 0 : checkInteger(o.handle, 'options.handle', 1, 0xffffffff);
   if ((rel || revision) && mode === 'tc') throw argTypeError('options.mode', "'tcx' or 'auto' with before/after/expectedRevision (classic tc has no ordering)", mode);
 
-  const tc = (): NativeLink => {
-    const egress = direction === 'egress';
-    const made = p.native.tcAttach(ifindex, egress, handle, priority);
-    const native = p.native;
-    return new DetachLink('classic tc filter', () => native.tcDetach(ifindex, egress, made.handle, made.priority));
-  };
+  const tc = (): NativeLink => p.native.tcAttach(ifindex, direction === 'egress', handle, priority);
   if (mode === 'tc') return tc();
   try {
     if (fromSection === direction) return p.native.attachTcx(ifindex, flags, relative, 0, revision);
-    return new FdLink(p.native.linkCreate(ifindex, `tcx_${direction}`, flags, relative, 0, revision));
+    return p.native.linkCreate(ifindex, `tcx_${direction}`, flags, relative, 0, revision);
   } catch (e) {
     if (mode === 'auto' && !rel && !revision && e instanceof BpfError && e.code === 'EINVAL') return tc();
     throw e;
@@ -303,17 +156,6 @@ function checkTarget(value: unknown, name: string): string | number {
   throw argTypeError(name, 'a path or a file descriptor', value);
 }
 
-function openTarget(target: string | number, directory: boolean): { fd: number; close(): void } {
-  if (typeof target === 'number') return { fd: target, close: () => undefined };
-  try {
-    const fd = fs.openSync(target, fs.constants.O_RDONLY | (directory ? fs.constants.O_DIRECTORY : 0));
-    return { fd, close: () => fs.closeSync(fd) };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EINVAL';
-    throw new BpfError(errno[code as keyof typeof errno] ?? errno.EINVAL, 'open', target);
-  }
-}
-
 export function attachCgroup(p: NetProgram, path: unknown, options: unknown): NativeLink {
   const o = checkOptions<CgroupOptions>(options, 'options', ['attachType']);
   requireType(p.native, 'attachCgroup', CGROUP_TYPES);
@@ -322,12 +164,7 @@ export function attachCgroup(p: NetProgram, path: unknown, options: unknown): Na
   const type = o.attachType === undefined ? expected : checkAttachType(o.attachType, 'options.attachType', (t) => /^cgroup_|^sock_ops$/.test(t));
   if (type === null) throw argRangeError('options.attachType', 'an attach type (the section names none)', o.attachType);
   if (type === expected) return p.native.attachCgroup(target);
-  const cgroup = openTarget(target, true);
-  try {
-    return new FdLink(p.native.linkCreate(cgroup.fd, type, 0, 0, 0, 0));
-  } finally {
-    cgroup.close();
-  }
+  return p.native.linkCreate(target, type, 0, 0, 0, 0); // a path is opened (and closed) by the addon
 }
 
 export function attachNetns(p: NetProgram, netns: unknown): NativeLink {
@@ -390,10 +227,7 @@ function udpFdByPort(socket: dgram.Socket): number | undefined {
 
 export function attachSocket(p: NetProgram, socket: unknown): NativeLink {
   requireType(p.native, 'attachSocket', ['socket_filter']);
-  const fd = socketFd(socket, 'socket');
-  const native = p.native;
-  const ino = native.socketAttach(fd);
-  return new DetachLink('socket filter', () => native.socketDetach(fd, ino));
+  return p.native.socketAttach(socketFd(socket, 'socket'));
 }
 
 export interface SockmapOptions {
@@ -411,7 +245,7 @@ export function attachSockmap(p: NetProgram, map: unknown, options: unknown): Na
   const type = o.attachType === undefined ? expected : checkAttachType(o.attachType, 'options.attachType', (t) => /^sk_(msg|skb)_/.test(t));
   if (type === null) throw argRangeError('options.attachType', 'an attach type (the section names none)', o.attachType);
   if (type === expected) return p.native.attachSockmap(m.fd);
-  return new FdLink(p.native.linkCreate(m.fd, type, 0, 0, 0, 0));
+  return p.native.linkCreate(m.fd, type, 0, 0, 0, 0);
 }
 
 // --- netfilter ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LibbpfLine } from '../errors/bpf-error';
 import { makeBpfError } from '../errors/factory';
+import { STATE_MESSAGES } from '../errors/state';
 import { AddonLoadError } from './load-error';
 
 export type { LibbpfLine };
@@ -49,18 +50,16 @@ export interface NativeProgram {
   // --- network attach kinds and BPF_PROG_TEST_RUN (program_net.cc) ---
   attachXdp(ifindex: number): NativeLink;
   attachTcx(ifindex: number, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): NativeLink;
-  /** bpf_link_create(): the new link's fd, owned by the caller. */
-  linkCreate(target: number, attachType: string, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): number;
+  /** bpf_link_create(): a link owning the new link's fd. `target`: an ifindex, an fd, or a cgroup directory's path. */
+  linkCreate(target: string | number, attachType: string, flags: number, relativeFd: number, relativeId: number, expectedRevision: number): NativeLink;
   attachCgroup(target: string | number): NativeLink;
   attachNetns(target: string | number): NativeLink;
   attachSockmap(mapFd: number): NativeLink;
   attachNetfilter(pf: number, hooknum: number, priority: number, flags: number): NativeLink;
-  tcAttach(ifindex: number, egress: boolean, handle: number, priority: number): { handle: number; priority: number };
-  tcDetach(ifindex: number, egress: boolean, handle: number, priority: number): void;
-  /** SO_ATTACH_BPF; returns the socket's inode number. */
-  socketAttach(fd: number): number;
-  /** SO_DETACH_BPF if `fd` still names the socket with inode `ino`. */
-  socketDetach(fd: number, ino: number): boolean;
+  /** A classic tc filter: a link that is no kernel link (fd -1); destroy() removes the filter. */
+  tcAttach(ifindex: number, egress: boolean, handle: number, priority: number): NativeLink;
+  /** SO_ATTACH_BPF: a link that is no kernel link; destroy() detaches if `fd` still names that socket. */
+  socketAttach(fd: number): NativeLink;
   testRun(options: NativeTestRunOptions): NativeTestRunResult;
   testRunAsync(options: NativeTestRunOptions): Promise<NativeTestRunResult>;
 }
@@ -70,6 +69,8 @@ export interface NativeIterOptions {
   mapFd?: number;
   order?: number;
   cgroupFd?: number;
+  /** Opened (and closed) by the addon for the attach. */
+  cgroupPath?: string;
   cgroupId?: bigint;
   tid?: number;
   pid?: number;
@@ -204,6 +205,15 @@ export interface NativeMapCreateOptions {
   innerMap?: NativeMap;
 }
 
+/**
+ * What an event buffer's open() takes besides its own options: `onClosed` runs when the
+ * map's BpfObject closed the buffer (the addon closes an object's buffers, then its
+ * links, then the object), so the buffer's TypeScript side can mark itself closed.
+ */
+export interface BufferOptions {
+  onClosed?: () => void;
+}
+
 export interface NativeLink {
   destroy(): void;
   disconnect(): void;
@@ -293,9 +303,9 @@ interface Addon {
     // --- network (program_net.cc) ---
     ifNameToIndex(name: string): number;
     ifIndexToName(index: number): string | null;
-    pinFd(fd: number, path: string): void;
     // --- iterators and introspection (program_iter.cc) ---
-    enableStats(): number;
+    /** BPF_ENABLE_STATS: a link-like handle owning the fd; destroy() closes it. */
+    enableStats(): NativeLink;
   };
   NativeMap: {
     create(options: NativeMapCreateOptions): NativeMap;
@@ -305,24 +315,22 @@ interface Addon {
   };
   NativeLink: {
     fromPinned(path: string): NativeLink;
-    /** update() and info() for a link known only by its fd (bpf_link_create). */
-    updateFd(linkFd: number, programFd: number): void;
-    infoFd(linkFd: number): ReturnType<NativeLink['info']>;
   };
   NativeIter: { open(linkFd: number): NativeIter };
   NativeRingBuffer: {
-    open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string }): NativeRingBuffer;
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { drops?: string } & BufferOptions): NativeRingBuffer;
   };
   NativePerfBuffer: {
-    open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number }): NativePerfBuffer;
+    open(map: NativeMap, onReadable: (error?: Error) => void, options: { pageCount: number } & BufferOptions): NativePerfBuffer;
   };
-  NativeUserRingBuffer: { open(map: NativeMap): NativeUserRingBuffer };
+  NativeUserRingBuffer: { open(map: NativeMap, options?: BufferOptions): NativeUserRingBuffer };
   mapTypes(): string[];
   programTypes(): string[];
   setErrorFactories(factories: {
     bpf: (errno: number, call: string, lines: LibbpfLine[]) => Error;
     type: (message: string) => TypeError;
     range: (message: string) => RangeError;
+    states: Readonly<Record<string, string>>;
   }): void;
   setLogger(logger: ((lines: LibbpfLine[]) => void) | null, level: number): void;
   numPossibleCpus(): number;
@@ -363,7 +371,8 @@ export function loadAddon(): Addon {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const found = build.resolve ? (require(build.resolve(PACKAGE_ROOT)) as Addon) : build(PACKAGE_ROOT);
     // The addon builds its errors with these, so they belong to this realm (instanceof holds).
-    found.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m) });
+    // So do its wrong-state messages, defined once, in errors/state.ts.
+    found.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m), states: STATE_MESSAGES });
     loaded = found;
     return found;
   } catch (e) {

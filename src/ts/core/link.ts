@@ -12,14 +12,12 @@ import type { Program } from './program';
 export const PROGRAMS = new WeakSet<object>();
 
 export class Link implements Disposable {
-  readonly #native: NativeLink;
-  #release: ((link: Link) => void) | undefined;
+  readonly #native: NativeLink; // the addon's: its object destroys it before closing
 
   /** @internal Links come from Program.attach*() and BpfObject.attach(). */
-  constructor(token: symbol, native: NativeLink, release?: (link: Link) => void) {
+  constructor(token: symbol, native: NativeLink) {
     checkInternal(token, 'Link');
     this.#native = native;
-    this.#release = release;
   }
 
   // --- Links by pin, program swap, kernel info (native: link_ops.cc) ---
@@ -96,15 +94,11 @@ export class Link implements Disposable {
    */
   disconnect(): void {
     this.#native.disconnect();
-    this.#release?.(this);
-    this.#release = undefined;
   }
 
   /** Detach the program (unless disconnected or pinned) and free the link. Idempotent. */
   destroy(): void {
     this.#native.destroy();
-    this.#release?.(this);
-    this.#release = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -47,8 +47,6 @@ export class BpfObject implements Disposable {
   readonly #nativePrograms: NativeProgram[];
   readonly #maps: BpfMap[];
   readonly #nativeMaps: NativeMap[];
-  readonly #links = new Set<Link>();
-  readonly #resources = new Set<{ close(): void }>(); // ring buffers made from its maps
   #btf: Btf | null | undefined;
   #globals: Globals | undefined;
   #verifierLogs = new Map<string, string>();
@@ -89,10 +87,6 @@ export class BpfObject implements Disposable {
     const mapOwner = {
       btf: () => this.#objectBtf(),
       check: () => this.#check(),
-      adopt: (resource: { close(): void }) => {
-        this.#resources.add(resource);
-        return () => this.#resources.delete(resource);
-      },
       adoptLink: (n: NativeLink) => this.#adopt(n),
     };
     this.#nativePrograms = native.programs();
@@ -204,9 +198,7 @@ export class BpfObject implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const resource of [...this.#resources]) resource.close();
-    for (const link of [...this.#links]) link.destroy();
-    this.#native.close();
+    this.#native.close(); // the addon's close cascade: event buffers (each told), links, map memory, the object
   }
 
   [Symbol.dispose](): void {
@@ -218,9 +210,7 @@ export class BpfObject implements Disposable {
   }
 
   #adopt(native: NativeLink, kind: typeof Link = Link): Link {
-    const link = new kind(INTERNAL, native, (l) => this.#links.delete(l));
-    this.#links.add(link);
-    return link;
+    return new kind(INTERNAL, native);
   }
 
   #objectBtf(): Btf | undefined {

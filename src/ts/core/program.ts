@@ -1,5 +1,4 @@
 // Program: a borrowed view of one BPF program of a BpfObject.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
 import {
@@ -149,7 +148,6 @@ export class Program {
     const given = (['map', 'task', 'cgroup'] as const).filter((k) => o[k] !== undefined);
     if (given.length > 1) throw argTypeError('options', 'at most one of map, task, cgroup', options);
     const native: NativeIterOptions = {};
-    let cgroupFd: number | undefined;
     if (o.map !== undefined) {
       if (!(o.map instanceof BpfMap)) throw argTypeError('options.map', 'a BpfMap', o.map);
       native.mapFd = o.map.fd;
@@ -172,13 +170,9 @@ export class Program {
         if (typeof c.id !== 'bigint' || c.id <= 0n || c.id >= 2n ** 64n) throw argTypeError('options.cgroup.id', 'a bigint 1..2^64-1', c.id);
         native.cgroupId = c.id;
       }
-      if (c.path !== undefined) native.cgroupFd = cgroupFd = openCgroup(checkString(c.path, 'options.cgroup.path'));
+      if (c.path !== undefined) native.cgroupPath = checkString(c.path, 'options.cgroup.path'); // opened and closed by the addon
     }
-    try {
-      return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
-    } finally {
-      if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
-    }
+    return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
   }
 
   /**
@@ -505,31 +499,22 @@ export interface ProgramInfo extends NativeProgramInfo {
   loadTime: bigint;
 }
 
-function openCgroup(path: string): number {
-  try {
-    return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  } catch (e) {
-    const errno = -((e as NodeJS.ErrnoException).errno ?? -os.constants.errno.EINVAL);
-    throw new BpfError(errno, 'open', `cgroup '${path}'`, { hint: 'a cgroup v2 directory, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified' });
-  }
-}
-
 /**
  * Run-time statistics switched on by {@link enableStats}; they stay on, for every
  * program on the system, until close() (or the process exits).
  */
 export class StatsHandle implements Disposable {
-  #fd: number | undefined;
+  readonly #native: NativeLink; // owns the BPF_ENABLE_STATS fd: destroy() closes it
 
   /** @internal Use enableStats(). */
-  constructor(token: symbol, fd: number) {
+  constructor(token: symbol, native: NativeLink) {
     checkInternal(token, 'StatsHandle');
-    this.#fd = fd;
+    this.#native = native;
   }
 
   /** True once close() ran. */
   get closed(): boolean {
-    return this.#fd === undefined;
+    return this.#native.destroyed();
   }
 
   /**
@@ -539,8 +524,7 @@ export class StatsHandle implements Disposable {
    * stats.close();
    */
   close(): void {
-    if (this.#fd !== undefined) fs.closeSync(this.#fd);
-    this.#fd = undefined;
+    this.#native.destroy();
   }
 
   /**

@@ -4,6 +4,13 @@ import { BpfError, withDetail } from './bpf-error';
 import { requirementIn } from './requirements';
 import { loadRefusalHint, traceHint } from './trace-hints';
 
+// What a link that is no kernel link (classic tc filter, socket filter) refuses, and why.
+const NOT_A_LINK: Record<string, string> = {
+  bpf_link__pin: 'only kernel links can be pinned; attach with a link-based call (tcx instead of classic tc) to pin',
+  bpf_link__update_program: 'attach the new program with a link-based call (tcx instead of classic tc) to swap programs in place',
+  bpf_link_get_info_by_fd: 'a classic tc filter shows in `tc filter show`; a socket filter has no kernel-side record',
+};
+
 export function hintFor(code: string, syscall: string, text: string): string | undefined {
   const traced = traceHint(code, syscall, text);
   if (traced) return traced;
@@ -29,6 +36,8 @@ export function hintFor(code: string, syscall: string, text: string): string | u
   if (code === 'ENOENT' && /failed to create k(ret)?probe/.test(text)) {
     return 'no such kernel function, or no kprobes on this kernel (CONFIG_KPROBES): see /sys/kernel/tracing/available_filter_functions';
   }
+  if (code === 'EOPNOTSUPP' && /is not a BPF link/.test(text) && Object.hasOwn(NOT_A_LINK, syscall)) return NOT_A_LINK[syscall];
+  if (syscall === 'open' && /cannot open cgroup '/.test(text)) return 'a cgroup v2 directory, e.g. under /sys/fs/cgroup or /sys/fs/cgroup/unified';
   switch (code) {
     case 'EPERM':
     case 'EACCES':

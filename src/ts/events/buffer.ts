@@ -6,14 +6,16 @@ import { EventStream, watchSignal } from './stream';
 
 export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterable<T>, Disposable {
   readonly #name: string;
+  readonly #closedMessage: string;
   #closed = false;
   #stream: EventStream<T> | undefined;
   #unwatch: () => void = () => undefined;
 
   /** @internal */
-  protected constructor(name: string) {
+  protected constructor(name: string, closedMessage: string) {
     super();
     this.#name = name;
+    this.#closedMessage = closedMessage;
   }
 
   get closed(): boolean {
@@ -96,7 +98,7 @@ export abstract class EventBuffer<T> extends EventEmitter implements AsyncIterab
 
   /** @internal Throws the fixed TypeError once closed. */
   protected check(): void {
-    if (this.#closed) throw new TypeError(`${this.#name} is closed`);
+    if (this.#closed) throw new TypeError(this.#closedMessage);
   }
 
   /** @internal */

@@ -8,6 +8,7 @@ import { argRangeError, argTypeError, checkInteger, checkOptions, describe } fro
 import type { Btf } from '../btf/btf';
 import { decoding, deliverer, type Deliver, type Deliverer } from './records';
 import { EventBuffer } from './buffer';
+import { PERF_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
 import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
@@ -105,7 +106,6 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   readonly #onLost: ((cpu: number, count: number) => void) | undefined;
   readonly #maxBatch: number;
   readonly #pageCount: number;
-  readonly #release: () => void;
   #entries: Uint32Array;
   #draining = false;
   #delivered = 0;
@@ -115,7 +115,7 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   constructor(map: BpfMap, callback: (event: T, cpu: number) => void, options?: PerfBufferOptions);
   constructor(map: BpfMap, options?: PerfBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T, cpu: number) => void) | PerfBufferIterateOptions, options?: PerfBufferOptions) {
-    super('PerfBuffer');
+    super('PerfBuffer', PERF_BUFFER_CLOSED);
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const o = checkOptions<PerfBufferIterateOptions & PerfBufferOptions>(callback ? options : callbackOrOptions, 'options', callback ? CALLBACK_OPTIONS : ITERATE_OPTIONS);
@@ -132,13 +132,13 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
     // Perf event arrays carry no value type (their values are fds): raw unless options.type.
     const { typed, lazy } = decoding(o, map.name, 0, owner.btf(), TYPE_MISSING);
     if (!callback) this.iterate(highWaterMark);
-    this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount });
+    // onClosed: the map's object closed this buffer (the addon closes an object's buffers first).
+    this.#native = addon.NativePerfBuffer.open(nativeMap, (error) => this.#readable(error), { pageCount: this.#pageCount, onClosed: () => this.close() });
     const arena = this.#native.arena();
     this.#entries = new Uint32Array(arena.entries);
     const push = (event: T): void => this.stream!.push(event);
     this.#deliverFor = deliverer({ callback, push, typed, lazy, label: `perf buffer ${map.name}` });
     this.#deliver = this.#deliverFor(new DataView(arena.bytes));
-    this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes this PerfBuffer first
     this.watch(signal);
   }
 
@@ -234,7 +234,6 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   /** @internal */
   protected closeBuffers(): void {
     this.#native.close();
-    this.#release();
   }
 
   /** @internal */

@@ -8,6 +8,7 @@ import { argTypeError, checkInteger, checkOptions, describe } from '../base/args
 import type { Btf } from '../btf/btf';
 import { checkBoolean, decoding, deliverer, type Deliver, type Deliverer } from './records';
 import { EventBuffer } from './buffer';
+import { RING_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
 import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
@@ -350,14 +351,13 @@ function drain(ring: Ring, max: number, all: boolean): number {
  */
 export class RingBuffer<T = any> extends EventBuffer<T> {
   readonly #rings: Ring[] = [];
-  readonly #releases: (() => void)[] = []; // from the objects whose maps these rings read
   #refed = true;
   #draining = false;
 
   constructor(map: BpfMap, callback: (event: T) => void, options?: RingBufferOptions);
   constructor(map: BpfMap, options?: RingBufferIterateOptions);
   constructor(map: BpfMap, callbackOrOptions?: ((event: T) => void) | RingBufferIterateOptions, options?: RingBufferOptions) {
-    super('RingBuffer');
+    super('RingBuffer', RING_BUFFER_CLOSED);
     const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
     if (!callback && options !== undefined) throw argTypeError('callback', 'a function', callbackOrOptions);
     const raw = callback ? options : callbackOrOptions;
@@ -428,7 +428,8 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
     const copy = checkBoolean(o.copy, 'options.copy');
     const { typed, lazy } = decoding(o, map.name, nativeMap.btfValueTypeId(), owner.btf(), TYPE_MISSING);
     let ring: Ring | undefined;
-    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops` });
+    // onClosed: the map's object closed this ring (the addon closes an object's buffers first).
+    const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops`, onClosed: () => this.close() });
     try {
       const push = (event: T): void => this.stream!.push(event);
       ring = new Ring(native, map, native.size(), maxBatch, copy, deliverer({ callback, push, typed, lazy, label: `ring ${map.name}` }));
@@ -439,8 +440,6 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
       throw e;
     }
     this.#rings.push(ring);
-    const release = owner.adopt?.(this); // the map's object closes this RingBuffer first
-    if (release) this.#releases.push(release);
   }
 
   /** @internal */
@@ -456,7 +455,6 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
         structuredClone(buffer, { transfer: [buffer] });
       }
     }
-    for (const release of this.#releases.splice(0)) release();
   }
 
   // A wake-up from the addon: one bounded batch.

@@ -145,7 +145,6 @@ function isNoSpace(e: unknown): boolean {
 export class UserRingBuffer<T = any> implements Disposable {
   readonly #native: NativeUserRingBuffer;
   readonly #codec: Codec | undefined;
-  readonly #release: () => void;
   readonly #waits = new Set<() => void>(); // pending reserveBlocking() calls: end them on close
   #closed = false;
 
@@ -157,8 +156,8 @@ export class UserRingBuffer<T = any> implements Disposable {
     if (map.type !== 'user_ringbuf') throw new TypeError(`map: expected a user_ringbuf map, got ${describe(map.name)} (a ${map.type} map)`);
     // User ring buffer maps carry no value type: raw unless options.type.
     this.#codec = namedType(o, map.name, 0, owner.btf(), TYPE_MISSING)?.codec;
-    this.#native = addon.NativeUserRingBuffer.open(nativeMap);
-    this.#release = owner.adopt?.(this) ?? (() => undefined); // the map's object closes it first
+    // onClosed: the map's object closed this ring (the addon closes an object's buffers first).
+    this.#native = addon.NativeUserRingBuffer.open(nativeMap, { onClosed: () => this.close() });
   }
 
   get closed(): boolean {
@@ -233,7 +232,6 @@ export class UserRingBuffer<T = any> implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#native.close();
-    this.#release();
     for (const end of [...this.#waits]) end();
   }
 

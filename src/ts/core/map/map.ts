@@ -59,11 +59,6 @@ export interface MapOwner {
   btf(): Btf | undefined;
   /** Throws the fixed TypeError once the map's object is closed. */
   check(): void;
-  /**
-   * Something made from this map (a RingBuffer) that the owner closes first when it
-   * closes; the returned function releases it (call it when it closes by itself).
-   */
-  adopt?(resource: { close(): void }): () => void;
   /** A link made from this map (struct_ops), held like the object's program links. */
   adoptLink?(native: NativeLink): Link;
 }

@@ -1,4 +1,4 @@
-#include "map.h"
+#include "core/map.h"
 
 #include <bpf/btf.h>
 #include <sys/mman.h>
@@ -6,18 +6,15 @@
 
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "object.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/object.h"
 
 namespace nlb {
 
 const napi_type_tag MapHandle::kTypeTag = {0x6e6c626d61700000ULL, 0xc4a1f0e2873b5d6aULL};
-static const char* const kMapClosed = "BpfMap is closed";
-static const char* const kMapCreated = "BpfMap is already created: its shape is fixed";
-static const char* const kMapNotCreated = "BpfMap is not created (its autocreate was off)";
 
 Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
   using M = MapHandle;
@@ -121,21 +118,21 @@ int MapHandle::Fd(Napi::Env env) const {
   if (owner_) {
     owner_->RequireLoaded(env);
     // libbpf leaves a map it did not create with a placeholder fd (a memfd), not -1.
-    if (!bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
+    if (!bpf_map__autocreate(map_)) ThrowState(env, State::kMapNotCreated);
     return bpf_map__fd(map_);
   }
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return fd_;
 }
 
 bpf_map* MapHandle::Preload(Napi::Env env) const {
-  if (!owner_) ThrowState(env, closed_ ? kMapClosed : kMapCreated);
+  if (!owner_) ThrowState(env, closed_ ? State::kMapClosed : State::kMapCreated);
   owner_->RequireNotLoaded(env);
   return map_;
 }
 
 const bpf_map_info& MapHandle::Info(Napi::Env env) {
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return info_;
 }
 
@@ -305,7 +302,7 @@ Napi::Value MapHandle::SetInnerMap(const Napi::CallbackInfo& info) {
 Napi::Value MapHandle::Autocreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (owner_) return Napi::Boolean::New(env, (owner_->Get(env), bpf_map__autocreate(map_)));
-  if (closed_) ThrowState(env, kMapClosed);
+  if (closed_) ThrowState(env, State::kMapClosed);
   return Napi::Boolean::New(env, true);
 }
 
@@ -512,12 +509,12 @@ Napi::Value MapHandle::Freeze(const Napi::CallbackInfo& info) {
 // destroying the link unregisters it. Only maps of an object carry the programs.
 Napi::Value MapHandle::AttachStructOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!owner_) ThrowState(env, closed_ ? kMapClosed : "attachStructOps() needs a struct_ops map of a BpfObject");
+  if (!owner_ && closed_) ThrowState(env, State::kMapClosed);
+  if (!owner_) ThrowState(env, "attachStructOps() needs a struct_ops map of a BpfObject");
   Fd(env);  // loaded and created
   LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_map__attach_struct_ops(map_);
-  return LinkHandle::New(env, ownerRef_.Value(), owner_, CheckPtr(env, link, "bpf_map__attach_struct_ops", log));
+  bpf_link* link = CheckPtr(env, "bpf_map__attach_struct_ops", log, [&] { return bpf_map__attach_struct_ops(map_); });
+  return LinkHandle::New(env, ownerRef_.Value(), owner_, link);
 }
 
 // info() -> what the kernel reports for the live map.
@@ -551,7 +548,7 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   if (owner_) {
     owner_->Get(env);
     // Not created: libbpf's memory of it is no longer the map's (there is no map).
-    if (owner_->IsLoaded() && !bpf_map__autocreate(map_)) ThrowState(env, kMapNotCreated);
+    if (owner_->IsLoaded() && !bpf_map__autocreate(map_)) ThrowState(env, State::kMapNotCreated);
     size_t size = 0;
     void* data = bpf_map__initial_value(map_, &size);
     if (data && size) return owner_->TrackMemory(env, data, size, false);
@@ -563,10 +560,10 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   uint32_t maxEntries = owner_ ? bpf_map__max_entries(map_) : info_.max_entries;
   size_t page = sysconf(_SC_PAGESIZE);
   size_t size = (static_cast<size_t>((ValueSz(env) + 7) / 8 * 8) * maxEntries + page - 1) / page * page;
-  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (data == MAP_FAILED && errno == EPERM) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);  // frozen
   LogCapture log;
-  if (data == MAP_FAILED) Check(env, -errno, "mmap", log);
+  void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (MmapResult(data) == -EPERM) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);  // frozen
+  CheckMmap(env, data, "mmap", log);
   if (owner_) return owner_->TrackMemory(env, data, size, true);
   mmaped_ = data;
   mmapSize_ = size;
@@ -599,7 +596,7 @@ Napi::Value MapHandle::Unpin(const Napi::CallbackInfo& info) {
     Check(env, bpf_map__unpin(map_, path.empty() ? nullptr : path.c_str()), "bpf_map__unpin", log);
   } else {
     if (path.empty()) throw TypeError(env, "path must be a string");
-    Check(env, unlink(path.c_str()) ? -errno : 0, "unlink", log);
+    CheckSys(env, unlink(path.c_str()), "unlink", log);
   }
   return env.Undefined();
 }
@@ -672,9 +669,8 @@ Napi::Value MapHandle::FromId(const Napi::CallbackInfo& info) {
 Napi::Value MapHandle::BtfById(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LogCapture log;
-  errno = 0;
-  struct btf* btf = CheckPtr(env, btf__load_from_kernel_by_id(info[0].As<Napi::Number>().Uint32Value()),
-                             "btf__load_from_kernel_by_id", log);
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  struct btf* btf = CheckPtr(env, "btf__load_from_kernel_by_id", log, [&] { return btf__load_from_kernel_by_id(id); });
   uint32_t size = 0;
   const void* data = btf__raw_data(btf, &size);
   Napi::Value out = data ? Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(data), size) : env.Null();

@@ -1,13 +1,16 @@
 // ProgramHandle, continued: attaching iterator programs, the kernel's view of a loaded
 // program (bpf_prog_info), and turning on run-time statistics. Declared in program.h.
 #include <bpf/bpf.h>
+#include <fcntl.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
-#include "errors.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -16,12 +19,13 @@ static uint32_t U32Field(Napi::Object o, const char* key) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
 }
 
-// attachIter({ mapFd?, cgroupFd?, cgroupId?, order?, tid?, pid?, pidFd? }): TypeScript
+// attachIter({ mapFd?, cgroupFd?, cgroupPath?, cgroupId?, order?, tid?, pid?, pidFd? }): TypeScript
 // checked the options and that at most one union member (map, cgroup, task) is used.
 Napi::Value ProgramHandle::AttachIter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   Napi::Object o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  std::optional<TargetFd> cgroup;  // a path is opened for the attach only
   union bpf_iter_link_info linfo;
   memset(&linfo, 0, sizeof linfo);
   bool any = false;
@@ -30,7 +34,10 @@ Napi::Value ProgramHandle::AttachIter(const Napi::CallbackInfo& info) {
     any = true;
   } else if (o.Has("order")) {
     linfo.cgroup.order = static_cast<bpf_cgroup_iter_order>(U32Field(o, "order"));
-    linfo.cgroup.cgroup_fd = U32Field(o, "cgroupFd");
+    if (o.Has("cgroupPath") || o.Has("cgroupFd")) {  // else by id, or the root
+      cgroup.emplace(env, o.Has("cgroupPath") ? o.Get("cgroupPath") : o.Get("cgroupFd"), O_RDONLY | O_DIRECTORY, "cgroup");
+      linfo.cgroup.cgroup_fd = cgroup->fd();
+    }
     Napi::Value id = o.Get("cgroupId");
     bool lossless;
     if (id.IsBigInt()) linfo.cgroup.cgroup_id = id.As<Napi::BigInt>().Uint64Value(&lossless);
@@ -99,11 +106,12 @@ Napi::Value ProgramHandle::Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// enableStats() -> the fd of BPF_ENABLE_STATS(BPF_STATS_RUN_TIME); statistics stay on
-// (system-wide) until every such fd is closed. TypeScript owns and closes it.
+// enableStats() -> a NativeLink owning the fd of BPF_ENABLE_STATS(BPF_STATS_RUN_TIME):
+// statistics stay on (system-wide) until every such fd is closed, here by destroy().
 Napi::Value ProgramHandle::EnableStats(const Napi::CallbackInfo& info) {
   LogCapture log;
-  return Napi::Number::New(info.Env(), Check(info.Env(), bpf_enable_stats(BPF_STATS_RUN_TIME), "bpf_enable_stats", log));
+  int fd = Check(info.Env(), bpf_enable_stats(BPF_STATS_RUN_TIME), "bpf_enable_stats", log);
+  return LinkHandle::NewFd(info.Env(), info.Env().Undefined(), nullptr, fd);  // destroy() closes it: statistics off
 }
 
 }  // namespace nlb

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "event_poll.h"
+#include "events/event_buffer.h"
 
 struct perf_buffer;
 
@@ -21,36 +21,39 @@ namespace nlb {
 
 class Addon;
 
-class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
+class PerfBufferHandle : public EventBuffer<PerfBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativePerfBuffer";
+  static constexpr State kClosedState = State::kPerfBufferClosed;
+  static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_PERF_EVENT_ARRAY;
+  static constexpr const char* kMapTypeName = "perf_event_array";
+  static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::perfBufferCtor;
   static const napi_type_tag kTypeTag;
   static Napi::Function Init(Napi::Env env, Addon* addon);
 
-  explicit PerfBufferHandle(const Napi::CallbackInfo& info);
+  using EventBuffer::EventBuffer;
   ~PerfBufferHandle() override;
 
  private:
-  static Napi::Value Open(const Napi::CallbackInfo& info);
+  friend class MapBuffer<PerfBufferHandle>;
+  friend class EventBuffer<PerfBufferHandle>;
   static void Wake(void* self, int status, bool idle);
   static void OnSample(void* ctx, int cpu, void* data, __u32 size);
   static void OnLost(void* ctx, int cpu, __u64 count);
 
-  void Setup(Napi::Env env, Napi::Object map, uint32_t pageCount);
+  // options: { pageCount } (a power of two; default 64)
+  void Setup(Napi::Env env, Napi::Object map, int mapFd, const bpf_map_info& info, Napi::Value options);
+  void PollSwitched(Napi::Env env, bool on);
   bool Pending() const;
   void Rearm();
   uint32_t* Entry();
   bool Grow(size_t bytes, size_t entries);
-  void Require(Napi::Env env) const;
-  void Release();
+  void Release(bool detach);
 
   Napi::Value Stage(const Napi::CallbackInfo& info);
   Napi::Value Advance(const Napi::CallbackInfo& info);
   Napi::Value Arena(const Napi::CallbackInfo& info);
   Napi::Value BufferCount(const Napi::CallbackInfo& info);
-  Napi::Value Poll(const Napi::CallbackInfo& info);
-  Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
   perf_buffer* pb_ = nullptr;
   size_t buffers_ = 0;
@@ -68,10 +71,6 @@ class PerfBufferHandle : public Napi::ObjectWrap<PerfBufferHandle> {
   bool failed_ = false;     // the arena could not grow: samples were lost on our side
   uint64_t ownLost_ = 0;
   Napi::Env stagingEnv_ = nullptr;
-  bool closed_ = false;
-  EventPoll events_;
-  Napi::ObjectReference mapRef_;
-  Napi::FunctionReference onReadable_;
 };
 
 }  // namespace nlb

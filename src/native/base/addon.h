@@ -3,6 +3,10 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
+
+#include "base/errors.h"
+
 namespace nlb {
 
 class Addon : public Napi::Addon<Addon> {
@@ -17,6 +21,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference typeError;   // (message) => TypeError
   Napi::FunctionReference rangeError;  // (message) => RangeError
   Napi::FunctionReference logger;    // (lines) => void
+  std::string stateMessages[static_cast<int>(State::kCount)];  // by State, from TypeScript
 
  private:
   Napi::Value SetErrorFactories(const Napi::CallbackInfo& info);

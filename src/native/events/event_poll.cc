@@ -1,7 +1,7 @@
-#include "event_poll.h"
+#include "events/event_poll.h"
 
-#include "errors.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/log.h"
 
 namespace nlb {
 

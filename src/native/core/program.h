@@ -3,10 +3,8 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
-#include <cerrno>
-
-#include "errors.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/log.h"
 
 #include <vector>
 
@@ -14,6 +12,22 @@ namespace nlb {
 
 class Addon;
 class ObjectHandle;
+
+// An attach target: a path opened here for the call (a cgroup directory, a network
+// namespace file) and closed after it, or an fd number used as is (the caller's).
+class TargetFd {
+ public:
+  // `what` names a path in the open() error ("cgroup" -> "cannot open cgroup '<path>'").
+  TargetFd(Napi::Env env, Napi::Value target, int flags, const char* what = nullptr);
+  ~TargetFd();
+  TargetFd(const TargetFd&) = delete;
+  TargetFd& operator=(const TargetFd&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+};
 
 class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
  public:
@@ -28,14 +42,12 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   bpf_program* Get(Napi::Env env) const;     // throws when the object is closed
   bpf_program* Loaded(Napi::Env env) const;  // ... or not loaded, or this program was not
   Napi::Value Wrap(Napi::Env env, bpf_link* link);
-  // Every attach call: `attach()` runs under a LogCapture with errno cleared, and its
-  // bpf_link (or the BpfError for `call`) becomes a NativeLink.
+  // Every attach call: `attach()` runs under a LogCapture through the error funnel, and
+  // its bpf_link (or the BpfError for `call`) becomes a NativeLink.
   template <class F>
   Napi::Value Attached(Napi::Env env, const char* call, F attach) {
     LogCapture log;
-    errno = 0;
-    bpf_link* link = attach();
-    return Wrap(env, CheckPtr(env, link, call, log));
+    return Wrap(env, CheckPtr(env, call, log, attach));
   }
 
   Napi::Value Name(const Napi::CallbackInfo& info);
@@ -76,7 +88,6 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
  private:
   static Napi::Value IfNameToIndex(const Napi::CallbackInfo& info);
   static Napi::Value IfIndexToName(const Napi::CallbackInfo& info);
-  static Napi::Value PinFd(const Napi::CallbackInfo& info);
   Napi::Value AttachXdp(const Napi::CallbackInfo& info);
   Napi::Value AttachTcx(const Napi::CallbackInfo& info);
   Napi::Value LinkCreate(const Napi::CallbackInfo& info);
@@ -85,9 +96,7 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value AttachSockmap(const Napi::CallbackInfo& info);
   Napi::Value AttachNetfilter(const Napi::CallbackInfo& info);
   Napi::Value TcAttach(const Napi::CallbackInfo& info);
-  Napi::Value TcDetach(const Napi::CallbackInfo& info);
   Napi::Value SocketAttach(const Napi::CallbackInfo& info);
-  Napi::Value SocketDetach(const Napi::CallbackInfo& info);
   Napi::Value TestRun(const Napi::CallbackInfo& info);
   Napi::Value TestRunAsync(const Napi::CallbackInfo& info);
   // --- end of the network block ---

@@ -3,7 +3,7 @@
 #include <napi.h>
 #include <string>
 
-#include "errors.h"
+#include "base/errors.h"
 #include <vector>
 
 namespace nlb {
@@ -11,7 +11,8 @@ namespace nlb {
 // Every native method goes through Checked: the receiver must carry the class's
 // napi_type_tag, so `Proto.method.call({})` or a method borrowed onto another native
 // class throws a TypeError instead of misreading memory.
-template <class T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
+// M: a method of T or of a base class T shares (EventBuffer<T>).
+template <class T, auto M>
 Napi::Value Checked(const Napi::CallbackInfo& info) {
   Napi::Value self = info.This();
   if (!self.IsObject() || !self.As<Napi::Object>().CheckTypeTag(&T::kTypeTag)) {
@@ -20,7 +21,7 @@ Napi::Value Checked(const Napi::CallbackInfo& info) {
   return (T::Unwrap(self.As<Napi::Object>())->*M)(info);
 }
 
-template <class T, Napi::Value (T::*M)(const Napi::CallbackInfo&)>
+template <class T, auto M>
 Napi::PropertyDescriptor Method(Napi::Env env, const char* name) {
   return Napi::PropertyDescriptor::Value(name, Napi::Function::New<Checked<T, M>>(env, name), napi_default_method);
 }

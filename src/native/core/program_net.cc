@@ -1,6 +1,7 @@
 // ProgramHandle, network part: XDP, tcx and classic tc, cgroups, network namespaces,
 // socket filters, sockmaps, netfilter, and BPF_PROG_TEST_RUN. Argument checks and
-// option parsing live in src/ts/attach-net.ts; this file only calls libbpf.
+// option parsing live in TypeScript (attach/net.ts); this file only calls libbpf, and
+// every attachment it makes, kernel link or not, comes back as a NativeLink.
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -10,9 +11,10 @@
 
 #include <cstring>
 
-#include "errors.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -21,7 +23,6 @@ void ProgramHandle::InitNet(Napi::Env env, std::vector<Napi::PropertyDescriptor>
   using P = ProgramHandle;
   statics.push_back(StaticMethod<&P::IfNameToIndex>("ifNameToIndex"));
   statics.push_back(StaticMethod<&P::IfIndexToName>("ifIndexToName"));
-  statics.push_back(StaticMethod<&P::PinFd>("pinFd"));
   for (auto m : {
            Method<P, &P::AttachXdp>(env, "attachXdp"),
            Method<P, &P::AttachTcx>(env, "attachTcx"),
@@ -31,9 +32,7 @@ void ProgramHandle::InitNet(Napi::Env env, std::vector<Napi::PropertyDescriptor>
            Method<P, &P::AttachSockmap>(env, "attachSockmap"),
            Method<P, &P::AttachNetfilter>(env, "attachNetfilter"),
            Method<P, &P::TcAttach>(env, "tcAttach"),
-           Method<P, &P::TcDetach>(env, "tcDetach"),
            Method<P, &P::SocketAttach>(env, "socketAttach"),
-           Method<P, &P::SocketDetach>(env, "socketDetach"),
            Method<P, &P::TestRun>(env, "testRun"),
            Method<P, &P::TestRunAsync>(env, "testRunAsync"),
        }) {
@@ -61,14 +60,6 @@ Napi::Value ProgramHandle::IfIndexToName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), name);
 }
 
-// pinFd(fd, path): pins a link made by linkCreate() (an fd, not a libbpf bpf_link).
-Napi::Value ProgramHandle::PinFd(const Napi::CallbackInfo& info) {
-  std::string path = StringArg(info, 1, "path");
-  LogCapture log;
-  Check(info.Env(), bpf_obj_pin(I32Arg(info, 0), path.c_str()), "bpf_obj_pin", log);
-  return info.Env().Undefined();
-}
-
 Napi::Value ProgramHandle::AttachXdp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
@@ -94,9 +85,11 @@ static int AttachTypeByName(const std::string& name) {
   return -1;
 }
 
-// linkCreate(targetFdOrIfindex, attachType, flags, relativeFd, relativeId, expectedRevision)
-// -> the new link's fd. For what libbpf's bpf_program__attach_* cannot express: another
-// attach type than the program's expected one, or XDP mode flags. TypeScript owns the fd.
+// linkCreate(target, attachType, flags, relativeFd, relativeId, expectedRevision) -> a
+// NativeLink owning the new link's fd. For what libbpf's bpf_program__attach_* cannot
+// express: another attach type than the program's expected one, or XDP mode flags.
+// `target`: an ifindex, a map's or cgroup's fd, or a cgroup directory's path (opened
+// for the call only).
 Napi::Value ProgramHandle::LinkCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bpf_program* prog = Loaded(env);
@@ -113,49 +106,23 @@ Napi::Value ProgramHandle::LinkCreate(const Napi::CallbackInfo& info) {
     opts.cgroup.relative_id = relId;
     opts.cgroup.expected_revision = revision;
   }
+  TargetFd target(env, info[0], O_RDONLY | O_DIRECTORY);
   LogCapture log;
-  int fd = bpf_link_create(bpf_program__fd(prog), I32Arg(info, 0), static_cast<bpf_attach_type>(type), &opts);
-  return Napi::Number::New(env, Check(env, fd, "bpf_link_create", log));
+  int fd = bpf_link_create(bpf_program__fd(prog), target.fd(), static_cast<bpf_attach_type>(type), &opts);
+  return LinkHandle::NewFd(env, ownerRef_.Value(), owner_, Check(env, fd, "bpf_link_create", log));
 }
-
-// A path to open (a cgroup directory, a network namespace file) or an fd to use as is.
-class TargetFd {
- public:
-  TargetFd(const Napi::CallbackInfo& info, size_t i, int flags, const char* call) {
-    if (info[i].IsNumber()) {
-      fd_ = info[i].As<Napi::Number>().Int32Value();
-      return;
-    }
-    std::string path = StringArg(info, i, "target");
-    fd_ = open(path.c_str(), flags | O_CLOEXEC);
-    if (fd_ < 0) {
-      LogCapture log;
-      LogCapture::Append(0, std::string("cannot open ") + path + ": " + strerror(errno) + "\n");
-      Check(info.Env(), -errno, call, log);
-    }
-    owned_ = true;
-  }
-  ~TargetFd() {
-    if (owned_) close(fd_);
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-  bool owned_ = false;
-};
 
 Napi::Value ProgramHandle::AttachCgroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
-  TargetFd cgroup(info, 0, O_RDONLY | O_DIRECTORY, "open");
+  TargetFd cgroup(env, info[0], O_RDONLY | O_DIRECTORY);
   return Attached(env, "bpf_program__attach_cgroup", [&] { return bpf_program__attach_cgroup(prog_, cgroup.fd()); });
 }
 
 Napi::Value ProgramHandle::AttachNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
-  TargetFd netns(info, 0, O_RDONLY, "open");
+  TargetFd netns(env, info[0], O_RDONLY);
   return Attached(env, "bpf_program__attach_netns", [&] { return bpf_program__attach_netns(prog_, netns.fd()); });
 }
 
@@ -175,12 +142,15 @@ Napi::Value ProgramHandle::AttachNetfilter(const Napi::CallbackInfo& info) {
 }
 
 // Classic tc (kernels without tcx): a clsact qdisc plus a cls_bpf filter in
-// direct-action mode. tcAttach(ifindex, egress, handle, priority) -> { handle, priority }.
+// direct-action mode. tcAttach(ifindex, egress, handle, priority) -> a NativeLink whose
+// destroy() removes the filter. Removing it needs no loaded program (the filter holds its
+// own reference to the program), so the object's close can detach it.
 Napi::Value ProgramHandle::TcAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bpf_program* prog = Loaded(env);
+  int ifindex = I32Arg(info, 0);
   bool egress = info[1].ToBoolean();
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = I32Arg(info, 0),
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
               .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   LogCapture log;
   int err = bpf_tc_hook_create(&hook);  // the clsact qdisc; EEXIST: already there
@@ -189,35 +159,29 @@ Napi::Value ProgramHandle::TcAttach(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .handle = U32Arg(info, 2),
               .priority = U32Arg(info, 3));
   Check(env, bpf_tc_attach(&hook, &opts), "bpf_tc_attach", log);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("handle", opts.handle);
-  out.Set("priority", opts.priority);
-  return out;
-}
-
-// tcDetach(ifindex, egress, handle, priority). Needs no loaded program: a classic tc
-// filter holds its own reference to the program, so links are detached even while the
-// object is being closed.
-Napi::Value ProgramHandle::TcDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = I32Arg(info, 0),
-              .attach_point = info[1].ToBoolean() ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = U32Arg(info, 2), .priority = U32Arg(info, 3));
-  LogCapture log;
-  Check(env, bpf_tc_detach(&hook, &opts), "bpf_tc_detach", log);
-  return env.Undefined();
+  uint32_t handle = opts.handle, priority = opts.priority;
+  // Like bpf_link__destroy, a failing detach is not reported: the interface may be gone
+  // already, which removed the filter.
+  return LinkHandle::NewDetach(env, ownerRef_.Value(), owner_, "classic tc filter", [=] {
+    LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = priority);
+    LogCapture quiet;
+    bpf_tc_detach(&h, &o);
+  });
 }
 
 static int SocketInode(int fd, uint64_t* ino) {
   struct stat st;
-  if (fstat(fd, &st) < 0) return -errno;
+  int err = SysResult(fstat(fd, &st));
+  if (err < 0) return err;
   if (!S_ISSOCK(st.st_mode)) return -ENOTSOCK;
   *ino = st.st_ino;
   return 0;
 }
 
-// socketAttach(fd) -> the socket's inode number, so socketDetach() can tell whether the
-// fd still names the same socket (the application may have closed it meanwhile).
+// socketAttach(fd) -> a NativeLink whose destroy() detaches the filter, if the fd still
+// names the same socket (by its inode: the application may have closed it meanwhile)
+// and the filter is still there. A failing detach is not reported.
 Napi::Value ProgramHandle::SocketAttach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int progFd = bpf_program__fd(Loaded(env));
@@ -225,25 +189,13 @@ Napi::Value ProgramHandle::SocketAttach(const Napi::CallbackInfo& info) {
   uint64_t ino = 0;
   LogCapture log;
   Check(env, SocketInode(fd, &ino), "fstat", log);
-  int ret = setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &progFd, sizeof(progFd));
-  Check(env, ret < 0 ? -errno : 0, "setsockopt(SO_ATTACH_BPF)", log);
-  return Napi::Number::New(env, static_cast<double>(ino));
-}
-
-// socketDetach(fd, ino) -> false when the fd no longer names that socket (nothing to do).
-Napi::Value ProgramHandle::SocketDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = I32Arg(info, 0);
-  uint64_t ino = 0;
-  if (SocketInode(fd, &ino) < 0 || static_cast<double>(ino) != info[1].ToNumber().DoubleValue()) {
-    return Napi::Boolean::New(env, false);
-  }
-  int unused = 0;
-  LogCapture log;
-  int ret = setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &unused, sizeof(unused));
-  if (ret < 0 && errno == ENOENT) return Napi::Boolean::New(env, false);  // already detached
-  Check(env, ret < 0 ? -errno : 0, "setsockopt(SO_DETACH_BPF)", log);
-  return Napi::Boolean::New(env, true);
+  CheckSys(env, setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &progFd, sizeof(progFd)), "setsockopt(SO_ATTACH_BPF)", log);
+  return LinkHandle::NewDetach(env, ownerRef_.Value(), owner_, "socket filter", [fd, ino] {
+    uint64_t now = 0;
+    if (SocketInode(fd, &now) < 0 || now != ino) return;
+    int unused = 0;
+    setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &unused, sizeof(unused));  // ENOENT: already detached
+  });
 }
 
 // BPF_PROG_TEST_RUN. Inputs are copied into C++ buffers on the JS thread, so the async

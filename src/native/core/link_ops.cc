@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
 
 namespace nlb {
 
@@ -31,8 +31,7 @@ Napi::Value LinkHandle::FromPinned(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = StringArg(info, 0, "path");
   LogCapture log;
-  errno = 0;
-  bpf_link* link = CheckPtr(env, bpf_link__open(path.c_str()), "bpf_link__open", log);
+  bpf_link* link = CheckPtr(env, "bpf_link__open", log, [&] { return bpf_link__open(path.c_str()); });
   std::string kind = FdKind(bpf_link__fd(link));
   if (kind != "bpf-link") {
     bpf_link__destroy(link);  // closes the fd of whatever it was
@@ -44,19 +43,12 @@ Napi::Value LinkHandle::FromPinned(const Napi::CallbackInfo& info) {
 
 // update(programFd): atomically replace the link's program (BPF_LINK_UPDATE), what
 // bpf_link__update_program does with the program's fd.
-static Napi::Value UpdateFd(Napi::Env env, int fd, int programFd) {
-  LogCapture log;
-  Check(env, bpf_link_update(fd, programFd, nullptr), "bpf_link__update_program", log);
-  return env.Undefined();
-}
-
 Napi::Value LinkHandle::Update(const Napi::CallbackInfo& info) {
-  return UpdateFd(info.Env(), bpf_link__fd(Get(info.Env())), info[0].As<Napi::Number>().Int32Value());
-}
-
-// updateFd(linkFd, programFd): the same for a link known only by its fd (bpf_link_create).
-Napi::Value LinkHandle::UpdateByFd(const Napi::CallbackInfo& info) {
-  return UpdateFd(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  Napi::Env env = info.Env();
+  int fd = KernelFd(env, "bpf_link__update_program");
+  LogCapture log;
+  Check(env, bpf_link_update(fd, info[0].As<Napi::Number>().Int32Value(), nullptr), "bpf_link__update_program", log);
+  return env.Undefined();
 }
 
 static Napi::Value U64(Napi::Env env, uint64_t v) { return Napi::BigInt::New(env, v); }
@@ -72,12 +64,7 @@ static std::string Str(const std::vector<char>& buf) { return std::string(buf.da
 // types the length), a second fills the buffers. Every member sits at the same offset
 // in the perf_event variants, so one buffer serves uprobe, kprobe and tracepoint.
 Napi::Value LinkHandle::Info(const Napi::CallbackInfo& info) {
-  return InfoFd(info.Env(), bpf_link__fd(Get(info.Env())));
-}
-
-// infoFd(linkFd): the same for a link known only by its fd (bpf_link_create).
-Napi::Value LinkHandle::InfoByFd(const Napi::CallbackInfo& info) {
-  return InfoFd(info.Env(), info[0].As<Napi::Number>().Int32Value());
+  return InfoFd(info.Env(), KernelFd(info.Env(), "bpf_link_get_info_by_fd"));
 }
 
 Napi::Value LinkHandle::InfoFd(Napi::Env env, int fd) {

@@ -1,4 +1,4 @@
-#include "btf.h"
+#include "btf/btf.h"
 
 #include <bpf/btf.h>
 
@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "errors.h"
-#include "min_core_btf.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "btf/min_core_btf.h"
 
 namespace nlb {
 
@@ -18,15 +18,14 @@ using BtfPtr = std::unique_ptr<struct btf, decltype(&btf__free)>;
 // A path (raw BTF or ELF) or the raw bytes of a BTF, optionally split on a base.
 static struct btf* ParseOne(const Napi::CallbackInfo& info, size_t i, struct btf* base, const char* what, LogCapture& log) {
   Napi::Env env = info.Env();
-  errno = 0;
   if (info[i].IsTypedArray()) {
     Napi::Uint8Array bytes = BytesArg(info, i, what);
-    return base ? CheckPtr(env, btf__new_split(bytes.Data(), bytes.ByteLength(), base), "btf__new_split", log)
-                : CheckPtr(env, btf__new(bytes.Data(), bytes.ByteLength()), "btf__new", log);
+    if (base) return CheckPtr(env, "btf__new_split", log, [&] { return btf__new_split(bytes.Data(), bytes.ByteLength(), base); });
+    return CheckPtr(env, "btf__new", log, [&] { return btf__new(bytes.Data(), bytes.ByteLength()); });
   }
   std::string path = StringArg(info, i, what);
-  return base ? CheckPtr(env, btf__parse_split(path.c_str(), base), "btf__parse_split", log)
-              : CheckPtr(env, btf__parse(path.c_str(), nullptr), "btf__parse", log);
+  if (base) return CheckPtr(env, "btf__parse_split", log, [&] { return btf__parse_split(path.c_str(), base); });
+  return CheckPtr(env, "btf__parse", log, [&] { return btf__parse(path.c_str(), nullptr); });
 }
 
 static BtfPtr Parse(const Napi::CallbackInfo& info, BtfPtr& base, LogCapture& log) {
@@ -71,9 +70,8 @@ Napi::Value BtfToCHeader(const Napi::CallbackInfo& info) {
       "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n"
       "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
       "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)\n#endif\n\n";
-  std::unique_ptr<btf_dump, decltype(&btf_dump__free)> dump(btf_dump__new(btf.get(), Append, &out, nullptr),
-                                                            btf_dump__free);
-  CheckPtr(env, dump.get(), "btf_dump__new", log);
+  std::unique_ptr<btf_dump, decltype(&btf_dump__free)> dump(
+      CheckPtr(env, "btf_dump__new", log, [&] { return btf_dump__new(btf.get(), Append, &out, nullptr); }), btf_dump__free);
   uint32_t n = btf__type_cnt(btf.get());
   for (uint32_t id = 1; id < n; id++) Check(env, btf_dump__dump_type(dump.get(), id), "btf_dump__dump_type", log);
   out +=

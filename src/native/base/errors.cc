@@ -1,14 +1,17 @@
-#include "errors.h"
+#include "base/errors.h"
 
-#include "addon.h"
+#include <sys/mman.h>
+
+#include "base/addon.h"
 
 namespace nlb {
 
-const char* const kClosed = "BpfObject is closed";
-const char* const kNotLoaded = "BpfObject is not loaded";
-const char* const kLoaded = "BpfObject is already loaded";
-const char* const kLoading = "BpfObject is loading";
-const char* const kLoadFailed = "BpfObject failed to load; open it again";
+const char* const kStateKeys[] = {
+    "objectClosed", "objectNotLoaded", "objectLoaded", "objectLoading", "objectLoadFailed",
+    "programNotLoaded", "linkDestroyed", "mapClosed", "mapCreated", "mapNotCreated",
+    "iterClosed", "iterBusy", "ringBufferClosed", "perfBufferClosed", "userRingBufferClosed",
+};
+static_assert(sizeof kStateKeys / sizeof kStateKeys[0] == static_cast<size_t>(State::kCount));
 
 Napi::Error MakeBpfError(Napi::Env env, int err, const std::string& call, const std::vector<LogLine>& lines) {
   Addon* addon = Addon::Of(env);
@@ -41,6 +44,21 @@ int Check(Napi::Env env, int ret, const char* call, const LogCapture& log) {
   DeliverLog(env, log.lines);
   throw MakeBpfError(env, -ret, call, log.lines);
 }
+
+int MmapResult(void* addr) { return addr == MAP_FAILED ? -errno : 0; }
+
+void* CheckMmap(Napi::Env env, void* addr, const char* call, const LogCapture& log) {
+  Check(env, MmapResult(addr), call, log);
+  return addr;
+}
+
+// Before TypeScript handed the messages over (never, through the package), the key.
+Napi::Error StateError(Napi::Env env, State state) {
+  const std::string& message = Addon::Of(env)->stateMessages[static_cast<int>(state)];
+  return TypeError(env, message.empty() ? kStateKeys[static_cast<int>(state)] : message);
+}
+
+void ThrowState(Napi::Env env, State state) { throw StateError(env, state); }
 
 void ThrowState(Napi::Env env, const char* message) { throw TypeError(env, message); }
 

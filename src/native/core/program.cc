@@ -1,10 +1,15 @@
-#include "program.h"
+#include "core/program.h"
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "object.h"
-#include "wrap.h"
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/object.h"
 
 namespace nlb {
 
@@ -114,16 +119,36 @@ Napi::Value ProgramHandle::InsnCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), bpf_program__insn_cnt(Get(info.Env())));
 }
 
-static const char* const kNotLoadedProgram = "Program is not loaded (its autoload was off)";
 
 bpf_program* ProgramHandle::Loaded(Napi::Env env) const {
   owner_->RequireLoaded(env);
-  if (bpf_program__fd(prog_) < 0) ThrowState(env, kNotLoadedProgram);
+  if (bpf_program__fd(prog_) < 0) ThrowState(env, State::kProgramNotLoaded);
   return prog_;
 }
 
 Napi::Value ProgramHandle::Fd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), bpf_program__fd(Loaded(info.Env())));
+}
+
+TargetFd::TargetFd(Napi::Env env, Napi::Value target, int flags, const char* what) {
+  if (target.IsNumber()) {
+    fd_ = target.As<Napi::Number>().Int32Value();
+    return;
+  }
+  if (!target.IsString()) throw TypeError(env, "target must be a string");
+  std::string path = target.As<Napi::String>().Utf8Value();
+  fd_ = SysResult(open(path.c_str(), flags | O_CLOEXEC));
+  if (fd_ < 0) {
+    LogCapture log;
+    std::string named = what ? std::string(what) + " '" + path + "'" : path;
+    LogCapture::Append(0, "cannot open " + named + ": " + strerror(-fd_) + "\n");
+    Check(env, fd_, "open", log);
+  }
+  owned_ = true;
+}
+
+TargetFd::~TargetFd() {
+  if (owned_) close(fd_);
 }
 
 Napi::Value ProgramHandle::Wrap(Napi::Env env, bpf_link* link) {
@@ -138,14 +163,15 @@ Napi::Value ProgramHandle::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Loaded(env);
   LogCapture log;
-  errno = 0;
-  bpf_link* link = bpf_program__attach(prog_);
-  if (!link && errno == EOPNOTSUPP) {
+  int err = 0;
+  bpf_link* link = CallPtr([&] { return bpf_program__attach(prog_); }, err);
+  if (!link && err == EOPNOTSUPP) {
     bool warned = false;
     for (const LogLine& line : log.lines) warned = warned || line.level == LIBBPF_WARN;
     if (!warned) return env.Null();
   }
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach", log));
+  if (!link) Check(env, -err, "bpf_program__attach", log);
+  return Wrap(env, link);
 }
 
 Napi::Value ProgramHandle::AttachTracepoint(const Napi::CallbackInfo& info) {

@@ -1,21 +1,19 @@
-#include "user_ring_buffer.h"
+#include "events/user_ring_buffer.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include <cerrno>
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "map.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/map.h"
 
 namespace nlb {
 
 const napi_type_tag UserRingBufferHandle::kTypeTag = {0x6e6c627573727262ULL, 0x2c7e90b4d61f385aULL};
-static const char* const kUserRingClosed = "UserRingBuffer is closed";
 
 Napi::Function UserRingBufferHandle::Init(Napi::Env env, Addon* addon) {
   using U = UserRingBufferHandle;
@@ -31,56 +29,26 @@ Napi::Function UserRingBufferHandle::Init(Napi::Env env, Addon* addon) {
   return ctor;
 }
 
-UserRingBufferHandle::UserRingBufferHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UserRingBufferHandle>(info) {
-  ConstructToken::Require(info.Env(), kClassName);
-  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-}
-
 // A leak backstop: GC of an unclosed ring discards its reservations and unmaps it.
-UserRingBufferHandle::~UserRingBufferHandle() { Release(); }
+UserRingBufferHandle::~UserRingBufferHandle() { Release(false); }
 
 // open(map)
-Napi::Value UserRingBufferHandle::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&MapHandle::kTypeTag)) {
-    throw TypeError(env, "map must be a NativeMap");
-  }
-  Napi::Object map = info[0].As<Napi::Object>();
-  int fd = MapHandle::Unwrap(map)->Fd(env);
+void UserRingBufferHandle::Setup(Napi::Env env, Napi::Object, int mapFd, const bpf_map_info& info, Napi::Value) {
   LogCapture log;
-  bpf_map_info mapInfo = {};
-  uint32_t len = sizeof mapInfo;
-  Check(env, bpf_map_get_info_by_fd(fd, &mapInfo, &len), "bpf_map_get_info_by_fd", log);
-  if (mapInfo.type != BPF_MAP_TYPE_USER_RINGBUF) throw TypeError(env, "map is not a user_ringbuf map");
-  user_ring_buffer* rb = CheckPtr(env, user_ring_buffer__new(fd, nullptr), "user_ring_buffer__new", log);
-  Napi::Object js;
-  {
-    ConstructToken token;
-    js = Addon::Of(env)->userRingBufferCtor.New({});
-  }
-  UserRingBufferHandle* self = Unwrap(js);
-  self->rb_ = rb;
-  self->size_ = mapInfo.max_entries;
-  self->mapRef_ = Napi::Persistent(map);
-  return js;
-}
-
-void UserRingBufferHandle::Require(Napi::Env env) const {
-  if (closed_) ThrowState(env, kUserRingClosed);
+  rb_ = CheckPtr(env, "user_ring_buffer__new", log, [&] { return user_ring_buffer__new(mapFd, nullptr); });
+  size_ = info.max_entries;
 }
 
 // Idempotent. Open reservations are discarded first, so the BPF side is not left
 // waiting behind a record that will never be submitted.
-void UserRingBufferHandle::Release() {
-  if (closed_) return;
-  closed_ = true;
+void UserRingBufferHandle::Release(bool) {
+  if (!MarkClosed()) return;
   for (Slot& slot : slots_) {
     if (slot.sample) user_ring_buffer__discard(rb_, slot.sample);
   }
   slots_.clear();
   if (rb_) user_ring_buffer__free(rb_);
   rb_ = nullptr;
-  mapRef_.Reset();
 }
 
 UserRingBufferHandle::Slot& UserRingBufferHandle::SlotArg(const Napi::CallbackInfo& info) {
@@ -96,8 +64,7 @@ Napi::Value UserRingBufferHandle::Reserve(const Napi::CallbackInfo& info) {
   Require(env);
   uint32_t size = info[0].As<Napi::Number>().Uint32Value();
   LogCapture log;
-  errno = 0;
-  void* sample = CheckPtr(env, user_ring_buffer__reserve(rb_, size), "user_ring_buffer__reserve", log);
+  void* sample = CheckPtr(env, "user_ring_buffer__reserve", log, [&] { return user_ring_buffer__reserve(rb_, size); });
   size_t i = 0;
   while (i < slots_.size() && slots_[i].sample) i++;
   if (i == slots_.size()) slots_.emplace_back();
@@ -128,11 +95,6 @@ Napi::Value UserRingBufferHandle::Discard(const Napi::CallbackInfo& info) {
 Napi::Value UserRingBufferHandle::Size(const Napi::CallbackInfo& info) {
   Require(info.Env());
   return Napi::Number::New(info.Env(), size_);
-}
-
-Napi::Value UserRingBufferHandle::Close(const Napi::CallbackInfo& info) {
-  Release();
-  return info.Env().Undefined();
 }
 
 }  // namespace nlb

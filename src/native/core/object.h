@@ -11,6 +11,18 @@ namespace nlb {
 class Addon;
 class LinkHandle;
 
+// A child an object closes before itself, besides its links (better-sqlite3's
+// CloseHandles): the event buffers made from its maps. Each deregisters when it closes.
+class ObjectChild {
+ public:
+  // Release everything now (`finalizing`: from a GC finalizer, no JS); returns who to
+  // tell once the object is closed (empty: nobody).
+  virtual Napi::FunctionReference CloseByOwner(bool finalizing) = 0;
+
+ protected:
+  ~ObjectChild() = default;
+};
+
 class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
  public:
   static constexpr const char* kClassName = "NativeObject";
@@ -29,6 +41,8 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   // Links made from this object's programs: destroyed before the object is closed.
   void AddLink(LinkHandle* link) { links_.insert(link); }
   void RemoveLink(LinkHandle* link) { links_.erase(link); }
+  void AddChild(ObjectChild* child) { children_.insert(child); }
+  void RemoveChild(ObjectChild* child) { children_.erase(child); }
   // An external ArrayBuffer over map memory, detached when the object closes; `owned`:
   // our own mmap() (unmapped then), else libbpf's mapping.
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
@@ -46,12 +60,15 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value BtfData(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // The close cascade, in one place: event buffers, links, map memory, the object; then
+  // (with JS running) each buffer's onClosed.
   void Destroy(bool detachViews);
 
   bpf_object* obj_ = nullptr;
   State state_ = kStateOpen;
   bool closeAfterLoad_ = false;
   uint32_t kernelLogLevel_ = 0;
+  std::set<ObjectChild*> children_;
   std::set<LinkHandle*> links_;
   std::vector<std::pair<void*, Napi::Reference<Napi::ArrayBuffer>>> memory_;
   std::vector<std::pair<void*, size_t>> mappings_;

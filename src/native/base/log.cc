@@ -1,4 +1,4 @@
-#include "log.h"
+#include "base/log.h"
 
 #include <bpf/libbpf.h>
 
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "addon.h"
+#include "base/addon.h"
 
 namespace nlb {
 

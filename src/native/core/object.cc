@@ -1,4 +1,4 @@
-#include "object.h"
+#include "core/object.h"
 
 #include <bpf/btf.h>
 
@@ -6,13 +6,13 @@
 
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "link.h"
-#include "log.h"
-#include "map.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/wrap.h"
+#include "core/link.h"
+#include "core/map.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -45,20 +45,20 @@ ObjectHandle::~ObjectHandle() {
 }
 
 bpf_object* ObjectHandle::Get(Napi::Env env) const {
-  if (state_ == kStateClosed) ThrowState(env, kClosed);
-  if (state_ == kStateLoading) ThrowState(env, kLoading);
+  if (state_ == kStateClosed) ThrowState(env, nlb::State::kObjectClosed);
+  if (state_ == kStateLoading) ThrowState(env, nlb::State::kObjectLoading);
   return obj_;
 }
 
 void ObjectHandle::RequireLoaded(Napi::Env env) const {
   Get(env);
-  if (state_ != kStateLoaded) ThrowState(env, kNotLoaded);
+  if (state_ != kStateLoaded) ThrowState(env, nlb::State::kObjectNotLoaded);
 }
 
 void ObjectHandle::RequireNotLoaded(Napi::Env env) const {
   Get(env);
-  if (state_ == kStateLoaded) ThrowState(env, kLoaded);
-  if (state_ == kStateFailed) ThrowState(env, kLoadFailed);
+  if (state_ == kStateLoaded) ThrowState(env, nlb::State::kObjectLoaded);
+  if (state_ == kStateFailed) ThrowState(env, nlb::State::kObjectLoadFailed);
 }
 
 // Each view keeps the object alive (a strong reference released by the view's
@@ -98,18 +98,13 @@ Napi::Value ObjectHandle::Open(const Napi::CallbackInfo& info) {
 
   LogCapture log;
   bpf_object* obj;
-  const char* call;
-  errno = 0;
   if (info[0].IsString()) {
     std::string path = info[0].As<Napi::String>().Utf8Value();
-    call = "bpf_object__open_file";
-    obj = bpf_object__open_file(path.c_str(), &o);
+    obj = CheckPtr(env, "bpf_object__open_file", log, [&] { return bpf_object__open_file(path.c_str(), &o); });
   } else {
     Napi::Uint8Array bytes = BytesArg(info, 0, "object");
-    call = "bpf_object__open_mem";
-    obj = bpf_object__open_mem(bytes.Data(), bytes.ByteLength(), &o);
+    obj = CheckPtr(env, "bpf_object__open_mem", log, [&] { return bpf_object__open_mem(bytes.Data(), bytes.ByteLength(), &o); });
   }
-  CheckPtr(env, obj, call, log);
   DeliverLog(env, log.lines);
   Napi::Object self;
   {
@@ -169,7 +164,7 @@ class LoadWorker : public Napi::AsyncWorker {
     DeliverLog(env, lines_);
     if (owner_->closeAfterLoad_) {
       owner_->Destroy(true);
-      deferred_.Reject(TypeError(env, kClosed).Value());
+      deferred_.Reject(StateError(env, nlb::State::kObjectClosed).Value());
     } else if (err_) {
       deferred_.Reject(MakeBpfError(env, -err_, "bpf_object__load", lines_).Value());
     } else {
@@ -215,6 +210,8 @@ Napi::Value ObjectHandle::Close(const Napi::CallbackInfo& info) {
 void ObjectHandle::Destroy(bool detachViews) {
   if (state_ == kStateClosed) return;
   state_ = kStateClosed;
+  std::vector<Napi::FunctionReference> notices;
+  while (!children_.empty()) notices.push_back((*children_.begin())->CloseByOwner(!detachViews));  // each removes itself
   while (!links_.empty()) (*links_.begin())->DestroyLink(!detachViews);  // removes itself from links_
   for (auto& [ptr, ref] : memory_) {
     if (detachViews && !ref.Value().IsEmpty()) ref.Value().Detach();
@@ -224,6 +221,10 @@ void ObjectHandle::Destroy(bool detachViews) {
   mappings_.clear();
   bpf_object__close(obj_);
   obj_ = nullptr;
+  if (!detachViews) return;  // a finalizer: no JS
+  for (auto& notice : notices) {
+    if (!notice.IsEmpty()) notice.Call({});
+  }
 }
 
 }  // namespace nlb

@@ -1,20 +1,20 @@
-#include "addon.h"
+#include "base/addon.h"
 
 #include <bpf/libbpf.h>
 
-#include "btf.h"
-#include "errors.h"
-#include "iter.h"
-#include "link.h"
-#include "log.h"
-#include "map.h"
-#include "object.h"
-#include "probe.h"
-#include "perf_buffer.h"
-#include "program.h"
-#include "ring_buffer.h"
-#include "user_ring_buffer.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/wrap.h"
+#include "btf/btf.h"
+#include "core/iter.h"
+#include "core/link.h"
+#include "core/map.h"
+#include "core/object.h"
+#include "core/program.h"
+#include "events/perf_buffer.h"
+#include "events/ring_buffer.h"
+#include "events/user_ring_buffer.h"
+#include "probe/probe.h"
 
 namespace nlb {
 
@@ -73,16 +73,25 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
                        });
 }
 
-// setErrorFactories({ bpf, type, range }): the constructors the addon's errors come from.
+// setErrorFactories({ bpf, type, range, states }): the constructors the addon's errors
+// come from, and the wrong-state messages by key (kStateKeys: { objectClosed, ... }).
 Napi::Value Addon::SetErrorFactories(const Napi::CallbackInfo& info) {
-  Napi::Object f = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  Napi::Env env = info.Env();
+  Napi::Object f = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   for (const char* key : {"bpf", "type", "range"}) {
-    if (!f.Get(key).IsFunction()) throw Napi::TypeError::New(info.Env(), std::string("factories.") + key + " must be a function");
+    if (!f.Get(key).IsFunction()) throw Napi::TypeError::New(env, std::string("factories.") + key + " must be a function");
+  }
+  if (!f.Get("states").IsObject()) throw Napi::TypeError::New(env, "factories.states must be an object");
+  Napi::Object states = f.Get("states").As<Napi::Object>();
+  for (int i = 0; i < static_cast<int>(State::kCount); i++) {
+    Napi::Value m = states.Get(kStateKeys[i]);
+    if (!m.IsString()) throw Napi::TypeError::New(env, std::string("factories.states.") + kStateKeys[i] + " must be a string");
+    stateMessages[i] = m.As<Napi::String>().Utf8Value();
   }
   bpfError = Napi::Persistent(f.Get("bpf").As<Napi::Function>());
   typeError = Napi::Persistent(f.Get("type").As<Napi::Function>());
   rangeError = Napi::Persistent(f.Get("range").As<Napi::Function>());
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 Napi::Value Addon::SetLogger(const Napi::CallbackInfo& info) {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "object.h"
-#include "program.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/object.h"
+#include "core/program.h"
 
 namespace nlb {
 
@@ -207,16 +207,14 @@ Napi::Value ProgramHandle::AttachPerfEvent(const Napi::CallbackInfo& info) {
   LIBBPF_OPTS(bpf_perf_event_opts, opts);
   opts.bpf_cookie = U64Arg(info, 6, "cookie");
   LogCapture log;
-  int pfd = static_cast<int>(syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-  if (pfd < 0) Check(env, -errno, "perf_event_open", log);
-  errno = 0;
-  bpf_link* link = bpf_program__attach_perf_event_opts(prog_, pfd, &opts);
+  int pfd = CheckSys(env, syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC), "perf_event_open", log);
+  int err = 0;
+  bpf_link* link = CallPtr([&] { return bpf_program__attach_perf_event_opts(prog_, pfd, &opts); }, err);
   if (!link) {
-    int err = errno ? errno : EINVAL;
-    close(pfd);
-    errno = err;
+    close(pfd);  // the link owns it only once made
+    Check(env, -err, "bpf_program__attach_perf_event_opts", log);
   }
-  return Wrap(env, CheckPtr(env, link, "bpf_program__attach_perf_event_opts", log));
+  return Wrap(env, link);
 }
 
 }  // namespace nlb

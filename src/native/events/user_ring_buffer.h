@@ -9,26 +9,32 @@
 #include <cstdint>
 #include <vector>
 
+#include "events/event_buffer.h"
+
 struct user_ring_buffer;
 
 namespace nlb {
 
 class Addon;
 
-class UserRingBufferHandle : public Napi::ObjectWrap<UserRingBufferHandle> {
+class UserRingBufferHandle : public MapBuffer<UserRingBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativeUserRingBuffer";
+  static constexpr State kClosedState = State::kUserRingBufferClosed;
+  static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_USER_RINGBUF;
+  static constexpr const char* kMapTypeName = "user_ringbuf";
+  static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::userRingBufferCtor;
   static const napi_type_tag kTypeTag;
   static Napi::Function Init(Napi::Env env, Addon* addon);
 
-  explicit UserRingBufferHandle(const Napi::CallbackInfo& info);
+  using MapBuffer::MapBuffer;
   ~UserRingBufferHandle() override;
 
  private:
-  static Napi::Value Open(const Napi::CallbackInfo& info);
+  friend class MapBuffer<UserRingBufferHandle>;
 
-  void Require(Napi::Env env) const;
-  void Release();
+  void Setup(Napi::Env env, Napi::Object map, int mapFd, const bpf_map_info& info, Napi::Value options);
+  void Release(bool detach);
   struct Slot {
     void* sample = nullptr;
     uint32_t size = 0;
@@ -39,13 +45,10 @@ class UserRingBufferHandle : public Napi::ObjectWrap<UserRingBufferHandle> {
   Napi::Value Submit(const Napi::CallbackInfo& info);
   Napi::Value Discard(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
   user_ring_buffer* rb_ = nullptr;
   uint32_t size_ = 0;
   std::vector<Slot> slots_;  // reservations not submitted or discarded yet
-  bool closed_ = false;
-  Napi::ObjectReference mapRef_;  // the NativeMap: keeps its fd (and object) alive
 };
 
 }  // namespace nlb

@@ -1,4 +1,4 @@
-#include "iter.h"
+#include "core/iter.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -6,15 +6,13 @@
 
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
 
 namespace nlb {
 
 const napi_type_tag IterHandle::kTypeTag = {0x6e6c626974657200ULL, 0x93d1c04be5a26f17ULL};
-static const char* const kIterClosed = "Iterator is closed";
-static const char* const kIterBusy = "Iterator is busy: a read is in progress";
 
 Napi::Function IterHandle::Init(Napi::Env env, Addon* addon) {
   using I = IterHandle;
@@ -53,17 +51,17 @@ void IterHandle::CloseFd() {
 }
 
 int IterHandle::Usable(Napi::Env env) const {
-  if (fd_ < 0 || closeAfterRead_) ThrowState(env, kIterClosed);
-  if (busy_) ThrowState(env, kIterBusy);
+  if (fd_ < 0 || closeAfterRead_) ThrowState(env, State::kIterClosed);
+  if (busy_) ThrowState(env, State::kIterBusy);
   return fd_;
 }
 
 // One read(2), retried on EINTR: bytes read, 0 at the end, -errno on failure.
 static ssize_t ReadOnce(int fd, void* buf, size_t size) {
   ssize_t n;
-  do n = read(fd, buf, size);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : n;
+  do n = SysResult(read(fd, buf, size));
+  while (n == -EINTR);
+  return n;
 }
 
 // readSync(buffer) -> bytes read into it (0: the iterator is done).

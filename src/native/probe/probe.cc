@@ -1,4 +1,4 @@
-#include "probe.h"
+#include "probe/probe.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "errors.h"
-#include "wrap.h"
+#include "base/errors.h"
+#include "base/wrap.h"
 
 // libbpf's ELF symbol lookup (libbpf_internal.h): a function's file offset, or -errno.
 extern "C" long elf_find_func_offset_from_file(const char* binary_path, const char* name);
@@ -54,11 +54,6 @@ std::string Str(const Napi::Object& o, const char* key) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 
-// ret < 0 from a plain syscall (errno set): the same BpfError path as libbpf calls.
-int CheckSys(Napi::Env env, int ret, const char* call, const LogCapture& log) {
-  return Check(env, ret < 0 ? -errno : ret, call, log);
-}
-
 int LoadProgram(Napi::Env env, const Napi::Object& r, const LogCapture& log) {
   // r0 = retval; exit
   struct bpf_insn insns[2] = {};
@@ -70,7 +65,6 @@ int LoadProgram(Napi::Env env, const Napi::Object& r, const LogCapture& log) {
   opts.attach_btf_id = U32(r, "attachBtfId");
   opts.prog_flags = U32(r, "progFlags");
   auto type = static_cast<bpf_prog_type>(U32(r, "progType"));
-  errno = 0;
   return Check(env, bpf_prog_load(type, "nlb_probe", "GPL", insns, 2, &opts), "bpf_prog_load", log);
 }
 

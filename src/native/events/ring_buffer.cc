@@ -1,4 +1,4 @@
-#include "ring_buffer.h"
+#include "events/ring_buffer.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -10,84 +10,42 @@
 #include <cstring>
 #include <vector>
 
-#include "addon.h"
-#include "errors.h"
-#include "map.h"
-#include "object.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/map.h"
+#include "core/object.h"
 
 namespace nlb {
 
 const napi_type_tag RingBufferHandle::kTypeTag = {0x6e6c627272696e67ULL, 0x3b8e5d21a9c74f06ULL};
-static const char* const kRingClosed = "RingBuffer is closed";
 
 Napi::Function RingBufferHandle::Init(Napi::Env env, Addon* addon) {
   using R = RingBufferHandle;
-  Napi::Function ctor = DefineCheckedClass<R>(env, {StaticMethod("open", &R::Open)},
-                                              {
-                                                  Method<R, &R::Memory>(env, "memory"),
-                                                  Method<R, &R::Size>(env, "size"),
-                                                  Method<R, &R::Read>(env, "read"),
-                                                  Method<R, &R::Positions>(env, "positions"),
-                                                  Method<R, &R::Dropped>(env, "dropped"),
-                                                  Method<R, &R::Poll>(env, "poll"),
-                                                  Method<R, &R::SetRef>(env, "ref"),
-                                                  Method<R, &R::Close>(env, "close"),
-                                              });
+  std::vector<Napi::PropertyDescriptor> methods = {
+      Method<R, &R::Memory>(env, "memory"),       Method<R, &R::Size>(env, "size"),
+      Method<R, &R::Read>(env, "read"),           Method<R, &R::Positions>(env, "positions"),
+      Method<R, &R::Dropped>(env, "dropped"),
+  };
+  AddMethods(env, methods);
+  Napi::Function ctor = DefineCheckedClass<R>(env, {StaticMethod("open", &R::Open)}, methods);
   addon->ringBufferCtor = Napi::Persistent(ctor);
   return ctor;
-}
-
-RingBufferHandle::RingBufferHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingBufferHandle>(info) {
-  ConstructToken::Require(info.Env(), kClassName);
-  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
 }
 
 // Reached with the ring still open only at environment teardown (an open ring holds a
 // reference to itself); the cleanup hook has closed the poll handle by then.
 RingBufferHandle::~RingBufferHandle() { Release(false); }
 
-// open(map, onReadable, { drops }): polling starts at once; onReadable(error?) runs on
-// this thread's event loop whenever the ring has data.
-Napi::Value RingBufferHandle::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&MapHandle::kTypeTag)) {
-    throw TypeError(env, "map must be a NativeMap");
-  }
-  if (!info[1].IsFunction()) throw TypeError(env, "onReadable must be a function");
-  Napi::Value drops = info[2].IsObject() ? info[2].As<Napi::Object>().Get("drops") : env.Undefined();
-  Napi::Object js;
-  {
-    ConstructToken token;
-    js = Addon::Of(env)->ringBufferCtor.New({});
-  }
-  RingBufferHandle* self = Unwrap(js);
-  self->onReadable_ = Napi::Persistent(info[1].As<Napi::Function>());
-  try {
-    self->Setup(env, info[0].As<Napi::Object>(), drops.IsString() ? drops.As<Napi::String>().Utf8Value() : "");
-  } catch (...) {
-    self->Release(false);
-    throw;
-  }
-  return js;
-}
-
-void RingBufferHandle::Setup(Napi::Env env, Napi::Object map, const std::string& drops) {
-  mapRef_ = Napi::Persistent(map);
-  int mapFd = MapHandle::Unwrap(map)->Fd(env);
+void RingBufferHandle::Setup(Napi::Env env, Napi::Object map, int mapFd, const bpf_map_info& info, Napi::Value options) {
+  Napi::Value drops = options.IsObject() ? options.As<Napi::Object>().Get("drops") : env.Undefined();
   LogCapture log;
-  bpf_map_info info = {};
-  uint32_t len = sizeof info;
-  Check(env, bpf_map_get_info_by_fd(mapFd, &info, &len), "bpf_map_get_info_by_fd", log);
-  if (info.type != BPF_MAP_TYPE_RINGBUF) throw TypeError(env, "map is not a ringbuf map");
   // Our own fd: libuv watches it by number, so it must not be closed (and reused) under us.
-  int fd = fcntl(mapFd, F_DUPFD_CLOEXEC, 0);
-  fd_ = Check(env, fd < 0 ? -errno : fd, "fcntl", log);
+  fd_ = CheckSys(env, fcntl(mapFd, F_DUPFD_CLOEXEC, 0), "fcntl", log);
   size_ = info.max_entries;
   MapRing(env);
-  if (!drops.empty()) OpenDrops(env, map, drops);
-  events_.Start(env, fd_, "node-libbpf:RingBuffer", Value(), Wake, this);
-  Ref();  // an open ring is an active handle, like a socket: it lives until close()
+  if (drops.IsString()) OpenDrops(env, map, drops.As<Napi::String>().Utf8Value());
+  Watch(env, fd_, "node-libbpf:RingBuffer");
 }
 
 // The same mappings as libbpf's ring_buffer__add(): the consumer page read-write, then
@@ -95,11 +53,9 @@ void RingBufferHandle::Setup(Napi::Env env, Napi::Object map, const std::string&
 void RingBufferHandle::MapRing(Napi::Env env) {
   LogCapture log;
   pageSize_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  void* consumer = mmap(nullptr, pageSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-  if (consumer == MAP_FAILED) Check(env, -errno, "mmap", log);
+  void* consumer = CheckMmap(env, mmap(nullptr, pageSize_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0), "mmap", log);
   consumer_ = static_cast<uint64_t*>(consumer);
-  void* producer = mmap(nullptr, pageSize_ + 2 * static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd_, pageSize_);
-  if (producer == MAP_FAILED) Check(env, -errno, "mmap", log);
+  void* producer = CheckMmap(env, mmap(nullptr, pageSize_ + 2 * static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd_, pageSize_), "mmap", log);
   producer_ = static_cast<uint64_t*>(producer);
   data_ = static_cast<uint8_t*>(producer) + pageSize_;
 }
@@ -112,8 +68,7 @@ void RingBufferHandle::OpenDrops(Napi::Env env, Napi::Object map, const std::str
   if (!drops || bpf_map__type(drops) != BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__value_size(drops) != 8) return;
   if (bpf_map__fd(drops) < 0) return;
   LogCapture log;
-  int fd = fcntl(bpf_map__fd(drops), F_DUPFD_CLOEXEC, 0);
-  dropsFd_ = Check(env, fd < 0 ? -errno : fd, "fcntl", log);
+  dropsFd_ = CheckSys(env, fcntl(bpf_map__fd(drops), F_DUPFD_CLOEXEC, 0), "fcntl", log);
 }
 
 // One call into JS per wake-up. The kernel reports the ring readable while it holds
@@ -121,17 +76,13 @@ void RingBufferHandle::OpenDrops(Napi::Env env, Napi::Object map, const std::str
 // batch) brings another wake-up on the next loop iteration.
 void RingBufferHandle::Wake(void* arg, int status, bool idle) {
   auto* self = static_cast<RingBufferHandle*>(arg);
-  if (self->closed_) return;
-  Napi::HandleScope scope(self->Env());
-  self->events_.Call(self->Env(), self->onReadable_, self->Value(), status);
+  if (!self->closed_) self->CallReadable(status);
 }
 
 // Idempotent. `detach`: on the JS thread with JS running, so views over the mappings
 // are detached before they are unmapped.
 void RingBufferHandle::Release(bool detach) {
-  if (closed_) return;
-  closed_ = true;
-  events_.Stop();
+  if (!MarkClosed()) return;
   for (auto* view : {&consumerView_, &producerView_, &dataView_}) {
     if (detach && !view->IsEmpty() && !view->Value().IsEmpty()) view->Value().Detach();
     view->Reset();
@@ -144,12 +95,6 @@ void RingBufferHandle::Release(bool detach) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
-  onReadable_.Reset();
-  mapRef_.Reset();
-}
-
-void RingBufferHandle::Require(Napi::Env env) const {
-  if (closed_) ThrowState(env, kRingClosed);
 }
 
 // Null when the runtime refuses external ArrayBuffers (a V8 sandbox): read() then.
@@ -237,27 +182,6 @@ Napi::Value RingBufferHandle::Dropped(const Napi::CallbackInfo& info) {
   uint64_t sum = 0;
   for (uint64_t v : values) sum += v;
   return Napi::Number::New(env, static_cast<double>(sum));
-}
-
-// poll(on): stop watching the ring (backpressure) or watch it again.
-Napi::Value RingBufferHandle::Poll(const Napi::CallbackInfo& info) {
-  Require(info.Env());
-  events_.SetPolling(info.Env(), info[0].ToBoolean());
-  return info.Env().Undefined();
-}
-
-// ref(on): whether the ring keeps the event loop alive (uv_ref / uv_unref).
-Napi::Value RingBufferHandle::SetRef(const Napi::CallbackInfo& info) {
-  Require(info.Env());
-  events_.SetRef(info[0].ToBoolean());
-  return info.Env().Undefined();
-}
-
-Napi::Value RingBufferHandle::Close(const Napi::CallbackInfo& info) {
-  bool wasOpen = !closed_;
-  Release(true);
-  if (wasOpen) Unref();
-  return info.Env().Undefined();
 }
 
 }  // namespace nlb

@@ -1,21 +1,19 @@
-#include "perf_buffer.h"
+#include "events/perf_buffer.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include <cerrno>
 #include <cstring>
 
-#include "addon.h"
-#include "errors.h"
-#include "map.h"
-#include "wrap.h"
+#include "base/addon.h"
+#include "base/errors.h"
+#include "base/wrap.h"
+#include "core/map.h"
 
 namespace nlb {
 
 const napi_type_tag PerfBufferHandle::kTypeTag = {0x6e6c627065726662ULL, 0x91d4c3a2e85b7f13ULL};
-static const char* const kPerfClosed = "PerfBuffer is closed";
 
 // The index JS reads: a header (first untaken entry, entry count), then per entry the
 // CPU, the sample's offset in the byte arena and its length. A lost-samples notice has
@@ -28,72 +26,34 @@ static constexpr size_t kInitialEntries = 1024;
 
 Napi::Function PerfBufferHandle::Init(Napi::Env env, Addon* addon) {
   using P = PerfBufferHandle;
-  Napi::Function ctor = DefineCheckedClass<P>(env, {StaticMethod("open", &P::Open)},
-                                              {
-                                                  Method<P, &P::Stage>(env, "stage"),
-                                                  Method<P, &P::Advance>(env, "advance"),
-                                                  Method<P, &P::Arena>(env, "arena"),
-                                                  Method<P, &P::BufferCount>(env, "bufferCount"),
-                                                  Method<P, &P::Poll>(env, "poll"),
-                                                  Method<P, &P::SetRef>(env, "ref"),
-                                                  Method<P, &P::Close>(env, "close"),
-                                              });
+  std::vector<Napi::PropertyDescriptor> methods = {
+      Method<P, &P::Stage>(env, "stage"),
+      Method<P, &P::Advance>(env, "advance"),
+      Method<P, &P::Arena>(env, "arena"),
+      Method<P, &P::BufferCount>(env, "bufferCount"),
+  };
+  AddMethods(env, methods);
+  Napi::Function ctor = DefineCheckedClass<P>(env, {StaticMethod("open", &P::Open)}, methods);
   addon->perfBufferCtor = Napi::Persistent(ctor);
   return ctor;
 }
 
-PerfBufferHandle::PerfBufferHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PerfBufferHandle>(info) {
-  ConstructToken::Require(info.Env(), kClassName);
-  info.This().As<Napi::Object>().TypeTag(&kTypeTag);
-}
-
 // Reached with the buffer still open only at environment teardown (an open buffer holds
 // a reference to itself); the cleanup hook has closed the libuv handles by then.
-PerfBufferHandle::~PerfBufferHandle() { Release(); }
+PerfBufferHandle::~PerfBufferHandle() { Release(false); }
 
-// open(map, onReadable, { pageCount }): polling starts at once; onReadable(error?) runs
-// on this thread's event loop whenever a per-CPU buffer has data.
-Napi::Value PerfBufferHandle::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&MapHandle::kTypeTag)) {
-    throw TypeError(env, "map must be a NativeMap");
-  }
-  if (!info[1].IsFunction()) throw TypeError(env, "onReadable must be a function");
-  Napi::Value pages = info[2].IsObject() ? info[2].As<Napi::Object>().Get("pageCount") : env.Undefined();
+void PerfBufferHandle::Setup(Napi::Env env, Napi::Object map, int mapFd, const bpf_map_info& info, Napi::Value options) {
+  Napi::Value pages = options.IsObject() ? options.As<Napi::Object>().Get("pageCount") : env.Undefined();
   uint32_t pageCount = pages.IsNumber() ? pages.As<Napi::Number>().Uint32Value() : 64;
   if (pageCount == 0 || (pageCount & (pageCount - 1)) != 0) throw RangeError(env, "pageCount must be a power of two");
-  Napi::Object js;
-  {
-    ConstructToken token;
-    js = Addon::Of(env)->perfBufferCtor.New({});
-  }
-  PerfBufferHandle* self = Unwrap(js);
-  self->onReadable_ = Napi::Persistent(info[1].As<Napi::Function>());
-  try {
-    self->Setup(env, info[0].As<Napi::Object>(), pageCount);
-  } catch (...) {
-    self->Release();
-    throw;
-  }
-  return js;
-}
-
-void PerfBufferHandle::Setup(Napi::Env env, Napi::Object map, uint32_t pageCount) {
-  mapRef_ = Napi::Persistent(map);
-  int mapFd = MapHandle::Unwrap(map)->Fd(env);
-  LogCapture log;
-  bpf_map_info info = {};
-  uint32_t len = sizeof info;
-  Check(env, bpf_map_get_info_by_fd(mapFd, &info, &len), "bpf_map_get_info_by_fd", log);
-  if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) throw TypeError(env, "map is not a perf_event_array map");
   stagingEnv_ = env;
   if (!Grow(kInitialBytes, kInitialEntries)) NAPI_THROW_VOID(Napi::Error::New(env, "cannot allocate the perf buffer's arena"));
   grown_ = false;
-  pb_ = CheckPtr(env, perf_buffer__new(mapFd, pageCount, OnSample, OnLost, this, nullptr), "perf_buffer__new", log);
+  LogCapture log;
+  pb_ = CheckPtr(env, "perf_buffer__new", log, [&] { return perf_buffer__new(mapFd, pageCount, OnSample, OnLost, this, nullptr); });
   buffers_ = perf_buffer__buffer_cnt(pb_);
-  events_.Start(env, perf_buffer__epoll_fd(pb_), "node-libbpf:PerfBuffer", Value(), Wake, this);
+  Watch(env, perf_buffer__epoll_fd(pb_), "node-libbpf:PerfBuffer");
   Rearm();
-  Ref();  // an open buffer is an active handle, like a socket: it lives until close()
 }
 
 bool PerfBufferHandle::Pending() const { return first_ < count_ || unvisited_ || looks_ > 0; }
@@ -123,29 +83,20 @@ void PerfBufferHandle::Wake(void* arg, int status, bool idle) {
     self->looks_--;
     self->unvisited_ = true;
   }
-  Napi::HandleScope scope(self->Env());
-  self->events_.Call(self->Env(), self->onReadable_, self->Value(), status);
+  self->CallReadable(status);
   if (!self->closed_) self->events_.SetIdle(self->events_.Polling() && self->Pending());
 }
 
 // Idempotent. The poll handle is closed (so libuv forgets the epoll fd) before
 // perf_buffer__free closes it.
-void PerfBufferHandle::Release() {
-  if (closed_) return;
-  closed_ = true;
-  events_.Stop();
+void PerfBufferHandle::Release(bool) {
+  if (!MarkClosed()) return;
   if (pb_) perf_buffer__free(pb_);
   pb_ = nullptr;
   bytesRef_.Reset();
   entriesRef_.Reset();
   bytes_ = nullptr;
   entries_ = nullptr;
-  onReadable_.Reset();
-  mapRef_.Reset();
-}
-
-void PerfBufferHandle::Require(Napi::Env env) const {
-  if (closed_) ThrowState(env, kPerfClosed);
 }
 
 // Runs inside libbpf (C code): nothing here may throw. New arena buffers are made with
@@ -278,33 +229,14 @@ Napi::Value PerfBufferHandle::BufferCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(buffers_));
 }
 
-// poll(on): stop watching (backpressure) or watch again, then look at the buffers (see
-// Rearm()): samples written while paused brought no wake-up anyone will see.
-Napi::Value PerfBufferHandle::Poll(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Require(env);
-  bool on = info[0].ToBoolean();
-  events_.SetPolling(env, on);
+// After poll(on): look at the buffers (see Rearm()): samples written while paused
+// brought no wake-up anyone will see.
+void PerfBufferHandle::PollSwitched(Napi::Env, bool on) {
   if (on) {
     Rearm();
   } else if (!events_.Dispatching()) {
     events_.SetIdle(false);  // else Wake() decides when the callback returned
   }
-  return env.Undefined();
-}
-
-// ref(on): whether the buffer keeps the event loop alive (uv_ref / uv_unref).
-Napi::Value PerfBufferHandle::SetRef(const Napi::CallbackInfo& info) {
-  Require(info.Env());
-  events_.SetRef(info[0].ToBoolean());
-  return info.Env().Undefined();
-}
-
-Napi::Value PerfBufferHandle::Close(const Napi::CallbackInfo& info) {
-  bool wasOpen = !closed_;
-  Release();
-  if (wasOpen) Unref();
-  return info.Env().Undefined();
 }
 
 }  // namespace nlb

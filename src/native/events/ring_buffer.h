@@ -10,30 +10,35 @@
 #include <cstdint>
 #include <string>
 
-#include "event_poll.h"
+#include "events/event_buffer.h"
 
 namespace nlb {
 
 class Addon;
 
-class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
+class RingBufferHandle : public EventBuffer<RingBufferHandle> {
  public:
   static constexpr const char* kClassName = "NativeRingBuffer";
+  static constexpr State kClosedState = State::kRingBufferClosed;
+  static constexpr bpf_map_type kMapType = BPF_MAP_TYPE_RINGBUF;
+  static constexpr const char* kMapTypeName = "ringbuf";
+  static constexpr Napi::FunctionReference Addon::*kCtor = &Addon::ringBufferCtor;
   static const napi_type_tag kTypeTag;
   static Napi::Function Init(Napi::Env env, Addon* addon);
 
-  explicit RingBufferHandle(const Napi::CallbackInfo& info);
+  using EventBuffer::EventBuffer;
   ~RingBufferHandle() override;
 
  private:
-  static Napi::Value Open(const Napi::CallbackInfo& info);
+  friend class MapBuffer<RingBufferHandle>;
+  friend class EventBuffer<RingBufferHandle>;
   static void Wake(void* self, int status, bool idle);
 
-  void Setup(Napi::Env env, Napi::Object map, const std::string& drops);
+  // options: { drops? }
+  void Setup(Napi::Env env, Napi::Object map, int mapFd, const bpf_map_info& info, Napi::Value options);
   void MapRing(Napi::Env env);
   void OpenDrops(Napi::Env env, Napi::Object map, const std::string& name);
   Napi::Value External(Napi::Env env, void* data, size_t size, Napi::Reference<Napi::ArrayBuffer>& ref);
-  void Require(Napi::Env env) const;
   void Release(bool detach);
 
   Napi::Value Memory(const Napi::CallbackInfo& info);
@@ -41,9 +46,6 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Positions(const Napi::CallbackInfo& info);
   Napi::Value Dropped(const Napi::CallbackInfo& info);
-  Napi::Value Poll(const Napi::CallbackInfo& info);
-  Napi::Value SetRef(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
 
   int fd_ = -1;       // our dup of the map's fd: polled, and keeps the map alive
   int dropsFd_ = -1;  // <ring>_drops (per-CPU u64), when the object has one
@@ -52,10 +54,6 @@ class RingBufferHandle : public Napi::ObjectWrap<RingBufferHandle> {
   uint64_t* consumer_ = nullptr;  // writable page
   uint64_t* producer_ = nullptr;  // read-only page, then the data area twice
   uint8_t* data_ = nullptr;
-  bool closed_ = false;
-  EventPoll events_;
-  Napi::ObjectReference mapRef_;  // the NativeMap: keeps its object alive
-  Napi::FunctionReference onReadable_;
   Napi::Reference<Napi::ArrayBuffer> consumerView_, producerView_, dataView_;
 };
 
