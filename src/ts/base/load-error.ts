@@ -58,19 +58,16 @@ const MACHINES: Record<number, string> = { 3: 'x86 (32-bit)', 40: 'arm (32-bit)'
 
 /** The architecture an ELF file is built for (e_machine), or undefined when unreadable. */
 function elfMachine(file: string): string | undefined {
+  let head: Buffer;
   try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(20);
-      if (fs.readSync(fd, head, 0, 20, 0) < 20 || head.readUInt32BE(0) !== 0x7f454c46) return 'not an ELF file';
-      const machine = head.readUInt16LE(18);
-      return MACHINES[machine] ?? `ELF machine ${machine}`;
-    } finally {
-      fs.closeSync(fd);
-    }
+    // Read whole (an error path, once): this layer leaves opening and closing fds to C++.
+    head = fs.readFileSync(file).subarray(0, 20);
   } catch {
     return undefined;
   }
+  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return 'not an ELF file';
+  const machine = head.readUInt16LE(18);
+  return MACHINES[machine] ?? `ELF machine ${machine}`;
 }
 
 const FROM_SOURCE = 'build from source: `npm rebuild node-libbpf` with install scripts allowed (needs a C/C++ compiler, make, python3 and bzip2; it fetches the pinned libbpf, elfutils and zlib sources)';
