@@ -1,6 +1,11 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
 // agent loads: objects, programs, maps, links, event buffers, BTF, probes, the symbolizer. It never loads
 // the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
+import { loadAddon } from './base/native';
+
+// Loaded now, so `require('node-libbpf')` itself says when the addon cannot load here
+// (AddonLoadError: the platform, the files looked for, the loader's message, what to do).
+loadAddon();
 export { BpfObject, type OpenOptions } from './core/object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
@@ -39,6 +44,7 @@ export const readCString: (view: DataView, offset: number, n: number) => string 
 export const readBigUint64: (view: DataView, offset: number) => bigint = u64le;
 /** `view.getBigInt64(offset, true)`, the same way. */
 export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
+export { AddonLoadError } from './base/native';
 export { BpfError, VerifierError } from './errors/bpf-error';
 export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';

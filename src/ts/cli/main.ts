@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `node-libbpf` command: vmlinux, build, btf, gen, gen min-btf, doctor, vm.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { addon, addonLoadError, PACKAGE_ROOT } from '../base/native';
 import { Btf } from '../btf/btf';
 import { build, doctor, formatDoctor, generate, headerBtf, minCoreBtf, vmlinuxHeader } from '../toolchain';
 import { VM_USAGE, vmCommand } from '../vm/cli';
@@ -18,7 +20,9 @@ const USAGE = `usage:
   node-libbpf gen min-btf FILE.bpf.o --btf KERNEL.btf -o OUT.btf
                                                  the minimal BTF the object's CO-RE relocations need
   node-libbpf doctor [--json]                    what this kernel allows for BPF, and why not
-${VM_USAGE}`;
+${VM_USAGE}  node-libbpf --version                         the package's and the linked libbpf's versions
+  node-libbpf COMMAND --help                    one command's usage
+`;
 
 // Resolves once the text is handed to the OS: process.exit() right after a plain write
 // cuts a large output (vmlinux.h is megabytes) short when stdout is a pipe.
@@ -46,8 +50,30 @@ function parse(argv: string[], withValue: string[]): Parsed {
   return parsed;
 }
 
+const COMMANDS = ['vmlinux', 'build', 'btf', 'gen', 'doctor', 'vm'];
+
+/** One command's lines of USAGE (gen's include gen min-btf). */
+function commandUsage(command: string): string {
+  const blocks = USAGE.split(/\n(?=  node-libbpf )/).slice(1);
+  return `usage:\n${blocks.filter((b) => b.startsWith(`  node-libbpf ${command} `)).join('\n').replace(/\n*$/, '\n')}`;
+}
+
+// --version works where the addon does not load: the package's version, then libbpf's
+// when the addon loads, else where to find out why not.
+function versionText(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+  const why = addonLoadError();
+  return `node-libbpf ${pkg.version}\n${why ? 'libbpf: unknown, the addon does not load here (`node-libbpf doctor` says why)' : `libbpf ${addon.libbpfVersion()}`}\n`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `COMMAND --help` before anything runs (vm's own arguments end at --).
+  const own = command === 'vm' && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (COMMANDS.includes(command) && (own.includes('--help') || own.includes('-h'))) {
+    process.stdout.write(commandUsage(command));
+    return 0;
+  }
   switch (command) {
     case 'vmlinux': {
       const { flags } = parse(rest, ['--btf', '-o']);
@@ -133,6 +159,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'vm':
       return vmCommand(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(versionText());
+      return 0;
     case undefined:
     case '-h':
     case '--help':
