@@ -9,6 +9,7 @@
 //     has a size and the address lies past its end (then no symbol: padding, or code the
 //     table does not describe).
 // Names are decoded from the string table when first asked for.
+import { lastAtOrBefore } from './address-table';
 import type { ElfSection } from './file';
 import type { ElfSource } from './lazy-file';
 
@@ -126,18 +127,7 @@ export class ElfSymbolTable {
   /** Index of the symbol holding `address` (an ELF virtual address), or -1. */
   find(address: number): number {
     const starts = this.#starts;
-    let lo = 0;
-    let hi = this.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid] <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const found = lastAtOrBefore(starts, this.length, address);
     if (found < 0) return -1;
     const size = this.#sizes[found];
     return size !== 0 && starts[found] + size <= address ? -1 : found;

@@ -2,7 +2,7 @@
 // programs (`bpf_prog_<tag>_<name> [bpf]`), sorted for binary search. Names are sliced
 // from the file's text only when an address asks for them.
 import * as fs from 'node:fs';
-import { lastAtOrBefore, sortedOrder } from './address-table';
+import { lastAtOrBefore, sortedOrder } from '../elf/address-table';
 
 const TWO32 = 2 ** 32;
 /** Kernel addresses differ from the table's base in their high word by less than this. */

@@ -2,7 +2,7 @@
 // per function, appended as the runtime compiles (node --perf-basic-prof, the JVM's
 // perf-map-agent, .NET, LuaJIT, ...). Later lines win where code was moved or replaced.
 import * as fs from 'node:fs';
-import { lastAtOrBefore, sortedOrder } from './address-table';
+import { lastAtOrBefore, sortedOrder } from '../elf/address-table';
 
 export interface PerfMapHit {
   name: string;

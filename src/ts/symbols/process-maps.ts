@@ -1,7 +1,7 @@
 // /proc/PID/maps: a process's executable mappings, each with its file, offset, device and
 // inode, sorted for binary search.
 import * as fs from 'node:fs';
-import { lastAtOrBefore } from './address-table';
+import { lastAtOrBefore } from '../elf/address-table';
 
 /** One executable mapping of a process. */
 export interface Mapping {

@@ -1,5 +1,5 @@
-// A sorted table of start addresses for binary search, shared by the kernel's, an ELF
-// file's and a perf map's symbols. Addresses are stored as doubles relative to a base
+// A sorted table of start addresses for binary search, shared by an ELF file's symbols and
+// the Symbolizer's kernel symbols and perf maps. Addresses are stored as doubles relative to a base
 // (user addresses are below 2^47, kernel ones differ from each other by less than 2^53), so
 // a lookup is a typed-array binary search with no bigint.
 
