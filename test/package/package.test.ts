@@ -26,7 +26,7 @@ function bareBin(dir: string): string {
 // their licence texts).
 function copyCheckout(dest: string, without: string[] = []): void {
   const keep = ['package.json', 'package-lock.json', 'binding.gyp', 'README.md', 'LICENSE', 'THIRD_PARTY_NOTICES.md',
-    'src', 'deps', 'include', 'dist', 'scripts', 'tsconfig.json', 'prebuilds', 'toolchain'];
+    'src', 'deps', 'include', 'dist', 'scripts', 'tsconfig.json', 'prebuilds', 'toolchain', 'metrics'];
   fs.mkdirSync(dest);
   for (const name of keep) {
     fs.cpSync(path.join(root, name), path.join(dest, name), {
@@ -64,7 +64,7 @@ describe('package', () => {
       'LICENSE', 'THIRD_PARTY_NOTICES.md', 'licenses/libbpf-LICENSE.BSD-2-Clause',
       'licenses/elfutils-COPYING-LGPLV3', 'licenses/elfutils-COPYING', 'licenses/zlib-LICENSE',
       'dist/index.mjs', 'dist/index.d.mts', 'dist/toolchain/index.mjs', 'dist/toolchain/index.d.mts',
-      'toolchain/package.json', 'include/bpf/bpf_helpers.h',
+      'toolchain/package.json', 'metrics/package.json', 'dist/metrics/index.mjs', 'dist/metrics/index.d.mts', 'include/bpf/bpf_helpers.h',
       // the build-from-source path (how a user relinks against their own libelf)
       'binding.gyp', 'deps/elfutils.gyp', 'deps/elfutils/fetch.sh', 'deps/elfutils/VERSION', 'deps/zlib/fetch.sh',
     ]));

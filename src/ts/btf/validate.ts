@@ -59,7 +59,7 @@ function checkIds(types: BtfType[], count: number, what: string): void {
  * Throws when a cycle avoids every node for which skip() is true. Iterative DFS (white/grey/
  * black), so deep chains cannot overflow the JS stack.
  */
-function checkAcyclic(btf: Btf, types: BtfType[], skip: (t: BtfType) => boolean, what: string, why: string): void {
+function checkAcyclic(types: BtfType[], skip: (t: BtfType) => boolean, what: string, why: string): void {
   const first = types.length ? types[0].id : 1;
   const state = new Uint8Array(types.length); // 0 unseen, 1 on the stack, 2 done
   const own = (id: number): BtfType | undefined => (id >= first && id - first < types.length ? types[id - first] : undefined);
@@ -163,8 +163,8 @@ export function validateBtf(btf: Btf, what = 'BTF'): void {
   const types = decodeAll(btf, what);
   checkIds(types, btf.typeCount, what);
   for (const t of types) checkEncodings(t, what);
-  checkAcyclic(btf, types, (t) => t.kind === 'ptr', what, 'that passes through no pointer');
-  checkAcyclic(btf, types, (t) => t.kind === 'struct' || t.kind === 'union', what, 'that passes through no struct or union');
+  checkAcyclic(types, (t) => t.kind === 'ptr', what, 'that passes through no pointer');
+  checkAcyclic(types, (t) => t.kind === 'struct' || t.kind === 'union', what, 'that passes through no struct or union');
   try {
     checkLayouts(btf, types, what);
   } catch (e) {
