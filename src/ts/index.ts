@@ -26,7 +26,7 @@ export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type
 export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './events/ring-buffer';
 export type { Globals } from './core/globals';
-export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
+export { Btf, type BtfType, type BtfTypeFields, type BtfCompositeType, type BtfOtherType, type BtfKind, type BtfMember } from './btf/btf';
 import { cstr, s64le, u64le } from './btf/codec';
 // The readers raw callbacks and generated decoders call per record are plain values of
 // this module, not re-exports: CommonJS re-exports are getters, and a getter call per
