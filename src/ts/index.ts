@@ -31,7 +31,7 @@ export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type
 export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
 export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent, type DecodedCounts } from './events/ring-buffer';
 export type { Globals } from './core/globals';
-export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
+export { Btf, type BtfType, type BtfTypeFields, type BtfCompositeType, type BtfOtherType, type BtfKind, type BtfMember } from './btf/btf';
 export { decode, type DecodeOptions } from './btf/decode';
 export type { Codec, CodecOptions, CharMode } from './btf/codec';
 import { cstr, s64le, u64le } from './btf/codec';

@@ -448,7 +448,7 @@ describe('codecs on the codec_types fixture', () => {
       expect(encodeError(c, { u64: 2 ** 53 }).message).toBe(
         'struct codec_ints .u64: expected an integer 0..2^64-1 (bigint or safe integer number), got 9007199254740992');
       expect(encodeError(c, { u64: -1 }, 'by_comm value').message).toBe(
-        'by_comm value .u64: expected an integer 0..2^64-1 (bigint or safe integer number), got -1');
+        "by_comm value .u64: expected an integer 0..2^64-1 (bigint or safe integer number); for C's (u64)-1 write 0xffffffffffffffffn, got -1");
     });
 
     test('decode matches the raw little-endian bytes', () => {

@@ -192,7 +192,7 @@ describe('by_name: char[16] -> u16', () => {
   test('u16 values out of range or of the wrong type', async () => {
     const m = (await loadFixture(BASIC)).map('by_name');
     expectThrows(() => m.set('a', 65536), 'RangeError', 'by_name value: expected an integer 0..65535, got 65536');
-    expectThrows(() => m.set('a', -1), 'RangeError', 'by_name value: expected an integer 0..65535, got -1');
+    expectThrows(() => m.set('a', -1), 'RangeError', "by_name value: expected an integer 0..65535; for C's (u16)-1 write 0xffff, got -1");
     expectThrows(() => m.set('a', 1.5), 'RangeError', 'by_name value: expected an integer 0..65535, got 1.5');
     expectThrows(() => m.set('a', '1' as any), 'TypeError', 'by_name value: expected an integer 0..65535, got "1"');
     expect(m.has('a')).toBe(false);

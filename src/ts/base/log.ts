@@ -11,15 +11,16 @@ export type Logger = (level: LogLevel, message: string) => void;
 const LEVELS: Record<LogLevel, number> = { warn: 0, info: 1, debug: 2 };
 
 /**
- * Receive libbpf's messages (`level` and up). Pass `null` to stop. Messages of failed
+ * Receive libbpf's messages (`level` and up). Pass `null` (or `undefined`) to stop. Messages of failed
  * calls are also attached to the thrown BpfError (`error.libbpfLog`), logger or not.
  *
  * @example
  * setLogger((level, message) => console.error(`[libbpf ${level}] ${message}`), { level: 'info' });
  */
-export function setLogger(logger: Logger | null, options: { level?: LogLevel } = {}): void {
+export function setLogger(logger: Logger | null | undefined, options: { level?: LogLevel } = {}): void {
   const level = options.level ?? 'info';
-  if (logger !== null && typeof logger !== 'function') throw argTypeError('logger', 'a function or null', logger);
+  if (logger === undefined) logger = null;
+  if (logger !== null && typeof logger !== 'function') throw argTypeError('logger', 'a function, null or undefined', logger);
   if (!Object.hasOwn(LEVELS, level)) throw argRangeError('options.level', "'warn', 'info' or 'debug'", level);
   const max = LEVELS[level];
   addon.setLogger(

@@ -62,10 +62,9 @@ export interface BtfVarSecInfo {
 }
 
 /**
- * One BTF type, decoded. `kind` says which of the optional fields are set; ids refer to
- * other types of the same Btf (0 is void).
+ * The fields every BTF type has or may have; {@link BtfType} narrows them by `kind`.
  */
-export interface BtfType {
+export interface BtfTypeFields {
   /** The type's id (0 is void). */
   id: number;
   /** Which kind of type, and so which fields below are set. */
@@ -109,6 +108,28 @@ export interface BtfType {
   /** decl_tag/type_tag with kind_flag: the tag is a plain __attribute__ rather than btf_*_tag */
   attr?: boolean;
 }
+
+/** A struct or union: its size and members are always there. */
+export interface BtfCompositeType extends BtfTypeFields {
+  /** 'struct' or 'union'. */
+  kind: 'struct' | 'union';
+  /** The size in bytes. */
+  size: number;
+  /** The members, in order (empty for an empty struct). */
+  members: BtfMember[];
+}
+
+/** Any other kind of BTF type (no members). */
+export interface BtfOtherType extends BtfTypeFields {
+  /** Which kind of type, and so which fields are set. */
+  kind: Exclude<BtfKind, 'struct' | 'union'>;
+}
+
+/**
+ * One BTF type, decoded. `kind` says which of the optional fields are set; ids refer to
+ * other types of the same Btf (0 is void).
+ */
+export type BtfType = BtfCompositeType | BtfOtherType;
 
 const KINDS: readonly BtfKind[] = [
   'void', 'int', 'ptr', 'array', 'struct', 'union', 'enum', 'fwd', 'typedef', 'volatile',

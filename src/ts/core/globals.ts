@@ -11,7 +11,10 @@ import type { NativeMap } from '../base/native';
  * their BTF type like map values (u32 -> number, u64 -> bigint, structs -> objects). Before
  * load a write sets the value the program starts with; after load reads and writes go
  * straight to the maps' memory. Writing a .rodata variable after load throws a TypeError
- * (the kernel froze it). `gen` writes a typed interface for it.
+ * (the kernel froze it). A struct or array global reads as a write-through view: element
+ * and member writes at any depth (`globals.ports[0] = 80`, `globals.cfg.in.verbose = true`)
+ * reach the variable as a whole-value write would (methods that write, such as a typed
+ * array's fill() or set(), change the copy only). `gen` writes a typed interface for it.
  *
  * @example
  * ```ts
@@ -30,6 +33,46 @@ interface Variable {
   codec: Codec;
   map: NativeMap;
   readonly: boolean;
+  /** A struct, union or array (not a char[] string): reads return a write-through view. */
+  composite: boolean;
+}
+
+const QUALIFIERS = new Set(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
+
+function isComposite(btf: Btf, id: number): boolean {
+  let t = btf.typeById(id);
+  for (let i = 0; i < 64 && QUALIFIERS.has(t.kind) && t.type; i++) t = btf.typeById(t.type);
+  return t.kind === 'struct' || t.kind === 'union' || t.kind === 'array';
+}
+
+/**
+ * A decoded struct/array value whose element and member writes, at any depth, reach the
+ * variable: each write decodes the variable afresh, sets the one element or member on
+ * that copy and writes the variable back (the encode checks the value first).
+ */
+function writeThrough(value: object, path: PropertyKey[], read: () => unknown, write: (root: unknown) => void): object {
+  return new Proxy(value, {
+    get(t, key, receiver) {
+      // Typed arrays (numeric arrays decode to them): their getters and methods need the
+      // array itself as `this`; methods that write (fill, set) write the copy only.
+      if (ArrayBuffer.isView(t)) {
+        const y = Reflect.get(t, key);
+        return typeof y === 'function' ? y.bind(t) : y;
+      }
+      const x = Reflect.get(t, key, receiver);
+      if (x === null || typeof x !== 'object' || typeof key === 'symbol') return x;
+      return writeThrough(x, [...path, key], read, write);
+    },
+    set(t, key, v) {
+      const root = read() as Record<PropertyKey, unknown>;
+      let node = root;
+      for (const p of path) node = node[p] as Record<PropertyKey, unknown>;
+      node[key] = v;
+      write(root);
+      (t as Record<PropertyKey, unknown>)[key] = v; // this view stays in step with memory
+      return true;
+    },
+  });
 }
 
 /** What globals need from their BpfObject. */
@@ -68,6 +111,7 @@ function collect(owner: GlobalsOwner): Map<string, Variable> {
         codec: codecFor(btf, variable.type!),
         map,
         readonly: section.name.startsWith('.rodata'),
+        composite: isComposite(btf, variable.type!),
       });
     }
   }
@@ -93,24 +137,32 @@ export function makeGlobals(owner: GlobalsOwner): Globals {
     return view;
   };
 
+  const store = (v: Variable, value: unknown): void => {
+    owner.check();
+    if (v.readonly && owner.loaded()) {
+      throw new TypeError(`globals.${v.name}: ${v.section} is read-only after load; set it before load()`);
+    }
+    // Encode aside first, so a bad value leaves memory untouched.
+    const scratch = new Uint8Array(v.codec.size);
+    v.codec.encode(value, new DataView(scratch.buffer), 0, `globals.${v.name}`);
+    const view = viewOf(v.map);
+    new Uint8Array(view.buffer, view.byteOffset + v.offset, v.codec.size).set(scratch);
+  };
+
   const target = Object.create(null) as Globals;
   return new Proxy(target, {
     get(_t, name) {
       const v = typeof name === 'string' ? vars.get(name) : undefined;
-      return v ? v.codec.decode(viewOf(v.map), v.offset) : undefined;
+      if (!v) return undefined;
+      const value = v.codec.decode(viewOf(v.map), v.offset);
+      if (!v.composite || value === null || typeof value !== 'object') return value;
+      return writeThrough(value, [], () => v.codec.decode(viewOf(v.map), v.offset), (root) => store(v, root));
     },
     set(_t, name, value) {
       owner.check();
       const v = typeof name === 'string' ? vars.get(name) : undefined;
       if (!v) throw new TypeError(`globals.${String(name)}: no such global variable (known: ${[...vars.keys()].join(', ') || 'none'})`);
-      if (v.readonly && owner.loaded()) {
-        throw new TypeError(`globals.${v.name}: ${v.section} is read-only after load; set it before load()`);
-      }
-      // Encode aside first, so a bad value leaves memory untouched.
-      const scratch = new Uint8Array(v.codec.size);
-      v.codec.encode(value, new DataView(scratch.buffer), 0, `globals.${v.name}`);
-      const view = viewOf(v.map);
-      new Uint8Array(view.buffer, view.byteOffset + v.offset, v.codec.size).set(scratch);
+      store(v, value);
       return true;
     },
     has: (_t, name) => typeof name === 'string' && vars.has(name),

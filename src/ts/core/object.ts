@@ -7,6 +7,7 @@ import { validateBtf } from '../btf/validate';
 import { linkDwarf } from '../dwarf/fallback';
 import { verifierLogs } from '../errors/bpf-error';
 import { refineLoadError } from '../errors/hints';
+import { refineAttachError } from '../errors/attach-hints';
 import { CLOSED } from '../errors/state';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from '../base/internal';
@@ -250,7 +251,12 @@ export class BpfObject implements Disposable {
     try {
       for (const program of this.#nativePrograms) {
         if (!program.autoload() || !program.autoattach()) continue;
-        const native = program.attach(); // null: the section names no target
+        let native: NativeLink | null;
+        try {
+          native = program.attach(); // null: the section names no target
+        } catch (e) {
+          throw refineAttachError(e, program.name(), program.sectionName());
+        }
         if (native) made.push(this.#adopt(native));
       }
     } catch (e) {

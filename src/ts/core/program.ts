@@ -1,5 +1,4 @@
 // Program: a borrowed view of one BPF program of a BpfObject.
-import * as os from 'node:os';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
 import {
   kprobeArgs, kprobeMultiArgs, ksyscallArgs, perfEventArgs, PerCpuLinks, uprobeArgs, uprobeMultiArgs, usdtArgs,
@@ -8,7 +7,7 @@ import {
 } from '../attach/trace';
 import * as net from '../attach/net';
 import { BpfError, withDetail } from '../errors/bpf-error';
-import { requirementIn } from '../errors/requirements';
+import { noAttachTargetError, refineAttachError } from '../errors/attach-hints';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from '../base/internal';
 import { IterLink, Link, PROGRAMS } from './link';
 import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
@@ -115,19 +114,9 @@ export class Program {
     try {
       native = this.#native.attach();
     } catch (e) {
-      // libbpf's message names the program, not the kind: the section says which
-      // feature the kernel may lack, and what brings it (a kernel that predates a link
-      // type answers EINVAL, one built without it EOPNOTSUPP).
-      if (!(e instanceof BpfError) || !['EOPNOTSUPP', 'ENOTSUPP', 'EINVAL'].includes(e.code)) throw e;
-      const requirement = requirementIn(this.sectionName);
-      if (!requirement || e.hint?.includes(requirement)) throw e;
-      throw withDetail(e, undefined, `${e.hint ? `${e.hint}: ` : ''}${requirement}`);
+      throw refineAttachError(e, this.name, this.sectionName);
     }
-    if (!native) {
-      throw new BpfError(os.constants.errno.EOPNOTSUPP, 'bpf_program__attach', `section '${this.sectionName}' names no attach target`, {
-        hint: 'use an explicit attach call (attachTracepoint, attachRawTracepoint, ...) for this program',
-      });
-    }
+    if (!native) throw noAttachTargetError(this.name, this.sectionName);
     return this.#owner.adoptLink(native);
   }
 

@@ -91,7 +91,7 @@ class Converter {
 
   private add(t: Omit<BtfType, 'id'>): number {
     const id = this.types.length + 1;
-    this.types.push({ ...t, id });
+    this.types.push({ ...t, id } as BtfType); // a struct/union here always carries size and members
     return id;
   }
 
@@ -162,7 +162,7 @@ class Converter {
   }
 
   private fill(id: number, t: Omit<BtfType, 'id'>): void {
-    this.types[id - 1] = { ...t, id };
+    this.types[id - 1] = { ...t, id } as BtfType;
   }
 
   private base(die: Die, name: string): number {

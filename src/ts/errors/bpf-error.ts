@@ -37,7 +37,8 @@ const systemErrors = util.getSystemErrorMap();
 
 export function errnoName(errno: number): [code: string, description: string] {
   const known = KERNEL_NAMES[errno] ?? systemErrors.get(-errno) ?? LIBBPF_ERRNO[errno];
-  return known ? [known[0], known[1]] : [`E${errno}`, `Unknown error ${errno}`];
+  // libuv's texts are lower case ("invalid argument"); the others follow them ("BPF ..." stays).
+  return known ? [known[0], known[1].replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())] : [`E${errno}`, `unknown error ${errno}`];
 }
 
 /** The optional parts of a BpfError, for its constructor. */

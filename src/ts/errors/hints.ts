@@ -97,6 +97,12 @@ export function hintFor(code: string, syscall: string, text: string): string | u
 
 /** A load's EPERM for a program kind the kernel refuses even for root gets the hint saying why. */
 export function refineLoadError(e: unknown, programs: readonly { name: string; type: string; expectedAttachType: string | undefined }[]): unknown {
+  const target = e instanceof BpfError && e.code === 'ESRCH' ? /failed to find kernel BTF type ID of '([^']+)'/.exec(e.message)?.[1] : undefined;
+  if (target !== undefined && e instanceof BpfError) {
+    // Tools declare fentry/fexit on a placeholder and pick the real function at run time.
+    const who = e.program ? `obj.program('${e.program}')` : 'program';
+    return withDetail(e, undefined, `the kernel has no function '${target}' (see /sys/kernel/btf/vmlinux); if the section's target is a placeholder, set the real one with ${who}.setAttachTarget('function') before load()`);
+  }
   if (!(e instanceof BpfError) || e.code !== 'EPERM' || !e.program || e.constructor !== BpfError) return e;
   const program = programs.find((p) => p.name === e.program);
   const hint = program && loadRefusalHint(program.type, program.expectedAttachType);

@@ -82,6 +82,14 @@ export interface RingBufferStats {
    * bytes than the type: the fields wholly inside decoded, the others absent), `raw`.
    */
   records: DecodedCounts;
+  /** Wake-ups handled (each one a batch read from a ring). */
+  wakeups: number;
+  /** Bytes the producer had written and not yet consumed at the last wake-up (headers included). */
+  pendingBytes: number;
+  /** The most bytes pending at a wake-up since the RingBuffer was made: near `size`, the ring runs full. */
+  highWaterBytes: number;
+  /** `highWaterBytes / size` of the fullest ring (0..1): at 1 the BPF side's reservations fail. */
+  peakFill: number;
 }
 
 const RING_OPTIONS = ['type', 'btf', 'chars', 'raw', 'lazy', 'maxBatch', 'copy'] as const;
@@ -154,6 +162,10 @@ class Ring {
   offset = 0; // cons % size: the walk stays on small integers
   // Copying:
   batch: Batch | undefined;
+  // Pressure, sampled once per wake-up (never per record):
+  wakeups = 0;
+  pendingBytes = 0;
+  highWaterBytes = 0;
 
   constructor(
     readonly native: NativeRingBuffer,
@@ -177,6 +189,20 @@ class Ring {
     this.consHi = this.consumer[HI];
     this.cons = this.consHi * TWO32 + this.consumer[LO];
     this.offset = this.cons % size | 0;
+  }
+
+  /** Samples the bytes pending now (producer - consumer), for stats(). */
+  samplePressure(): void {
+    let pending: number;
+    if (this.producer) {
+      pending = this.producer[HI] * TWO32 + this.producer[LO] - (this.consumer![HI] * TWO32 + this.consumer![LO]);
+    } else {
+      const [cons, prod] = this.native.positions();
+      pending = prod - cons;
+    }
+    this.wakeups++;
+    this.pendingBytes = pending;
+    if (pending > this.highWaterBytes) this.highWaterBytes = pending;
   }
 
   /** A bigger copy batch, for a record the current one cannot hold. */
@@ -437,7 +463,10 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
   stats(): RingBufferStats {
     this.check();
     const records = { full: 0, short: 0, raw: 0 };
-    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0, records };
+    const out: RingBufferStats = {
+      delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0, records,
+      wakeups: 0, pendingBytes: 0, highWaterBytes: 0, peakFill: 0,
+    };
     for (const ring of this.#rings) {
       const [cons, prod] = ring.native.positions();
       const dropped = ring.native.dropped();
@@ -445,6 +474,10 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
       addCounts(records, ring.delivered, ring.typed, ring.counts);
       out.availableBytes += prod - cons;
       out.size += ring.size;
+      out.wakeups += ring.wakeups;
+      out.pendingBytes += ring.pendingBytes;
+      out.highWaterBytes += ring.highWaterBytes;
+      out.peakFill = Math.max(out.peakFill, ring.highWaterBytes / ring.size);
       if (dropped !== null) out.dropped = (out.dropped ?? 0) + dropped;
     }
     return out;
@@ -497,6 +530,7 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
     if (error) return this.fail(error);
     const stream = this.stream;
     const max = stream ? Math.min(ring.maxBatch, stream.room()) : ring.maxBatch;
+    ring.samplePressure();
     if (max > 0) this.#drain(ring, max, false);
     stream?.settle();
     if (!ring.failed) return;

@@ -35,7 +35,7 @@ function smallIntImpl(size: number, signed: boolean, le: boolean, what?: string)
     (view: DataView, off: number, x: number) => void;
   const enc: Enc = (x, view, off) => {
     if (typeof x !== 'number') x = bigToNumber(x, min, max, w);
-    else if (!isInteger(x) || (x as number) < min || (x as number) > max) throw fail(true, w, x);
+    else if (!isInteger(x) || (x as number) < min || (x as number) > max) throw fail(true, !signed && x === -1 ? minusOneWhat(w, size, false) : w, x);
     set(view, off, x as number);
   };
   return {
@@ -43,6 +43,15 @@ function smallIntImpl(size: number, signed: boolean, le: boolean, what?: string)
     fastCheck: (x) => `typeof ${x} === 'number' && ${x} >= ${min} && ${x} <= ${max} && isInteger(${x})`,
     fastWrite: (x, o) => `view.set${method}(${accessor(`${o}, ${x}`, size, le)})`,
   };
+}
+
+/**
+ * C's `(uint32_t)-1` ("no filter" in many tools) is not accepted as -1: a negative
+ * number never wraps silently. The refusal names the all-ones value to write instead.
+ */
+export function minusOneWhat(what: string, bytes: number, big: boolean): string {
+  const ones = `0x${'ff'.repeat(bytes)}${big ? 'n' : ''}`;
+  return `${what}; for C's (u${bytes * 8})-1 write ${ones}`;
 }
 
 function bigToNumber(x: unknown, min: number, max: number, what: string): number {
@@ -58,7 +67,7 @@ function int64Impl(signed: boolean, le: boolean, what?: string): Impl {
   const expr = (o: string): string => (le ? `${signed ? 's64le' : 'u64le'}(view, ${o})` : `view.get${method}(${o}, false)`);
   const enc: Enc = (x, view, off) => {
     if (typeof x === 'number') {
-      if (!isSafeInteger(x) || (!signed && x < 0)) throw fail(true, w, x);
+      if (!isSafeInteger(x) || (!signed && x < 0)) throw fail(true, !signed && x === -1 ? minusOneWhat(w, 8, true) : w, x);
       x = toBigInt(x);
     } else if (typeof x !== 'bigint') throw fail(false, w, x);
     else if (x < min || x > max) throw fail(true, w, x);
