@@ -1,7 +1,7 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
 // agent loads: objects, programs, maps, links, event buffers, BTF, probes. It never loads
 // the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
-export { BpfObject, type OpenOptions } from './core/object';
+export { BpfObject, type OpenOptions, type UpgradeOptions, type UpgradeResult } from './core/object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
   TestRunFlags,

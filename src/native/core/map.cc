@@ -310,6 +310,7 @@ Napi::Value MapHandle::ReuseFd(const Napi::CallbackInfo& info) {
   int fd = Unwrap(info[0].As<Napi::Object>())->Fd(env);
   LogCapture log;
   Check(env, bpf_map__reuse_fd(map, fd), "bpf_map__reuse_fd", log);
+  if (owner_) owner_->MarkReused(map);
   return env.Undefined();
 }
 

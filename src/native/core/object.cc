@@ -157,6 +157,7 @@ class LoadWorker : public Napi::AsyncWorker {
     LogCapture log(owner_->kernelLogLevel_ ? LIBBPF_DEBUG : -1);
     err_ = bpf_object__load(owner_->obj_);
     if (err_ > 0) err_ = -err_;
+    if (!err_) err_ = owner_->MapReused();
     lines_ = std::move(log.lines);
   }
   void OnOK() override {
@@ -207,6 +208,19 @@ Napi::Value ObjectHandle::Close(const Napi::CallbackInfo& info) {
     Destroy(true);
   }
   return info.Env().Undefined();
+}
+
+// libbpf maps an internal map's memory (.data, .bss: what `globals` reads) over the
+// map only when it creates it: for a reused one, the view still shows the initial values.
+int ObjectHandle::MapReused() {
+  for (bpf_map* map : reused_) {
+    if (!bpf_map__is_internal(map) || !(bpf_map__map_flags(map) & BPF_F_MMAPABLE)) continue;
+    size_t size = 0;
+    void* data = bpf_map__initial_value(map, &size);
+    if (!data || !size) continue;
+    if (mmap(data, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, bpf_map__fd(map), 0) == MAP_FAILED) return -errno;
+  }
+  return 0;
 }
 
 Napi::Value ObjectHandle::AdoptChildren(const Napi::CallbackInfo& info) {

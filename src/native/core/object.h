@@ -52,6 +52,9 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
   // Detaches the views over `data` (libbpf moved a map's memory: a pre-load resize).
   void DetachMemory(void* data);
+  // A map given another map's fd (MapHandle::ReuseFd): after load, its memory view is
+  // mapped over the reused map (libbpf only maps the maps it creates).
+  void MarkReused(bpf_map* map) { reused_.push_back(map); }
 
  private:
   enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };
@@ -79,6 +82,8 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   std::set<LinkHandle*> links_;
   std::vector<std::pair<void*, Napi::Reference<Napi::ArrayBuffer>>> memory_;
   std::vector<std::pair<void*, size_t>> mappings_;
+  std::vector<bpf_map*> reused_;
+  int MapReused();  // on the load worker: 0 or -errno
 };
 
 }  // namespace nlb

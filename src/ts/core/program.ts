@@ -123,13 +123,13 @@ export class Program {
     return this.#native.fd();
   }
 
-  /** The verifier's log of a successful load, when the object was opened with a logLevel. */
   /** The link `make(this)` made, adopted with the recipe to make it again for another program. */
   #link(make: (self: Program) => NativeLink, kind?: typeof Link, made?: NativeLink): Link {
     const attach = (program: Program): NativeLink => make(program);
     return this.#owner.adoptLink(made ?? make(this), kind, { program: this.name, attach });
   }
 
+  /** The verifier's log of a successful load, when the object was opened with a logLevel. */
   get verifierLog(): string | undefined {
     return this.#owner.verifierLog(this.name);
   }
