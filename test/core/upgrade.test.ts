@@ -97,14 +97,19 @@ test('a ring buffer consumer keeps reading across upgrades with no gap in sequen
     seen.push({ seq: e.view.getBigUint64(e.offset, true), version: e.view.getUint32(e.offset + 8, true) });
   }, { raw: true });
   const n = 3000;
-  const child = spawn('python3', ['-c', `import os, sys, time\nsys.stdin.readline()\nfor _ in range(${n}):\n    os.getpgid(0)\n    time.sleep(0.0003)\n`]);
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const script = `import os, sys, time\nsys.stdin.readline()\nfor i in range(${n}):\n    os.getpgid(0)\n    if i == 10: print('firing', flush=True)\n    time.sleep(0.0003)\n`;
+  const child = spawn('python3', ['-c', script]);
+  let alive = true;
+  const exited = new Promise<void>((resolve) => child.on('exit', () => { alive = false; resolve(); }));
+  const firing = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   try {
     obj.map('target').set(0, child.pid!);
     obj.attach();
     child.stdin.write('go\n');
-    // Upgrade back and forth while the child keeps firing.
-    for (let i = 0; i < 6; i++) await obj.upgrade(fixture(i % 2 ? 'upgrade_v1' : 'upgrade_v2'));
+    await firing;
+    // Upgrade back and forth for as long as the child keeps firing (at least twice).
+    let upgrades = 0;
+    while (alive || upgrades < 2) await obj.upgrade(fixture(upgrades++ % 2 ? 'upgrade_v1' : 'upgrade_v2'));
     await exited;
     ring.consume();
     expect(ring.closed).toBe(false);

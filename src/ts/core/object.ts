@@ -48,13 +48,25 @@ export interface UpgradeResult {
   /** Maps the next version took over from the running one, state included. */
   reused: string[];
   /** Maps of both versions that the next one created anew, and why (their state is gone). */
-  replaced: { name: string; reason: string }[];
+  replaced: {
+    /** The map's name. */
+    name: string;
+    /** What changed ("max entries 4 -> 8", "value type layout", ...). */
+    reason: string;
+  }[];
   /** Maps only the next version has. */
   added: string[];
   /** Maps only the running version had (closed with it). */
   dropped: string[];
   /** Links swapped in place (BPF_LINK_UPDATE), links re-attached (new attached, then old detached), and struct_ops or other links that ended with the old version. */
-  links: { updated: number; reattached: number; ended: number };
+  links: {
+    /** Links whose program was swapped in place (BPF_LINK_UPDATE). */
+    updated: number;
+    /** Links attached anew to the next version's program, then detached from the old one. */
+    reattached: number;
+    /** Links that could not move (no attach recipe, struct_ops): ended with the old version. */
+    ended: number;
+  };
 }
 
 // A map's BTF type as a layout string: two versions' maps are compatible when equal.
