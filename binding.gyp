@@ -22,8 +22,15 @@
     ],
     'dependencies': ['nlb_core', 'deps/libbpf.gyp:libbpf'],
     'include_dirs': ['src/native', "<!(node -p \"require('node-addon-api').include_dir\")"],
-    'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED', 'NAPI_CPP_EXCEPTIONS'],
+    # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: an async completion (load, testRunAsync, an
+    # iterator read) that settles its promise after worker.terminate() cannot throw into
+    # JS; without it node-addon-api's C++ exception escapes and aborts the whole process.
+    'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED', 'NAPI_CPP_EXCEPTIONS', 'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'],
     'cflags_cc': ['-std=c++17', '-fexceptions', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-missing-field-initializers'],
     'cflags_cc!': ['-fno-exceptions', '-std=gnu++17', '-std=gnu++1y', '-std=gnu++20'],
+    # The C++ runtime goes into the .node, so it needs only glibc's libraries (the
+    # NEEDED entries test/package/shipped-binaries.test.ts checks).
+    # --exclude-libs: nothing from the static archives is exported from the .node.
+    'ldflags': ['-static-libstdc++', '-static-libgcc', '-Wl,--exclude-libs,ALL'],
   }],
 }

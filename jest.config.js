@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
-  moduleNameMapper: { '^node-libbpf$': '<rootDir>/src/ts/index.ts', '^node-libbpf/toolchain$': '<rootDir>/src/ts/toolchain/index.ts' },
+  moduleNameMapper: { '^node-libbpf$': '<rootDir>/src/ts/index.ts', '^node-libbpf/toolchain$': '<rootDir>/src/ts/toolchain/index.ts', '^node-libbpf/metrics$': '<rootDir>/src/ts/metrics/index.ts' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   maxWorkers: 1,
   testTimeout: 60000,

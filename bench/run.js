@@ -7,10 +7,12 @@
 const { parseArgs } = require('./common');
 
 const BENCHMARKS = {
+  symbols: () => require('./symbols'),
   maps: () => require('./maps'),
   ringbuf: () => require('./ringbuf'),
   gen: () => require('./gen'),
   containers: () => require('./containers'),
+  metrics: () => require('./metrics'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]
@@ -21,6 +23,7 @@ const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--
               containers: resolve() calls per timing (default 1000000)
   --pods N    containers: pods of 3 containers in the cgroup tree (default 100)
   --k N       containers: mkdir/rmdir cycles timed (default 200)
+              symbols: addresses per target (default 100000)
   --secs S    ringbuf: seconds per pipeline run (default 3)
   --json FILE also write every round's numbers as JSON
 `;

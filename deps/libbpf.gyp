@@ -1,6 +1,7 @@
 # libbpf, built from the pinned release that deps/libbpf/fetch.sh unpacks into
 # deps/libbpf/src, as a static library linked into the addon (so `ldd` on the .node
-# shows no libbpf). libelf and zlib stay dynamic: Debian's .a builds are not PIC.
+# shows no libbpf), with libelf and zlib built the same way from their own pinned
+# sources (deps/elfutils.gyp, deps/zlib.gyp).
 {
   'targets': [{
     'target_name': 'libbpf',
@@ -22,6 +23,7 @@
     'direct_dependent_settings': {
       'include_dirs': ['libbpf/src/out/include', 'libbpf/src/include/uapi'],
     },
-    'link_settings': { 'libraries': ['-lelf', '-lz'] },
+    'dependencies': ['elfutils.gyp:libelf'],
+    'export_dependent_settings': ['elfutils.gyp:libelf'],
   }],
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `npm run test:kernels` and `node-libbpf vm` need on top of scripts/setup.sh, kept
-# separate so `npm test` stays lean: qemu-system-x86 (the VMs), busybox-static (the
+# separate so `npm test` stays lean: qemu-system-x86 and qemu-system-arm (the VMs; arm64
+# for scripts/arm64-smoke.sh), busybox-static (the
 # guest's init and shell), cpio (the initramfs), zstd and xz-utils (kernel images and
 # modules), each installed with apt-get (as root) only when missing.
 # Exit status 3: something is missing and cannot be installed here (not root, no apt).
@@ -10,6 +11,7 @@ say() { echo "setup-kernels: $*" >&2; }
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
 missing=()
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm) # the arm64 smoke
 static_busybox || missing+=(busybox-static)
 command -v cpio >/dev/null || missing+=(cpio)
 command -v zstd >/dev/null || missing+=(zstd)

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Everything `npm test` and `npm run demo` need on a fresh Debian-like machine, each
 # step skipped when already done:
-#   1. system packages: clang, libelf-dev, zlib1g-dev, pkg-config, gcc, systemtap-sdt-dev,
-#      bpftool, iproute2 (ip and tc, for the network tests' namespaces, veths and tc
-#      filters) (apt-get, as root)
+#   1. system packages: clang, gcc, g++, make, bzip2 (the elfutils and zlib tarballs), patch
+#      (our libbpf patches), systemtap-sdt-dev, bpftool, iproute2 (ip and tc, for the network
+#      tests' namespaces, veths and tc filters), prometheus (the metrics tests start their own
+#      server on 127.0.0.1), llvm-19 (llvm-symbolizer, the symbols test's reference) (apt-get,
+#      as root). No libelf-dev or zlib1g-dev: libelf and zlib are built from pinned sources
+#      (deps/elfutils, deps/zlib) into the addon.
 #   2. tracefs and bpffs mounted (as root)
-#   3. npm dependencies, libbpf fetched and verified, the addon and TypeScript built
+#   3. npm dependencies, libbpf, elfutils and zlib fetched and verified, the addon and
+#      TypeScript built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "setup: $*" >&2; }
@@ -15,17 +19,21 @@ is_root() { [ "$(id -u)" = 0 ]; }
 have_clang() { compgen -c | grep -E '^clang(-[0-9]+)?$' >/dev/null; }
 missing=()
 have_clang || missing+=(clang-19)
-command -v pkg-config >/dev/null || missing+=(pkg-config)
-pkg-config --exists libelf 2>/dev/null || missing+=(libelf-dev)
-pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+command -v bzip2 >/dev/null || missing+=(bzip2)
 command -v make >/dev/null || missing+=(make)
 command -v g++ >/dev/null || missing+=(g++)
 command -v gcc >/dev/null || missing+=(gcc)
+# deps/libbpf/fetch.sh applies our libbpf patches with it
+command -v patch >/dev/null || missing+=(patch)
 # <sys/sdt.h>: the USDT probes of the uprobe tests' target programs
 echo '#include <sys/sdt.h>' | gcc -E -x c - >/dev/null 2>&1 || missing+=(systemtap-sdt-dev)
 # The vmlinux test compares `node-libbpf vmlinux` with bpftool's output.
 command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
 { command -v ip && command -v tc; } >/dev/null || missing+=(iproute2)
+# test/metrics/prometheus.test.ts runs a real Prometheus (Debian's package; the tests never use its service).
+command -v prometheus >/dev/null || missing+=(prometheus)
+# The symbols test and benchmark compare the Symbolizer with llvm-symbolizer of llvm-19.
+[ -x /usr/lib/llvm-19/bin/llvm-symbolizer ] || missing+=(llvm-19)
 if [ ${#missing[@]} -gt 0 ]; then
   if ! is_root || ! command -v apt-get >/dev/null; then
     say "missing system packages: ${missing[*]}; install them (Debian: apt-get install ${missing[*]}) and run again"
@@ -55,9 +63,21 @@ if [ -z "${npm_config_nodedir:-}" ]; then
   [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && export npm_config_nodedir=$nodedir
 fi
 bash deps/libbpf/fetch.sh
+bash deps/elfutils/fetch.sh
+bash deps/zlib/fetch.sh
 if [ ! -f build/Makefile ]; then
   npx --no-install node-gyp configure >/dev/null
 fi
 npx --no-install node-gyp build -j 2 >/dev/null 2>build/gyp.log || { cat build/gyp.log >&2; exit 1; }
 npm run --silent build:ts
 npm run --silent build:examples
+# The shipped binaries (test/package checks them): built in a Debian 11 root when missing
+# or built from other native sources (~2 min warm; the first time adds ~2 min for the root).
+if ! node scripts/shipped-binaries.js --fresh 2>/dev/null; then
+  if is_root; then
+    say "prebuilds are missing or stale: npm run prebuilds"
+    bash scripts/prebuild.sh
+  else
+    say "prebuilds are missing or stale and building them needs root: the package tests will say so"
+  fi
+fi

@@ -12,6 +12,9 @@
 #                                 archive this machine's apt already uses (suite sid, deb-src)
 # Offline with no cache: one message saying what to do. Never touches the system's apt
 # setup (a private apt configuration under the cache directory is used).
+# After the checksum, our own fixes in deps/libbpf/patches/*.patch are applied in name
+# order (each says what it fixes and how to reproduce it; docs/libbpf-bugs.md). The stamp
+# names the patches' sha256 too, so a tree unpacked before a patch changed is unpacked again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -21,12 +24,15 @@ cache=${LIBBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/node-libbpf}
 tarball=$cache/libbpf-$version.tar.gz
 dest=$here/src
 stamp=$dest/.node-libbpf-version
+patches=$(ls "$here"/patches/*.patch 2>/dev/null | sort || true)
+patch_sum=$( [ -z "$patches" ] || cat $patches | sha256sum | cut -d' ' -f1)
+want_stamp="$version $sha256 patches:${patch_sum:-none}"
 
 say() { echo "libbpf: $*" >&2; }
 sum_ok() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha256" ]; }
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version $sha256" ] && [ -d "$top/include/bpf" ]; then
-  exit 0 # already unpacked from a verified tarball
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] && [ -d "$top/include/bpf" ]; then
+  exit 0 # already unpacked from a verified tarball, with these patches
 fi
 mkdir -p "$cache"
 
@@ -99,6 +105,11 @@ fi
 rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
 tar -xzf "$tarball" -C "$dest.tmp" --strip-components=1
 [ -f "$dest.tmp/src/libbpf.c" ] || { say "tarball does not look like libbpf (no src/libbpf.c)"; exit 1; }
+for p in $patches; do
+  command -v patch >/dev/null || { say "the 'patch' program is needed to apply deps/libbpf/patches"; exit 1; }
+  patch -d "$dest.tmp" -p1 -s --forward --batch --no-backup-if-mismatch < "$p" || { say "patch $(basename "$p") does not apply"; exit 1; }
+  say "applied $(basename "$p")"
+done
 rm -rf "$dest" && mv "$dest.tmp" "$dest"
 
 # Public headers as <bpf/...> for the addon, and BPF-side headers for users' programs.
@@ -110,5 +121,5 @@ done
 for h in bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_endian.h bpf_core_read.h usdt.bpf.h; do
   cp "$dest/src/$h" "$top/include/bpf/$h"
 done
-echo "$version $sha256" > "$stamp"
+echo "$want_stamp" > "$stamp"
 say "libbpf $version ready in deps/libbpf/src"

@@ -13,7 +13,7 @@
  *           __uint(max_entries, 256 * 1024);
  *   } events SEC(".maps");
  *   NLB_RINGBUF_DROPS(events);
- *   NLB_RINGBUF_TYPE(struct event);    // so RingBuffer can decode it by name
+ *   NLB_EVENT_TYPE(events, struct event);  // so RingBuffer and gen decode it by name
  *
  *   struct event *e = nlb_ringbuf_reserve(events, sizeof(*e), 0);
  *   if (!e)
@@ -35,12 +35,13 @@
 	} ring##_drops SEC(".maps")
 
 /*
- * Keeps a record type in the object's BTF, where RingBuffer's { type: 'struct event' }
- * finds it: clang leaves out types only used by local variables. Declares an unused
- * global pointer (in .bss).
+ * NLB_EVENT_TYPE(ring, type) from <node_libbpf/types.h> (included here) declares a ring's
+ * record type. NLB_RINGBUF_TYPE(type) is its older alias: it keeps the type in the
+ * object's BTF without naming the ring (an unused global pointer in .bss).
  *
  *   NLB_RINGBUF_TYPE(struct event);
  */
+#include "types.h"
 #define NLB__CAT2(a, b) a##b
 #define NLB__CAT(a, b) NLB__CAT2(a, b)
 #define NLB_RINGBUF_TYPE(type) \

@@ -1,7 +1,16 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
-// agent loads: objects, programs, maps, links, event buffers, BTF, probes. It never loads
+// agent loads: objects, programs, maps, links, event buffers, BTF, probes, the symbolizer. It never loads
 // the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
+<<<<<<< HEAD
 export { BpfObject, type OpenOptions, type UpgradeOptions, type UpgradeResult } from './core/object';
+=======
+import { loadAddon } from './base/native';
+
+// Loaded now, so `require('node-libbpf')` itself says when the addon cannot load here
+// (AddonLoadError: the platform, the files looked for, the loader's message, what to do).
+loadAddon();
+export { BpfObject, type OpenOptions } from './core/object';
+>>>>>>> main
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
   TestRunFlags,
@@ -24,9 +33,11 @@ export type {
 } from './attach/trace';
 export { PerfBuffer, type PerfBufferOptions, type PerfBufferIterateOptions, type PerfBufferStats } from './events/perf-buffer';
 export { UserRingBuffer, UserRingBufferSample, type UserRingBufferOptions, type ReserveBlockingOptions } from './events/user-ring-buffer';
-export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent } from './events/ring-buffer';
+export { RingBuffer, type RingBufferOptions, type RingBufferIterateOptions, type RingBufferStats, type RawEvent, type LazyEvent, type DecodedCounts } from './events/ring-buffer';
 export type { Globals } from './core/globals';
 export { Btf, type BtfType, type BtfKind, type BtfMember } from './btf/btf';
+export { decode, type DecodeOptions } from './btf/decode';
+export type { Codec, CodecOptions, CharMode } from './btf/codec';
 import { cstr, s64le, u64le } from './btf/codec';
 // The readers raw callbacks and generated decoders call per record are plain values of
 // this module, not re-exports: CommonJS re-exports are getters, and a getter call per
@@ -37,9 +48,13 @@ export const readCString: (view: DataView, offset: number, n: number) => string 
 export const readBigUint64: (view: DataView, offset: number) => bigint = u64le;
 /** `view.getBigInt64(offset, true)`, the same way. */
 export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
+export { AddonLoadError } from './base/native';
 export { BpfError, VerifierError } from './errors/bpf-error';
 export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';
+export { Symbolizer, type Addresses, type SymbolizerOptions, type SymbolizeTarget } from './symbols/symbolizer';
+export { StackTraces, stackFromBytes } from './symbols/stacks';
+export type { Frame, InlinedFrame, NormalizedAddress } from './symbols/frame';
 export { setLogger, type Logger, type LogLevel } from './base/log';
 export { libbpfVersion } from './base/version';
 export { ContainerResolver, type ContainerResolverOptions, type CgroupInfo } from './containers/resolver';

@@ -1091,7 +1091,7 @@ describe('pre-load shaping of unsized maps', () => {
     expectThrows(() => (fresh.valueSize = 1.5), 'RangeError', /^valueSize: /);
     expectThrows(() => (fresh.flags = '1' as any), 'TypeError', /^flags: /);
     expectThrows(() => (fresh.numaNode = 70000), 'RangeError', /^numaNode: /);
-    expectThrows(() => (fresh.mapExtra = '3' as any), 'TypeError', 'mapExtra: expected a number or bigint, got "3"');
+    expectThrows(() => (fresh.mapExtra = '3' as any), 'TypeError', 'mapExtra: expected an integer 0..2^64-1 (a number or a bigint), got "3"');
     expectThrows(() => (fresh.innerMap = {} as any), 'TypeError', 'innerMap: expected a BpfMap, got an object');
   });
 });

@@ -3,6 +3,8 @@
 // mallocs of known sizes the target made, and the profiler's folded stacks must show the
 // target's busy loop with its callers.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { cleanupAfterEach } from '../support/helpers';
 import { spawnTarget } from '../support/targets';
@@ -83,4 +85,39 @@ describe('examples/profile', () => {
     expect(code).toBe(0);
     for (const line of stdout.trim().split('\n').filter(Boolean)) expect(line).toMatch(/^[^;\s]+(;[^;\s]+)* \d+$/); // comm;frames... count
   }, 30000);
+
+  test("names a Node process's hot JavaScript function (--perf-basic-prof), with libc and kernel frames", async () => {
+    // The hot function makes a system call now and then, so some samples are in the kernel.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-profile-'));
+    const script = path.join(dir, 'hot.js');
+    fs.writeFileSync(script, [
+      "const fs = require('node:fs');",
+      'function nlbHotLoop(n) { let s = 0; for (let i = 0; i < n; i++) { s += Math.sqrt(i); if (i % 5000 === 0) fs.fstatSync(0); } return s; }',
+      "let x = 0; process.stdout.write('ready\\n');",
+      'for (;;) x += nlbHotLoop(100000);',
+    ].join('\n'));
+    const node = spawn(process.execPath, ['--perf-basic-prof', script], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanup(() => {
+      node.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(`/tmp/perf-${node.pid}.map`, { force: true });
+    });
+    await new Promise((resolve) => node.stdout.once('data', resolve));
+    const run = await start('profile', ['--frequency', '499', '--pid', String(node.pid)], /sampling all CPUs at 499 Hz/);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const { code, stdout } = await run.finish();
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    for (const line of lines) expect(line).toMatch(/^node(;[^;\s]+)* \d+$/);
+    const frames = (line: string): string[] => line.slice(0, line.lastIndexOf(' ')).split(';').slice(1);
+    // node --perf-basic-prof writes "JS:*nlbHotLoop /path/hot.js:2:10" (optimized) or "JS:~..." (not yet).
+    const hot = lines.filter((l) => frames(l).some((f) => /^JS:[*~^]?nlbHotLoop_/.test(f)));
+    expect(hot.length).toBeGreaterThan(0);
+    // Frame pointers lead from the JavaScript back through node's C++ into libc's start code.
+    expect(lines.some((l) => frames(l).includes('__libc_start_call_main'))).toBe(true);
+    // fstat() from inside nlbHotLoop: the kernel's syscall entry and the stat code under it.
+    const inKernel = hot.filter((l) => frames(l).includes('entry_SYSCALL_64_after_hwframe'));
+    expect(inKernel.length).toBeGreaterThan(0);
+    expect(inKernel.some((l) => frames(l).some((f) => /stat/.test(f)))).toBe(true);
+  }, 60000);
 });

@@ -7,13 +7,13 @@ import * as zlib from 'node:zlib';
 import { kernelAllowsFor } from '../../src/ts/vm/allows';
 import { cpioGz } from '../../src/ts/vm/cpio';
 import { CachedKernel } from '../../src/ts/vm/debian';
-import { runScript, shellQuote } from '../../src/ts/vm/guest';
+import { initScript, runScript, shellQuote } from '../../src/ts/vm/guest';
 import { readModinfoDepends } from '../../src/ts/vm/modules';
 import { parseVmArgs } from '../../src/ts/vm/cli';
 import { accelerator, lsmList } from '../../src/ts/vm/qemu';
 
 function kernel(config: Record<string, string>): CachedKernel {
-  return { release: '6.1.0-1-amd64', version: '6.1.1-1', dir: '/nonexistent', image: '/nonexistent', config: new Map(Object.entries(config)) };
+  return { arch: 'x64', release: '6.1.0-1-amd64', version: '6.1.1-1', dir: '/nonexistent', image: '/nonexistent', config: new Map(Object.entries(config)) };
 }
 
 describe('vm arguments', () => {
@@ -32,8 +32,26 @@ describe('vm arguments', () => {
     [['--kernel', '6.1', '--memory', '0', '--', 'x'], "--memory: expected a positive integer, got '0'"],
     [['--kernel', '6.1', '--env', 'NOEQUALS', '--', 'x'], "--env: expected NAME=VALUE, got 'NOEQUALS'"],
     [['--bogus'], 'unknown option --bogus'],
+    [['--arch', 'riscv64', '--kernel', '6.1', '--', 'x'], "--arch: expected x64 or arm64, got 'riscv64'"],
+    [['--arch', process.arch === 'x64' ? 'arm64' : 'x64', '--kernel', '6.1', '--', 'x'], `needs --root DIR`],
   ])('%j -> %s', (argv, message) => {
     expect(() => parseVmArgs(argv)).toThrow(message);
+  });
+
+  test('--arch arm64 with --root: the kernel architecture and the root filesystem to run in', () => {
+    const a = parseVmArgs(['--arch', 'arm64', '--root', '/srv/arm64', '--kernel', '6.1', '--', '/opt/node/bin/node', 'smoke.mjs']);
+    expect(a).toMatchObject({ arch: 'arm64', root: '/srv/arm64', kernels: ['6.1'], command: ['/opt/node/bin/node', 'smoke.mjs'] });
+    expect(parseVmArgs(['--kernel', '6.1', '--', 'x']).arch).toBe('x64');
+  });
+});
+
+describe('guest init', () => {
+  test('runs the command chrooted in the host\'s / or in a root filesystem under it', () => {
+    expect(initScript()).toContain('ROOT=/mnt/host\n');
+    const arm = initScript('/srv/arm64/');
+    expect(arm).toContain('ROOT=/mnt/host/srv/arm64\n');
+    expect(arm).toContain('chroot $ROOT /bin/sh /tmp/nlb-vm/run.sh');
+    expect(arm).toContain('for d in proc sys dev; do mount -o rbind /$d $ROOT/$d; done');
   });
 });
 

@@ -61,6 +61,7 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::AttachStructOps>(env, "attachStructOps"),
           Method<M, &M::InfoValue>(env, "info"),
           Method<M, &M::Memory>(env, "memory"),
+          Method<M, &M::MemoryReadOnly>(env, "memoryReadOnly"),
           Method<M, &M::Pin>(env, "pin"),
           Method<M, &M::Unpin>(env, "unpin"),
           Method<M, &M::PinPath>(env, "pinPath"),
@@ -597,8 +598,10 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
   size_t size = (static_cast<size_t>((ValueSz(env) + 7) / 8 * 8) * maxEntries + page - 1) / page * page;
   LogCapture log;
   void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (MmapResult(data) == -EPERM) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);  // frozen
+  bool readOnly = MmapResult(data) == -EPERM;  // frozen: only a read-only mapping is allowed
+  if (readOnly) data = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   CheckMmap(env, data, "mmap", log);
+  mmapReadOnly_ = readOnly;
   if (owner_) return owner_->TrackMemory(env, data, size, true);
   mmaped_ = data;
   mmapSize_ = size;
@@ -607,6 +610,17 @@ Napi::Value MapHandle::Memory(const Napi::CallbackInfo& info) {
       env, data, size, [](Napi::Env, void*, Napi::ObjectReference* ref) { delete ref; }, keepAlive);
   view_ = Napi::Weak(ab);
   return ab;
+}
+
+// Whether the memory() mapping is read-only: a store through it would be SIGSEGV. libbpf
+// maps .rodata/.kconfig (BPF_F_RDONLY_PROG) read-only once loaded; a frozen array can
+// only be mapped read-only.
+Napi::Value MapHandle::MemoryReadOnly(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (owner_ && owner_->IsLoaded() && bpf_map__is_internal(map_) && (bpf_map__map_flags(map_) & BPF_F_RDONLY_PROG)) {
+    return Napi::Boolean::New(env, true);
+  }
+  return Napi::Boolean::New(env, mmapReadOnly_);
 }
 
 Napi::Value MapHandle::Pin(const Napi::CallbackInfo& info) {

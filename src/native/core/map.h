@@ -83,6 +83,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value AttachStructOps(const Napi::CallbackInfo& info);
   Napi::Value InfoValue(const Napi::CallbackInfo& info);
   Napi::Value Memory(const Napi::CallbackInfo& info);
+  Napi::Value MemoryReadOnly(const Napi::CallbackInfo& info);
   Napi::Value Pin(const Napi::CallbackInfo& info);
   Napi::Value Unpin(const Napi::CallbackInfo& info);
   Napi::Value PinPath(const Napi::CallbackInfo& info);
@@ -103,6 +104,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   bpf_map_info info_ = {};
   void* mmaped_ = nullptr;
   size_t mmapSize_ = 0;
+  bool mmapReadOnly_ = false;  // memory() mapped it PROT_READ (the map is frozen)
   Napi::Reference<Napi::ArrayBuffer> view_;
   // The hot path: one key and one value buffer bound once, so single-element calls
   // pass no arguments (see BindSlots).

@@ -74,6 +74,17 @@ Napi::ArrayBuffer ObjectHandle::TrackMemory(Napi::Env env, void* data, size_t si
   return ab;
 }
 
+// libbpf remaps .rodata/.kconfig read-only (same address) at load: views made before it
+// would now fault on a write. Detached, they read as closed and memory() makes new ones.
+void ObjectHandle::DetachReadOnlyMemory() {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj_) {
+    size_t size = 0;
+    if (!bpf_map__is_internal(map) || !(bpf_map__map_flags(map) & BPF_F_RDONLY_PROG)) continue;
+    if (void* data = bpf_map__initial_value(map, &size)) DetachMemory(data);
+  }
+}
+
 void ObjectHandle::DetachMemory(void* data) {
   for (auto& [ptr, ref] : memory_) {
     if (ptr == data && !ref.Value().IsEmpty()) ref.Value().Detach();
@@ -164,6 +175,7 @@ class LoadWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     // libbpf cannot retry a failed load: the object stays in a failed state.
     owner_->state_ = err_ ? ObjectHandle::kStateFailed : ObjectHandle::kStateLoaded;
+    if (!err_) owner_->DetachReadOnlyMemory();
     DeliverLog(env, lines_);
     if (owner_->closeAfterLoad_) {
       owner_->Destroy(true);

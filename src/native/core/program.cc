@@ -48,6 +48,7 @@ Napi::Function ProgramHandle::Init(Napi::Env env, Addon* addon) {
   };
   std::vector<Napi::ClassPropertyDescriptor<P>> statics = {
       P::StaticMethod("enableStats", &P::EnableStats),  // program_iter.cc
+      P::StaticMethod("lineInfoByTag", &P::LineInfoByTag),  // program_iter.cc
   };
   InitNet(env, methods, statics);  // program_net.cc
   Napi::Function ctor = DefineCheckedClass<P>(env, statics, methods);

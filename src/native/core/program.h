@@ -70,6 +70,7 @@ class ProgramHandle : public Napi::ObjectWrap<ProgramHandle> {
   Napi::Value AttachIter(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   static Napi::Value EnableStats(const Napi::CallbackInfo& info);
+  static Napi::Value LineInfoByTag(const Napi::CallbackInfo& info);
   // --- Tracing, user-space and sampling attach kinds (program_trace.cc) ---
   Napi::Value SetAttachTarget(const Napi::CallbackInfo& info);
   Napi::Value AttachKprobe(const Napi::CallbackInfo& info);

@@ -1,10 +1,13 @@
 // ProgramHandle, continued: attaching iterator programs, the kernel's view of a loaded
 // program (bpf_prog_info), and turning on run-time statistics. Declared in program.h.
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "base/errors.h"
@@ -112,6 +115,74 @@ Napi::Value ProgramHandle::EnableStats(const Napi::CallbackInfo& info) {
   LogCapture log;
   int fd = Check(info.Env(), bpf_enable_stats(BPF_STATS_RUN_TIME), "bpf_enable_stats", log);
   return LinkHandle::NewFd(info.Env(), info.Env().Undefined(), nullptr, fd);  // destroy() closes it: statistics off
+}
+
+// lineInfoByTag(tag) -> where a loaded program's JIT-ed code came from, for symbolizing
+// BPF frames: { ksyms: BigUint64Array (each function's address), funcLens: number[],
+// jitedLines: BigUint64Array, files: string[], lines: number[] } (one file and line per
+// jitedLines address, from the program's BTF line info), or undefined when no loaded
+// program has the tag or the kernel gives no line info (no BTF, or addresses hidden).
+Napi::Value ProgramHandle::LineInfoByTag(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string want = info[0].As<Napi::String>().Utf8Value();
+  for (uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+    int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    bpf_prog_info pi;
+    memset(&pi, 0, sizeof pi);
+    uint32_t len = sizeof pi;
+    char tag[2 * BPF_TAG_SIZE + 1] = "";
+    if (bpf_prog_get_info_by_fd(fd, &pi, &len) == 0) {
+      for (int i = 0; i < BPF_TAG_SIZE; i++) snprintf(tag + 2 * i, 3, "%02x", pi.tag[i]);
+    }
+    if (want != tag || pi.nr_jited_line_info == 0 || pi.nr_line_info != pi.nr_jited_line_info || pi.btf_id == 0) {
+      close(fd);
+      if (want == tag) return env.Undefined();
+      continue;
+    }
+    std::vector<uint64_t> ksyms(pi.nr_jited_ksyms), jited(pi.nr_jited_line_info);
+    std::vector<uint32_t> funcLens(pi.nr_jited_func_lens);
+    std::vector<bpf_line_info> lines(pi.nr_line_info);
+    bpf_prog_info q;
+    memset(&q, 0, sizeof q);
+    q.nr_jited_ksyms = pi.nr_jited_ksyms;
+    q.jited_ksyms = reinterpret_cast<uintptr_t>(ksyms.data());
+    q.nr_jited_func_lens = pi.nr_jited_func_lens;
+    q.jited_func_lens = reinterpret_cast<uintptr_t>(funcLens.data());
+    q.nr_jited_line_info = pi.nr_jited_line_info;
+    q.jited_line_info_rec_size = sizeof(uint64_t);
+    q.jited_line_info = reinterpret_cast<uintptr_t>(jited.data());
+    q.nr_line_info = pi.nr_line_info;
+    q.line_info_rec_size = sizeof(bpf_line_info);
+    q.line_info = reinterpret_cast<uintptr_t>(lines.data());
+    len = sizeof q;
+    int err = bpf_prog_get_info_by_fd(fd, &q, &len);
+    close(fd);
+    btf* b = err ? nullptr : btf__load_from_kernel_by_id(pi.btf_id);
+    if (!b) return env.Undefined();
+    Napi::Object out = Napi::Object::New(env);
+    auto u64s = [&](const std::vector<uint64_t>& v) {
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, v.size() * 8);
+      if (!v.empty()) memcpy(ab.Data(), v.data(), v.size() * 8);
+      return Napi::TypedArrayOf<uint64_t>::New(env, v.size(), ab, 0, napi_biguint64_array);
+    };
+    out.Set("ksyms", u64s(ksyms));
+    out.Set("jitedLines", u64s(jited));
+    Napi::Array fl = Napi::Array::New(env, funcLens.size());
+    for (uint32_t i = 0; i < funcLens.size(); i++) fl.Set(i, funcLens[i]);
+    out.Set("funcLens", fl);
+    Napi::Array files = Napi::Array::New(env, lines.size()), nums = Napi::Array::New(env, lines.size());
+    for (uint32_t i = 0; i < lines.size(); i++) {
+      const char* f = btf__name_by_offset(b, lines[i].file_name_off);
+      files.Set(i, f ? f : "");
+      nums.Set(i, BPF_LINE_INFO_LINE_NUM(lines[i].line_col));
+    }
+    out.Set("files", files);
+    out.Set("lines", nums);
+    btf__free(b);
+    return out;
+  }
+  return env.Undefined();
 }
 
 }  // namespace nlb

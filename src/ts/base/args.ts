@@ -1,5 +1,7 @@
 // Argument checks for the public API, all with one message template:
 //   `${name}: expected ${expected}, got ${describe(value)}`
+import * as fs from 'node:fs';
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
@@ -58,4 +60,50 @@ export function checkOptions<T extends object>(value: unknown, name: string, all
 export function checkBytes(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw argTypeError(name, 'a Buffer or Uint8Array', value);
   return value;
+}
+
+/** A u64 given as a non-negative safe integer or a bigint; returned as a bigint. */
+export function checkUint64(value: unknown, name: string): bigint {
+  const expected = 'an integer 0..2^64-1 (a number or a bigint)';
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > 0xffffffffffffffffn) throw argRangeError(name, expected, value);
+    return value;
+  }
+  if (typeof value !== 'number') throw argTypeError(name, expected, value);
+  if (!Number.isSafeInteger(value) || value < 0) throw argRangeError(name, expected, value);
+  return BigInt(value);
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * A path libbpf will open and read to the end: a FIFO or a device would block or never end,
+ * so anything but a regular file (after symlinks) is refused. A missing file is left to the
+ * caller's own ENOENT.
+ */
+export function checkFilePath(value: unknown, name: string): string {
+  const p = checkString(value, name);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return p;
+  }
+  if (!st.isFile()) throw new RangeError(`${name}: expected a path to a regular file, got ${describe(p)} (${fileKind(st)})`);
+  return p;
+}
+
+/** The items of an iterable argument, as an array; TypeError (ours, not V8's) otherwise. */
+export function checkIterable<T>(value: unknown, name: string): T[] {
+  if (typeof (value as { [Symbol.iterator]?: unknown } | null | undefined)?.[Symbol.iterator] !== 'function' || typeof value === 'string') {
+    throw argTypeError(name, 'an iterable (an array, a Map, a generator, ...)', value);
+  }
+  return [...(value as Iterable<T>)];
 }

@@ -5,8 +5,10 @@ import * as path from 'node:path';
 import type { LibbpfLine } from '../errors/bpf-error';
 import { makeBpfError } from '../errors/factory';
 import { STATE_MESSAGES } from '../errors/state';
+import { AddonLoadError } from './load-error';
 
 export type { LibbpfLine };
+export { AddonLoadError };
 
 export interface NativeObject {
   name(): string;
@@ -102,6 +104,16 @@ export interface NativeProgramInfo {
 }
 
 /** One instance of a BPF iterator (iter.cc): each open() walks from the start. */
+export interface NativeBpfLineInfo {
+  /** Each function's JIT-ed address, and its length in bytes. */
+  ksyms: BigUint64Array;
+  funcLens: number[];
+  /** Addresses of the line info records, with the source file and line of each. */
+  jitedLines: BigUint64Array;
+  files: string[];
+  lines: number[];
+}
+
 export interface NativeIter {
   readSync(buffer: Uint8Array): number;
   /** Up to `size` bytes read on the thread pool; an empty Buffer at the end. */
@@ -189,6 +201,8 @@ export interface NativeMap {
     btfId: number; btfKeyTypeId: number; btfValueTypeId: number; mapExtra: bigint; ifindex: number;
   };
   memory(): ArrayBuffer | null;
+  /** Whether memory()'s mapping is read-only (.rodata after load, a frozen array). */
+  memoryReadOnly(): boolean;
   pin(path: string): void;
   unpin(path?: string): void;
   pinPath(): string | null;
@@ -310,6 +324,8 @@ interface Addon {
     // --- iterators and introspection (program_iter.cc) ---
     /** BPF_ENABLE_STATS: a link-like handle owning the fd; destroy() closes it. */
     enableStats(): NativeLink;
+    /** The JIT-ed line info of the loaded program with this tag (symbolizing BPF frames). */
+    lineInfoByTag(tag: string): NativeBpfLineInfo | undefined;
   };
   NativeMap: {
     create(options: NativeMapCreateOptions): NativeMap;
@@ -357,10 +373,50 @@ export const PACKAGE_ROOT = ((): string => {
   return dir;
 })();
 
-// node-gyp-build finds prebuilds/<platform>-<arch>/ first, then build/Release.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => Addon;
-export const addon: Addon = load(PACKAGE_ROOT);
-// The addon builds its errors with these, so they belong to this realm (instanceof holds).
-// So do its wrong-state messages, defined once, in errors/state.ts.
-addon.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m), states: STATE_MESSAGES });
+// node-gyp-build looks in build/Release, then prebuilds/<platform>-<arch>/ (matching the
+// libc tag). The addon loads on first use (the runtime entry uses it at import; the CLI
+// and doctor only when a command needs it), and a failure becomes one AddonLoadError.
+let loaded: Addon | undefined;
+let failure: AddonLoadError | undefined;
+
+/** The addon, loaded on the first call; throws AddonLoadError when it cannot be. */
+export function loadAddon(): Addon {
+  if (loaded) return loaded;
+  if (failure) throw failure;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const build = require('node-gyp-build') as { (dir: string): Addon; resolve?(dir: string): string };
+    // resolve() first, so a missing file and a failed dlopen are told apart; runtimes with
+    // their own require.addon (Electron) get node-gyp-build's plain load.
+    // NODE_LIBBPF_ADDON names a .node file to load instead: the AddressSanitizer build the
+    // fuzzer uses (scripts/build-asan.sh). Like LD_PRELOAD, it is the operator's to set.
+    const override = process.env.NODE_LIBBPF_ADDON;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const found = override ? (require(path.resolve(override)) as Addon) : build.resolve ? (require(build.resolve(PACKAGE_ROOT)) as Addon) : build(PACKAGE_ROOT);
+    // The addon builds its errors with these, so they belong to this realm (instanceof holds).
+    // So do its wrong-state messages, defined once, in errors/state.ts.
+    found.setErrorFactories({ bpf: makeBpfError, type: (m) => new TypeError(m), range: (m) => new RangeError(m), states: STATE_MESSAGES });
+    loaded = found;
+    return found;
+  } catch (e) {
+    failure = new AddonLoadError(PACKAGE_ROOT, e);
+    throw failure;
+  }
+}
+
+/** Why the addon cannot load here, or undefined when it loads (doctor reports this). */
+export function addonLoadError(): AddonLoadError | undefined {
+  try {
+    loadAddon();
+    return undefined;
+  } catch (e) {
+    if (e instanceof AddonLoadError) return e;
+    throw e;
+  }
+}
+
+/** The addon's functions, loading it on first access. */
+export const addon: Addon = new Proxy({} as Addon, {
+  get: (_target, key) => Reflect.get(loadAddon(), key),
+  has: (_target, key) => Reflect.has(loadAddon(), key),
+});

@@ -196,3 +196,17 @@ export function btfSubset(btf: Btf, roots: number[]): Buffer {
   for (const t of types) writeType(w, t, id);
   return rawBtf(w.bytes.subarray(0, w.length), w.stringSection(), btf.littleEndian);
 }
+
+/**
+ * Raw BTF of `types`, numbered 1..n in that order (each type's `id` must be its position
+ * + 1, and its references ids among them or 0). The kinds a type can reach only: no
+ * variables, sections or functions. For types made elsewhere (DWARF, see dwarf/types.ts).
+ */
+export function btfFromTypes(types: readonly BtfType[], littleEndian = true): Buffer {
+  const w = new TypeWriter(littleEndian);
+  types.forEach((t, i) => {
+    if (t.id !== i + 1) throw new RangeError(`types[${i}]: expected id ${i + 1}, got ${t.id}`);
+    writeType(w, t, (id) => id);
+  });
+  return rawBtf(w.bytes.subarray(0, w.length), w.stringSection(), littleEndian);
+}

@@ -28,9 +28,11 @@ export type CgroupRuntime = 'docker' | 'containerd' | 'cri-o' | 'podman' | 'cri'
 /** The kubelet's QoS classes, as it names their cgroups. */
 export type PodQosClass = 'guaranteed' | 'burstable' | 'besteffort';
 
+/** The Kubernetes pod a cgroup belongs to, as its kubelet cgroup names it. */
 export interface PodRef {
   /** The pod's metadata.uid, with dashes (the systemd driver's underscores turned back). */
   uid: string;
+  /** The pod's QoS class: the kubelet cgroup level (kubepods-besteffort, ...) it sits under; 'guaranteed' directly under kubepods. */
   qosClass: PodQosClass;
 }
 
@@ -45,6 +47,7 @@ export interface CgroupLayout {
   runtime: CgroupRuntime;
   /** The container's id (64 hex digits) when the cgroup is a container's or below one. */
   containerId?: string;
+  /** The kubelet pod the cgroup is part of (its pod cgroup or a container's below it). */
   pod?: PodRef;
   /** The systemd unit (`sshd.service`, `session-3.scope`), unescaped, when no container. */
   unit?: string;

@@ -25,6 +25,7 @@ export interface CgroupInfo<M = unknown> extends CgroupLayout {
   metadata?: M;
 }
 
+/** How a ContainerResolver finds and follows cgroups, and what it adds to them. */
 export interface ContainerResolverOptions<M = unknown> {
   /** The cgroup2 mount point (default: the first cgroup2 mount in /proc/self/mountinfo). */
   root?: string;
@@ -79,6 +80,14 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
   private started = false;
   private refed = false;
 
+  /**
+   * Reads the cgroup2 tree once and, unless `watch` is false, follows it with inotify.
+   * @example
+   * const containers = new ContainerResolver();
+   * const info = containers.resolve(cgroupId); // e.g. from bpf_get_current_cgroup_id()
+   * console.log(info?.runtime, info?.containerId, info?.pod?.uid);
+   * containers.close();
+   */
   constructor(options?: ContainerResolverOptions<M>) {
     super();
     const o = checkOptions<ContainerResolverOptions<M>>(options, 'options', OPTIONS);
@@ -196,6 +205,7 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
     this.removeAllListeners();
   }
 
+  /** The same as close(), for `using containers = new ContainerResolver()`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -1,15 +1,27 @@
 // BpfObject: one clang-compiled *.bpf.o, opened, configured, loaded (CO-RE relocation
 // and verification against the running kernel), attached and closed.
+<<<<<<< HEAD
 import { argRangeError, argTypeError, checkOptionalString, checkOptions, checkInteger } from '../base/args';
 import type { BtfType } from '../btf/btf';
+=======
+import * as fs from 'node:fs';
+import { argRangeError, argTypeError, checkFilePath, checkOptionalString, checkOptions, checkInteger, checkString } from '../base/args';
+>>>>>>> main
 import { Btf } from '../btf/btf';
+import { validateBtf } from '../btf/validate';
+import { linkDwarf } from '../dwarf/fallback';
 import { verifierLogs } from '../errors/bpf-error';
 import { refineLoadError } from '../errors/hints';
 import { CLOSED, NOT_LOADED } from '../errors/state';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from '../base/internal';
+<<<<<<< HEAD
 import { Link, nativeLinkOf, swapNativeLink } from './link';
 import { BpfMap, refineMapLoadError } from './map';
+=======
+import { Link } from './link';
+import { BpfMap, checkMapMemory, innerMapShapes, refineMapLoadError, type MapShape } from './map';
+>>>>>>> main
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
 import { attachBySection, Program, type LinkRecipe } from './program';
 
@@ -25,9 +37,16 @@ export interface OpenOptions {
   name?: string;
   /** Kernel verifier log level for every program: 1 basic, 2 verbose, 4 statistics (a bitmask). */
   logLevel?: number;
+  /**
+   * Refuse to load (BpfError E2BIG, before anything reaches the kernel) when the object's
+   * maps, inner map templates included, would make the kernel allocate more than this many
+   * bytes (entries x (key + value), per CPU for per-CPU maps). Without it an untrusted
+   * object decides alone how much kernel memory load() takes.
+   */
+  maxMapMemory?: number;
 }
 
-const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel'] as const;
+const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel', 'maxMapMemory'] as const;
 
 /** Options of `obj.upgrade(next, options)`: how the next version opens, and what it may change. */
 export interface UpgradeOptions extends OpenOptions {
@@ -94,15 +113,24 @@ function btfShape(btf: Btf | undefined, id: number, depth = 0): string {
 const READ_ONLY = /\.(rodata|kconfig)/;
 
 function kconfigString(kconfig: OpenOptions['kconfig']): string | undefined {
-  if (kconfig === undefined || typeof kconfig === 'string') return kconfig;
+  if (kconfig === undefined) return undefined;
+  if (typeof kconfig === 'string') return noNul(kconfig, 'options.kconfig');
   if (typeof kconfig !== 'object' || kconfig === null) throw argTypeError('options.kconfig', 'a string or an object', kconfig);
   return Object.entries(kconfig)
     .map(([k, v]) => {
+      noNul(k, `options.kconfig key ${JSON.stringify(k)}`);
+      if (typeof v === 'string') noNul(v, `options.kconfig.${k}`);
       if (typeof v === 'boolean') return `${k}=${v ? 'y' : 'n'}`;
       if (typeof v === 'number' || typeof v === 'string') return `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`;
       throw argTypeError(`options.kconfig.${k}`, 'a boolean, number or string', v);
     })
     .join('\n');
+}
+
+// libbpf reads kconfig as a C string: a NUL would silently cut it short.
+function noNul(value: string, name: string): string {
+  if (value.includes('\0')) throw argRangeError(name, 'a string without NUL characters', value);
+  return value;
 }
 
 /**
@@ -135,8 +163,13 @@ export class BpfObject implements Disposable {
   // Links made from its programs, with how each was made (upgrade() makes them again).
   #links = new Map<Link, LinkRecipe | undefined>();
   #btf: Btf | null | undefined;
+  // Where the ELF file is read again for types only its DWARF has (a path, or the caller's bytes).
+  #source: string | Uint8Array | undefined;
   #globals: Globals | undefined;
   #verifierLogs = new Map<string, string>();
+  #loadDurationNs: bigint | undefined;
+  #btfCustomPath: string | undefined;
+  #maxMapMemory: number | undefined;
 
   /**
    * Open a BPF object file (or its bytes). Nothing reaches the kernel until load().
@@ -152,15 +185,21 @@ export class BpfObject implements Disposable {
     }
     if (typeof source === 'string' && source.length === 0) throw argTypeError('source', 'a path or a Buffer with an ELF object', source);
     if (source instanceof Uint8Array && source.length === 0) throw argRangeError('source', 'a non-empty Buffer', source);
+    if (typeof source === 'string') checkFilePath(source, 'source'); // a FIFO would block forever, a NUL cut the path
     const o = checkOptions<OpenOptions>(options, 'options', OPTION_NAMES);
+    const btfCustomPath = o.btfCustomPath === undefined ? undefined : checkFilePath(o.btfCustomPath, 'options.btfCustomPath');
     const native = addon.NativeObject.open(source, {
       name: checkOptionalString(o.name, 'options.name') ?? (typeof source === 'string' ? undefined : 'object'),
-      btfCustomPath: checkOptionalString(o.btfCustomPath, 'options.btfCustomPath'),
+      btfCustomPath,
       pinRoot: checkOptionalString(o.pinRoot, 'options.pinRoot'),
       kconfig: kconfigString(o.kconfig),
       kernelLogLevel: o.logLevel === undefined ? undefined : checkInteger(o.logLevel, 'options.logLevel', 0, 7),
     });
-    return new BpfObject(INTERNAL, native);
+    const obj = new BpfObject(INTERNAL, native);
+    obj.#source = source;
+    obj.#btfCustomPath = btfCustomPath;
+    obj.#maxMapMemory = o.maxMapMemory === undefined ? undefined : checkInteger(o.maxMapMemory, 'options.maxMapMemory', 0, Number.MAX_SAFE_INTEGER);
+    return obj;
   }
 
   /** @internal Use BpfObject.open(). */
@@ -214,6 +253,7 @@ export class BpfObject implements Disposable {
   /** The program named `name` (its C function name); throws RangeError if absent. */
   program(name: string): Program {
     this.#check();
+    checkString(name, 'name');
     const found = this.#programs.find((p) => p.name === name);
     if (!found) throw argRangeError('name', `one of this object's programs (${this.#programs.map((p) => p.name).join(', ')})`, name);
     return found;
@@ -228,6 +268,7 @@ export class BpfObject implements Disposable {
   /** The map named `name`; internal maps also answer to their section (".bss"). Throws RangeError if absent. */
   map<K = any, V = any>(name: string): BpfMap<K, V> {
     this.#check();
+    checkString(name, 'name');
     const found = this.#maps.find((m) => m.name === name) ?? this.#maps.find((m) => m.internal && m.name.endsWith(name) && name.startsWith('.'));
     if (!found) throw argRangeError('name', `one of this object's maps (${this.#maps.map((m) => m.name).join(', ')})`, name);
     return found as BpfMap<K, V>;
@@ -251,6 +292,15 @@ export class BpfObject implements Disposable {
   }
 
   /**
+   * How long the successful load() took (wall time, nanoseconds): map creation, CO-RE
+   * relocation and the verifier for every program. Undefined before load.
+   * @example await obj.load(); console.log(Number(obj.loadDurationNs) / 1e6, 'ms');
+   */
+  get loadDurationNs(): bigint | undefined {
+    return this.#loadDurationNs;
+  }
+
+  /**
    * Create the maps, apply CO-RE relocations against the kernel's BTF and load every
    * program (autoload) into the kernel. Runs off the JS thread.
    * Rejects with VerifierError (with the full log) when the verifier refuses a program.
@@ -259,8 +309,12 @@ export class BpfObject implements Disposable {
     this.#check();
     const trace: { stack?: string } = {};
     Error.captureStackTrace(trace, BpfObject.prototype.load);
+    this.#validateBtf(); // libbpf's CO-RE relocation never returns on some malformed BTF
+    if (this.#maxMapMemory !== undefined) this.#checkMapMemory(this.#maxMapMemory);
     try {
+      const started = process.hrtime.bigint();
       const lines = await this.#native.load();
+      this.#loadDurationNs = process.hrtime.bigint() - started;
       this.#verifierLogs = verifierLogs(lines);
       this.#loaded = true;
     } catch (caught) {
@@ -439,10 +493,31 @@ export class BpfObject implements Disposable {
     return link;
   }
 
+  #checkMapMemory(limit: number): void {
+    const maps: MapShape[] = this.#maps.filter((m) => this.#nativeMaps[this.#maps.indexOf(m)].autocreate());
+    const btf = this.#objectBtf();
+    checkMapMemory([...maps, ...(btf ? innerMapShapes(btf) : [])], limit);
+  }
+
+  #validateBtf(): void {
+    const own = this.#objectBtf();
+    if (own) validateBtf(own, "the object's BTF");
+    if (this.#btfCustomPath === undefined) return;
+    let custom: Btf;
+    try {
+      custom = Btf.fromFile(this.#btfCustomPath);
+    } catch {
+      return; // not BTF at all: bpf_object__load fails on it the same way, with its own words
+    }
+    validateBtf(custom, 'options.btfCustomPath');
+  }
+
   #objectBtf(): Btf | undefined {
     if (this.#btf === undefined) {
       const bytes = this.#native.btf();
-      this.#btf = bytes ? Btf.parse(bytes) : null;
+      this.#btf = bytes ? Btf.fromLibbpf(bytes, undefined, "the object's BTF") : null;
+      const source = this.#source;
+      if (this.#btf && source !== undefined) linkDwarf(this.#btf, () => (typeof source === 'string' ? fs.readFileSync(source) : source));
     }
     return this.#btf ?? undefined;
   }

@@ -577,6 +577,10 @@ export interface ProgramInfo extends NativeProgramInfo {
   functionCount: number;
 }
 
+// A leak backstop: a handle dropped without close() would keep statistics on system-wide
+// (and its fd open) for the life of the process. A collected handle's link is destroyed.
+const statsBackstop = new FinalizationRegistry<NativeLink>((native) => native.destroy());
+
 /**
  * Run-time statistics switched on by {@link enableStats}; they stay on, for every
  * program on the system, until close() (or the process exits).
@@ -588,6 +592,7 @@ export class StatsHandle implements Disposable {
   constructor(token: symbol, native: NativeLink) {
     checkInternal(token, 'StatsHandle');
     this.#native = native;
+    statsBackstop.register(this, native, this);
   }
 
   /** True once close() ran. */
@@ -602,6 +607,7 @@ export class StatsHandle implements Disposable {
    * stats.close();
    */
   close(): void {
+    statsBackstop.unregister(this);
     this.#native.destroy();
   }
 
@@ -619,7 +625,8 @@ export class StatsHandle implements Disposable {
  * Turn on the kernel's run-time statistics for BPF programs (BPF_ENABLE_STATS,
  * BPF_STATS_RUN_TIME): while on, Program.info() counts runCount and runTimeNs. They cost
  * a little on every program run, system-wide, and stay on until the handle is closed
- * (`using` closes it at the end of the block); garbage collection never closes it.
+ * (`using` closes it at the end of the block). A handle dropped without close() is closed
+ * when garbage collected, as a leak backstop only: when that happens is not predictable.
  * @example
  * import { enableStats } from 'node-libbpf';
  * {

@@ -6,7 +6,9 @@
 // the rest on the next loop turn.
 import { argRangeError, argTypeError, checkInteger, checkOptions, describe } from '../base/args';
 import type { Btf } from '../btf/btf';
-import { decoding, deliverer, type Deliver, type Deliverer } from './records';
+import { addCounts, decoding, deliverer, type DecodedCounts, type Deliver, type Deliverer, type RecordCounts } from './records';
+import { TYPE_NOWHERE } from '../dwarf/fallback';
+import type { CharMode } from '../btf/codec';
 import { EventBuffer } from './buffer';
 import { PERF_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
@@ -30,6 +32,12 @@ export interface PerfBufferOptions {
    * });
    */
   btf?: Btf;
+  /**
+   * `char[]` members decoded as 'bytes' (a Uint8Array) or 'strings' (the NUL-separated
+   * strings in it, such as an exec tracer's argv) instead of one 'string' (see RingBufferOptions.chars).
+   * @example new PerfBuffer(obj.map('events'), (e) => console.log(e.args), { type: 'struct event', chars: { args: 'strings' } });
+   */
+  chars?: Readonly<Record<string, CharMode>>;
   /** Deliver RawEvents (view, offset, length) instead of decoded values. */
   raw?: boolean;
   /** Decode fields on access, from a reused object valid during the callback only. */
@@ -62,16 +70,18 @@ export interface PerfBufferStats {
   buffers: number;
   /** Pages per CPU buffer. */
   pageCount: number;
+  /** Samples delivered, by how they were decoded: full, short (fewer bytes than the type), raw. */
+  records: DecodedCounts;
 }
 
-const BASE_OPTIONS = ['type', 'btf', 'raw', 'pageCount', 'maxBatch', 'onLost', 'signal'] as const;
+const BASE_OPTIONS = ['type', 'btf', 'chars', 'raw', 'pageCount', 'maxBatch', 'onLost', 'signal'] as const;
 const CALLBACK_OPTIONS = [...BASE_OPTIONS, 'lazy'] as const;
 const ITERATE_OPTIONS = [...BASE_OPTIONS, 'highWaterMark'] as const;
 const DEFAULT_PAGE_COUNT = 64;
 const DEFAULT_MAX_BATCH = 4096;
 const DEFAULT_HIGH_WATER_MARK = 1024;
 const NO_LIMIT = 0x7fffffff;
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
+const TYPE_MISSING = TYPE_NOWHERE;
 // The arena's index (see perf_buffer.cc): a 4-word header, then 3 words per entry.
 const HEADER = 4;
 const LOST = 0x80000000;
@@ -112,6 +122,8 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   #entries: Uint32Array;
   #draining = false;
   #delivered = 0;
+  readonly #counts: RecordCounts = { short: 0 };
+  readonly #typed: boolean;
   #lost = 0;
   #failed: { error: unknown } | undefined;
 
@@ -145,7 +157,8 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
     const arena = this.#native.arena();
     this.#entries = new Uint32Array(arena.entries);
     const push = (event: T): void => this.stream!.push(event);
-    this.#deliverFor = deliverer({ callback, push, typed, lazy, label: `perf buffer ${map.name}` });
+    this.#typed = typed !== undefined;
+    this.#deliverFor = deliverer({ callback, push, typed, lazy, label: `perf buffer ${map.name}`, counts: this.#counts });
     this.#deliver = this.#deliverFor(new DataView(arena.bytes));
     this.watch(signal);
   }
@@ -178,7 +191,9 @@ export class PerfBuffer<T = any> extends EventBuffer<T> {
   stats(): PerfBufferStats {
     this.check();
     const lost = this.#lost + this.#native.arena().ownLost;
-    return { delivered: this.#delivered, lost, queued: this.stream?.queued ?? 0, buffers: this.#native.bufferCount(), pageCount: this.#pageCount };
+    const records = { full: 0, short: 0, raw: 0 };
+    addCounts(records, this.#delivered, this.#typed, this.#counts);
+    return { delivered: this.#delivered, lost, queued: this.stream?.queued ?? 0, buffers: this.#native.bufferCount(), pageCount: this.#pageCount, records };
   }
 
   // A wake-up from the addon: one bounded batch.

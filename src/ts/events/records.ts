@@ -3,11 +3,12 @@
 // record, or raw views. Shared by every event buffer so they decode alike.
 import { argRangeError, argTypeError } from '../base/args';
 import { Btf, type BtfKind, type BtfType } from '../btf/btf';
-import { codecFor, type Codec } from '../btf/codec';
+import { charsDecoder, codecFor, type CharMode, type Codec } from '../btf/codec';
+import { dwarfType } from '../dwarf/fallback';
 
 /** A record as it sits in the buffer: valid during the callback only (one object, reused). */
 export interface RawEvent {
-  /** Over the buffer's memory (read-only: writing to it kills the process) or a copy of it. */
+  /** Over the buffer's memory or a copy of it; read-only: its set*() methods throw a TypeError (copy() to change bytes). */
   readonly view: DataView;
   /** Where the record starts in `view`. */
   readonly offset: number;
@@ -39,6 +40,34 @@ export interface RecordType {
   btf: Btf;
   id: number;
   codec: Codec;
+  chars: Readonly<Record<string, CharMode>> | undefined;
+}
+
+/**
+ * How a buffer's records were decoded, counted by its deliverer: `short` ones (fewer bytes
+ * than the type: decoded partially) counted where they are seen; full = delivered - short.
+ */
+export interface RecordCounts {
+  short: number;
+}
+
+/** stats().records: records delivered, by how they were decoded. */
+export interface DecodedCounts {
+  /** Decoded as the whole type (eagerly or lazily). */
+  full: number;
+  /** Shorter than the type: the fields wholly inside decoded, the rest absent. */
+  short: number;
+  /** Delivered raw (no type, or `raw: true`). */
+  raw: number;
+}
+
+/** Adds a buffer's counts to `out`: typed buffers split `delivered` into full and short. */
+export function addCounts(out: DecodedCounts, delivered: number, typed: boolean, counts: RecordCounts): void {
+  if (!typed) out.raw += delivered;
+  else {
+    out.short += counts.short;
+    out.full += delivered - counts.short;
+  }
 }
 
 export function checkBoolean(value: unknown, name: string): boolean {
@@ -46,14 +75,41 @@ export function checkBoolean(value: unknown, name: string): boolean {
   return value === true;
 }
 
+export const RAW_VIEW_READ_ONLY = "a raw event's view is read-only (the buffer's memory, which the kernel maps read-only): write to event.copy() instead";
+
+/**
+ * A DataView whose writes throw a TypeError. A ring buffer's records are read in place from
+ * pages the kernel maps read-only, where a store would kill the process with SIGSEGV. Node
+ * has no read-only ArrayBuffer, and a copy per record would cost the raw path its point,
+ * so the view handed out refuses writes instead: its set*() methods throw. Reads are the
+ * DataView's own, unchanged. `view.buffer` stays readable, since decoders (ours, generated
+ * wrappers', users') read through typed arrays over it; a typed array made over it to
+ * write bypasses this check, and that write still faults: copy() is the writable way.
+ */
+class ReadOnlyDataView extends (DataView as new (buffer: ArrayBufferLike, byteOffset?: number, byteLength?: number) => DataView) {}
+for (const name of Object.getOwnPropertyNames(DataView.prototype)) {
+  if (!name.startsWith('set')) continue;
+  Object.defineProperty(ReadOnlyDataView.prototype, name, {
+    value: function refused(): never {
+      throw new TypeError(RAW_VIEW_READ_ONLY);
+    },
+    writable: true, configurable: true, enumerable: false,
+  });
+}
+
 class RawRecord implements RawEvent {
   offset = 0;
   length = 0;
+  readonly view: DataView;
+  readonly #bytes: Uint8Array;
   // One record per view (see Deliverer): the view is never reassigned.
-  constructor(readonly view: DataView) {}
+  constructor(view: DataView) {
+    this.view = new ReadOnlyDataView(view.buffer, view.byteOffset, view.byteLength);
+    this.#bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  }
 
   copy(): Buffer {
-    return Buffer.from(new Uint8Array(this.view.buffer, this.view.byteOffset + this.offset, this.length));
+    return Buffer.from(this.#bytes.subarray(this.offset, this.offset + this.length));
   }
 }
 
@@ -75,37 +131,54 @@ function findType(btf: Btf, name: string): BtfType | undefined {
  * else undefined (raw records). `where` names `btf` in the error for a missing type:
  * "the object's BTF (how to keep a type there)", or "options.btf".
  */
-function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, where: string): RecordType | undefined {
-  if (type === undefined) return btf && valueTypeId ? { btf, id: valueTypeId, codec: codecFor(btf, valueTypeId) } : undefined;
+function recordType(mapName: string, valueTypeId: number, btf: Btf | undefined, type: unknown, where: string, chars: Readonly<Record<string, CharMode>> | undefined): RecordType | undefined {
+  const typed = (b: Btf, id: number): RecordType => ({ btf: b, id, codec: codecFor(b, id, chars ? { chars } : undefined), chars });
+  if (type === undefined) return btf && valueTypeId ? typed(btf, valueTypeId) : undefined;
   if (typeof type !== 'string' || type.length === 0) throw argTypeError('options.type', 'a BTF type name', type);
   if (!btf) throw argTypeError('options.type', `no type: ${mapName} has no BTF`, type);
   const t = findType(btf, type);
-  if (!t) throw argRangeError('options.type', `a type in ${where}`, type);
-  return { btf, id: t.id, codec: codecFor(btf, t.id) };
+  if (t) return typed(btf, t.id);
+  const fromDwarf = where === 'options.btf' ? undefined : dwarfType(btf, type);
+  if (!fromDwarf) throw argRangeError('options.type', `a type in ${where}`, type);
+  return typed(fromDwarf.btf, fromDwarf.id);
 }
+
 
 const VIEW = Symbol('view');
 const OFFSET = Symbol('offset');
+const LENGTH = Symbol('length');
 
 interface Accessor extends LazyEvent {
   readonly [VIEW]: DataView;
   [OFFSET]: number;
+  [LENGTH]: number;
 }
 
 interface LazyField {
   key: string;
   offset: number;
+  /** Bytes the field takes (0: decoded from the whole record, such as a bitfield). */
+  size: number;
   decode: (view: DataView, offset: number) => unknown;
+  /** The field cut by the record's end (`avail` of its bytes there); absent: undefined. */
+  part?: (view: DataView, offset: number, avail: number) => unknown;
 }
 
 // Named members with their byte offsets, anonymous structs/unions flattened. Members
 // without a codec of their own (bitfields, zero-size arrays) read the whole record.
-function lazyFields(btf: Btf, t: BtfType, bitBase: number, whole: Codec, out: LazyField[]): LazyField[] {
+function lazyFields(btf: Btf, t: BtfType, bitBase: number, whole: Codec, chars: Readonly<Record<string, CharMode>> | undefined, out: LazyField[]): LazyField[] {
   for (const m of t.members ?? []) {
     const bits = bitBase + m.bitOffset;
     const rt = btf.resolve(m.type);
     if (!m.name) {
-      if (rt.kind === 'struct' || rt.kind === 'union') lazyFields(btf, rt, bits, whole, out);
+      if (rt.kind === 'struct' || rt.kind === 'union') lazyFields(btf, rt, bits, whole, chars, out);
+      continue;
+    }
+    const mode = chars?.[m.name];
+    if (mode && mode !== 'string') {
+      const n = rt.nelems as number;
+      const { dec, part } = charsDecoder(mode, n);
+      out.push({ key: m.name, offset: bits / 8, size: n, decode: dec, part });
       continue;
     }
     const bitfield = m.bitSize > 0 || bits % 8 !== 0 || (rt.kind === 'int' && ((rt.bits as number) < (rt.size as number) * 8 || !!rt.bitOffset));
@@ -118,20 +191,22 @@ function lazyFields(btf: Btf, t: BtfType, bitBase: number, whole: Codec, out: La
     const key = m.name;
     out.push(
       codec
-        ? { key, offset: bits / 8, decode: codec.decode }
-        : { key, offset: 0, decode: (view, offset) => (whole.decode(view, offset) as Record<string, unknown>)[key] },
+        ? { key, offset: bits / 8, size: codec.size, decode: codec.decode, part: (view, offset, avail) => codec!.decodePartial(view, offset, avail) }
+        : { key, offset: 0, size: 0, decode: (view, offset) => (whole.decode(view, offset) as Record<string, unknown>)[key] },
     );
   }
   return out;
 }
 
-const lazyClasses = new WeakMap<Btf, Map<number, new (view: DataView) => Accessor>>();
+type LazyClass = new (view: DataView) => Accessor;
+// Per codec (so per type and chars options): the class for whole records, and the one for
+// short records, whose getters check the record's length (whole ones do not pay for that).
+const lazyClasses = new WeakMap<Codec, { full: LazyClass; short: LazyClass }>();
 
 // One class per record type, with a getter per field decoding it where the record is.
-function lazyClass(btf: Btf, id: number, codec: Codec): new (view: DataView) => Accessor {
-  let byId = lazyClasses.get(btf);
-  if (!byId) lazyClasses.set(btf, (byId = new Map()));
-  const hit = byId.get(id);
+function lazyClass(typed: RecordType): { full: LazyClass; short: LazyClass } {
+  const { btf, id, codec } = typed;
+  const hit = lazyClasses.get(codec);
   if (hit) return hit;
   const t = btf.resolve(id);
   if (t.kind !== 'struct' && t.kind !== 'union') throw argTypeError('options.lazy', 'a struct or union record type', btf.typeName(id));
@@ -139,6 +214,7 @@ function lazyClass(btf: Btf, id: number, codec: Codec): new (view: DataView) => 
   class Lazy implements Accessor {
     readonly [VIEW]: DataView;
     [OFFSET] = 0;
+    [LENGTH] = 0;
     constructor(view: DataView) {
       this[VIEW] = view;
     }
@@ -149,7 +225,12 @@ function lazyClass(btf: Btf, id: number, codec: Codec): new (view: DataView) => 
       return this.materialize();
     }
   }
-  for (const { key, offset, decode } of lazyFields(btf, t, 0, codec, [])) {
+  class ShortLazy extends Lazy {
+    override materialize(): Record<string, unknown> {
+      return codec.decodePartial(this[VIEW], this[OFFSET], this[LENGTH]) as Record<string, unknown>;
+    }
+  }
+  for (const { key, offset, size, decode, part } of lazyFields(btf, t, 0, codec, typed.chars, [])) {
     Object.defineProperty(Lazy.prototype, key, {
       get(this: Accessor) {
         return decode(this[VIEW], this[OFFSET] + offset);
@@ -157,9 +238,20 @@ function lazyClass(btf: Btf, id: number, codec: Codec): new (view: DataView) => 
       enumerable: true,
       configurable: true,
     });
+    Object.defineProperty(ShortLazy.prototype, key, {
+      get(this: Accessor) {
+        const avail = this[LENGTH] - offset;
+        if (size === 0) return (codec.decodePartial(this[VIEW], this[OFFSET], this[LENGTH]) as Record<string, unknown>)[key];
+        if (avail >= size) return decode(this[VIEW], this[OFFSET] + offset);
+        return avail > 0 && part ? part(this[VIEW], this[OFFSET] + offset, avail) : undefined;
+      },
+      enumerable: true,
+      configurable: true,
+    });
   }
-  byId.set(id, Lazy);
-  return Lazy;
+  const classes = { full: Lazy, short: ShortLazy };
+  lazyClasses.set(codec, classes);
+  return classes;
 }
 
 export interface DelivererOptions {
@@ -171,6 +263,8 @@ export interface DelivererOptions {
   lazy: boolean;
   /** Names the buffer in "record too short" errors: `ring events`, `perf buffer events`. */
   label: string;
+  /** Where short records are counted. */
+  counts: RecordCounts;
 }
 
 /** What a walk over a buffer calls per record, for each view the buffer reads. */
@@ -189,13 +283,28 @@ export function deliverer(o: DelivererOptions): Deliverer {
   }
   const { codec } = typed;
   const { size, decode } = codec;
-  const tooShort = (length: number): RangeError => new RangeError(`${o.label}: a record of ${length} bytes is smaller than ${codec.typeName} (${size} bytes)`);
+  const { counts } = o;
+  // A record shorter than its type (a tool that sends only the used part of its struct):
+  // decoded partially. Only a type that is no struct or union can be too short for that.
+  const partial = (view: DataView, offset: number, length: number): unknown => {
+    counts.short++;
+    const value = codec.decodePartial(view, offset, length);
+    if (value === undefined) throw new RangeError(`${o.label}: a record of ${length} bytes is smaller than ${codec.typeName} (${size} bytes)`);
+    return value;
+  };
   if (o.lazy) {
-    const Lazy = lazyClass(typed.btf, typed.id, codec);
+    const { full, short } = lazyClass(typed);
     return (view) => {
-      const record = new Lazy(view);
+      const record = new full(view);
+      const cut = new short(view);
       return (offset, length, cpu) => {
-        if (length < size) throw tooShort(length);
+        if (length < size) {
+          counts.short++;
+          cut[OFFSET] = offset;
+          cut[LENGTH] = length;
+          callback!(cut, cpu);
+          return;
+        }
         record[OFFSET] = offset;
         callback!(record, cpu);
       };
@@ -203,12 +312,14 @@ export function deliverer(o: DelivererOptions): Deliverer {
   }
   if (!callback) {
     return (view) => (offset, length) => {
-      if (length < size) throw tooShort(length);
-      push(decode(view, offset));
+      push(length < size ? partial(view, offset, length) : decode(view, offset));
     };
   }
   return (view) => (offset, length, cpu) => {
-    if (length < size) throw tooShort(length);
+    if (length < size) {
+      callback(partial(view, offset, length), cpu);
+      return;
+    }
     callback(decode(view, offset), cpu);
   };
 }
@@ -218,6 +329,17 @@ export interface DecodingOptions {
   btf?: Btf;
   raw?: boolean;
   lazy?: boolean;
+  chars?: Readonly<Record<string, CharMode>>;
+}
+
+function checkChars(value: unknown, raw: boolean): Readonly<Record<string, CharMode>> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw argTypeError('options.chars', "an object of member names to 'string', 'bytes' or 'strings'", value);
+  if (raw) throw argTypeError('options.chars', 'no chars with raw: true', value);
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== 'string' && v !== 'bytes' && v !== 'strings') throw argTypeError(`options.chars.${k}`, "'string', 'bytes' or 'strings'", v);
+  }
+  return value as Readonly<Record<string, CharMode>>;
 }
 
 // options.btf: the BTF options.type is looked up in instead of the object's (a program
@@ -236,8 +358,9 @@ function typeBtf(o: DecodingOptions, raw: boolean): Btf | undefined {
  */
 export function namedType(o: DecodingOptions, mapName: string, valueTypeId: number, btf: Btf | undefined, missing: string, raw = false): RecordType | undefined {
   const own = typeBtf(o, raw);
+  const chars = checkChars(o.chars, raw);
   if (raw) return undefined;
-  return own ? recordType(mapName, 0, own, o.type, 'options.btf') : recordType(mapName, valueTypeId, btf, o.type, `the object's BTF (${missing})`);
+  return own ? recordType(mapName, 0, own, o.type, 'options.btf', chars) : recordType(mapName, valueTypeId, btf, o.type, `the object's BTF or DWARF (${missing})`, chars);
 }
 
 /**
@@ -251,6 +374,6 @@ export function decoding(o: DecodingOptions, mapName: string, valueTypeId: numbe
   if (raw && lazy) throw argTypeError('options.lazy', 'false with raw: true', o.lazy);
   const typed = namedType(o, mapName, valueTypeId, btf, missing, raw);
   if (lazy && !typed) throw argTypeError('options.lazy', `false for a map without a record type (give options.type)`, o.lazy);
-  if (lazy) lazyClass(typed!.btf, typed!.id, typed!.codec); // a struct or union, or throw now
+  if (lazy) lazyClass(typed!); // a struct or union, or throw now
   return { typed, lazy };
 }

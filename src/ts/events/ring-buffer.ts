@@ -6,7 +6,9 @@
 // addon copies batches of records into a JS buffer instead, walked the same way.
 import { argTypeError, checkInteger, checkOptions, describe } from '../base/args';
 import type { Btf } from '../btf/btf';
-import { checkBoolean, decoding, deliverer, type Deliver, type Deliverer } from './records';
+import { addCounts, checkBoolean, decoding, deliverer, type DecodedCounts, type Deliver, type Deliverer, type RecordCounts } from './records';
+import { TYPE_NOWHERE } from '../dwarf/fallback';
+import type { CharMode } from '../btf/codec';
 import { EventBuffer } from './buffer';
 import { RING_BUFFER_CLOSED } from '../errors/state';
 import { checkSignal } from './stream';
@@ -14,7 +16,7 @@ import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
 import { addon, type NativeRingBuffer } from '../base/native';
 
-export type { LazyEvent, RawEvent } from './records';
+export type { DecodedCounts, LazyEvent, RawEvent } from './records';
 
 /** Options of `new RingBuffer(map, callback, options)`: how records are decoded and delivered. */
 export interface RingBufferOptions {
@@ -34,6 +36,17 @@ export interface RingBufferOptions {
    * });
    */
   btf?: Btf;
+  /**
+   * `char[]` members decoded as 'bytes' (a Uint8Array) or 'strings' (the NUL-separated
+   * strings in it) instead of one 'string' up to the first NUL: the argv an exec tracer
+   * copies into `char args[N]` comes out as ['ls', '-l', '/tmp'].
+   * @example
+   * new RingBuffer(obj.map('events'), (e) => console.log(e.args.join(' ')), {
+   *   type: 'struct event',
+   *   chars: { args: 'strings' },
+   * });
+   */
+  chars?: Readonly<Record<string, CharMode>>;
   /** Deliver RawEvents (view, offset, length) instead of decoded values. */
   raw?: boolean;
   /** Decode fields on access, from a reused object valid during the callback only. */
@@ -64,11 +77,16 @@ export interface RingBufferStats {
   size: number;
   /** Events waiting in the iterator's queue. */
   queued: number;
+  /**
+   * Records delivered, by how they were decoded: `full` (the whole type), `short` (fewer
+   * bytes than the type: the fields wholly inside decoded, the others absent), `raw`.
+   */
+  records: DecodedCounts;
 }
 
-const RING_OPTIONS = ['type', 'btf', 'raw', 'lazy', 'maxBatch', 'copy'] as const;
+const RING_OPTIONS = ['type', 'btf', 'chars', 'raw', 'lazy', 'maxBatch', 'copy'] as const;
 const CALLBACK_OPTIONS = [...RING_OPTIONS, 'signal'] as const;
-const ADD_ITERATED_OPTIONS = ['type', 'btf', 'raw', 'maxBatch', 'copy'] as const;
+const ADD_ITERATED_OPTIONS = ['type', 'btf', 'chars', 'raw', 'maxBatch', 'copy'] as const;
 const ITERATE_OPTIONS = [...ADD_ITERATED_OPTIONS, 'signal', 'highWaterMark'] as const;
 const DEFAULT_MAX_BATCH = 4096;
 const DEFAULT_HIGH_WATER_MARK = 1024;
@@ -98,7 +116,7 @@ const NO_LIMIT = 0x7fffffff;
 // iteration; a function called often with short loops is compiled whole instead, its
 // arguments checked once per call (measured on the raw drain: ~9% faster, and steadier).
 const SLICE = 256;
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
+const TYPE_MISSING = TYPE_NOWHERE;
 
 // A batch of records the addon copied out of the ring (copying mode).
 class Batch {
@@ -119,6 +137,9 @@ class Batch {
 class Ring {
   deliver: Deliver;
   delivered = 0;
+  // Short records, counted by the deliverer; whether records are decoded at all.
+  counts: RecordCounts = { short: 0 };
+  typed = false;
   closed = false;
   // What a delivery threw, in the last walk.
   failed = false;
@@ -415,11 +436,13 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
    */
   stats(): RingBufferStats {
     this.check();
-    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0 };
+    const records = { full: 0, short: 0, raw: 0 };
+    const out: RingBufferStats = { delivered: 0, dropped: undefined, availableBytes: 0, size: 0, queued: this.stream?.queued ?? 0, records };
     for (const ring of this.#rings) {
       const [cons, prod] = ring.native.positions();
       const dropped = ring.native.dropped();
       out.delivered += ring.delivered;
+      addCounts(records, ring.delivered, ring.typed, ring.counts);
       out.availableBytes += prod - cons;
       out.size += ring.size;
       if (dropped !== null) out.dropped = (out.dropped ?? 0) + dropped;
@@ -440,7 +463,10 @@ export class RingBuffer<T = any> extends EventBuffer<T> {
     const native = addon.NativeRingBuffer.open(nativeMap, (error) => this.#readable(ring!, error), { drops: `${map.name}_drops`, onClosed: () => this.close() });
     try {
       const push = (event: T): void => this.stream!.push(event);
-      ring = new Ring(native, map, native.size(), maxBatch, copy, deliverer({ callback, push, typed, lazy, label: `ring ${map.name}` }));
+      const counts: RecordCounts = { short: 0 };
+      ring = new Ring(native, map, native.size(), maxBatch, copy, deliverer({ callback, push, typed, lazy, label: `ring ${map.name}`, counts }));
+      ring.counts = counts;
+      ring.typed = typed !== undefined;
       if (!this.#refed) native.ref(false);
       if (this.stream?.paused) native.poll(false);
     } catch (e) {

@@ -9,6 +9,7 @@ import type { Codec } from '../btf/codec';
 import { BpfError } from '../errors/bpf-error';
 import { SAMPLE_DISCARDED, SAMPLE_SUBMITTED, USER_RING_CLOSED } from '../errors/state';
 import { namedType } from './records';
+import { TYPE_NOWHERE } from '../dwarf/fallback';
 import { checkSignal } from './stream';
 import { INTERNAL } from '../base/internal';
 import { BpfMap } from '../core/map';
@@ -32,7 +33,7 @@ export interface ReserveBlockingOptions {
   signal?: AbortSignal;
 }
 
-const TYPE_MISSING = 'one only used by local variables needs NLB_RINGBUF_TYPE(), <node_libbpf/ringbuf.h>, or options.btf from headerBtf()';
+const TYPE_MISSING = TYPE_NOWHERE;
 const MAX_SAMPLE = 0x3fffffff; // the ring's record length field
 const MAX_TIMEOUT = 0x7fffffff;
 // reserveBlocking(): retries after 1, 2, 4, 8, then every 16 ms.

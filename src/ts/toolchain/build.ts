@@ -71,7 +71,7 @@ export function vmlinuxHeader(btfPath: string = KERNEL_BTF): string {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, addon.btfToCHeader(btfPath));
+    fs.writeFileSync(tmp, Btf.fromFile(btfPath).toCHeader()); // validated before btf_dump
     fs.renameSync(tmp, file);
   }
   return file;

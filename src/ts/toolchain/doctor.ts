@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
-import { addon } from '../base/native';
+import { addon, addonLoadError } from '../base/native';
 import { ATTACH_KINDS, probe, type ProbeResult } from '../probe/probe';
 
 /** Kernel config options doctor reports (without the CONFIG_ prefix). */
@@ -14,15 +14,38 @@ export const CONFIG_KEYS = [
   'NET_SCH_INGRESS', 'NET_XGRESS', 'NETFILTER_BPF_LINK', 'XDP_SOCKETS',
 ] as const;
 
-const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+
+/**
+ * What an agent built on node-libbpf needs from a container, with why: the host paths to
+ * mount in (at the same place) and the capabilities to add, instead of running privileged.
+ * deploy/daemonset.yaml provides each (test/package/deploy.test.ts checks it against this).
+ * `optional`: only for some programs (network attach kinds; kernels before 5.11).
+ */
+export const AGENT_REQUIREMENTS = {
+  hostPID: 'the agent sees the host\'s processes: BPF programs report host PIDs, and /proc/<pid> (comm, exe, cgroup) must mean the same process',
+  mounts: [
+    { path: '/sys/kernel/btf', why: 'the running kernel\'s BTF: libbpf relocates CO-RE programs against /sys/kernel/btf/vmlinux (and module BTF)' },
+    { path: '/sys/kernel/tracing', why: 'tracefs: libbpf reads tracepoint ids under events/ to attach tracepoint programs, and registers kprobe/uprobe events on kernels without perf-PMU attach' },
+    { path: '/sys/fs/bpf', why: 'bpffs: maps and links pinned there outlive an agent restart' },
+  ],
+  capabilities: [
+    { name: 'CAP_BPF', why: 'create maps, load programs, read BTF (Linux 5.8+; before that only CAP_SYS_ADMIN does)' },
+    { name: 'CAP_PERFMON', why: 'tracing programs (kprobe, tracepoint, perf_event, fentry), perf_event_open, bpf_probe_read of kernel memory' },
+    { name: 'CAP_NET_ADMIN', why: 'network programs: XDP, tc/tcx, cgroup socket hooks, netfilter', optional: true },
+    { name: 'CAP_SYS_RESOURCE', why: 'raising RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF maps to', optional: true },
+  ],
+} as const;
 
 /**
  * What `doctor()` found: facts read from /proc and /sys (null where the file is not
  * there), then one probe result per attach kind, program type and map type.
  */
 export interface DoctorReport {
-  /** The libbpf version linked into the addon, e.g. '1.7.0'. */
-  libbpf: string;
+  /** The libbpf version linked into the addon, e.g. '1.7.0'; null when the addon cannot load here. */
+  libbpf: string | null;
+  /** Whether the native addon loads, and if not, why and what to do (probes need it). */
+  addon: { loaded: true } | { loaded: false; error: string };
   /** The running kernel. */
   kernel: {
     /** `uname -r`. */
@@ -51,7 +74,7 @@ export interface DoctorReport {
     /** The uid (process.getuid(); -1 where there is none). */
     uid: number;
     /** Which of the capabilities BPF asks for the process has (effective set). */
-    capabilities: Record<'CAP_NET_ADMIN' | 'CAP_SYS_ADMIN' | 'CAP_PERFMON' | 'CAP_BPF', boolean>;
+    capabilities: Record<'CAP_NET_ADMIN' | 'CAP_SYS_ADMIN' | 'CAP_SYS_RESOURCE' | 'CAP_PERFMON' | 'CAP_BPF', boolean>;
   };
   /** kernel.unprivileged_bpf_disabled: 0 allowed, 1 or 2 refused to unprivileged users. */
   unprivilegedBpfDisabled: number | null;
@@ -78,6 +101,8 @@ export interface DoctorReport {
   programTypes: Record<string, ProbeResult>;
   /** probe.mapType() of every map type libbpf knows. */
   mapTypes: Record<string, ProbeResult>;
+  /** AGENT_REQUIREMENTS checked here: each mount and capability, and whether this process has it. */
+  agent: { requirement: string; met: boolean; optional: boolean; why: string }[];
 }
 
 function read(file: string): string | null {
@@ -160,8 +185,12 @@ export function doctor(): DoctorReport {
   }
   const lockdown = read('/sys/kernel/security/lockdown');
   const memlock = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(read('/proc/self/limits') ?? '');
+  // Without the addon the facts above still hold; the probes below need it.
+  const loadError = addonLoadError();
+  const probes = !loadError;
   return {
-    libbpf: addon.libbpfVersion(),
+    libbpf: probes ? addon.libbpfVersion() : null,
+    addon: loadError ? { loaded: false, error: loadError.message } : { loaded: true },
     kernel: { release: os.release(), version: os.version() },
     config: kernelConfig(),
     btf: { vmlinux: !!vmlinux, size: vmlinux?.size, modules },
@@ -172,10 +201,30 @@ export function doctor(): DoctorReport {
     mounts: mounts(),
     jit: readNumber('/proc/sys/net/core/bpf_jit_enable'),
     memlock: memlock ? (memlock[1] === 'unlimited' ? 'unlimited' : `${memlock[1]} bytes`) : null,
-    attach: probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])),
-    programTypes: probeAll(addon.programTypes(), probe.programType),
-    mapTypes: probeAll(addon.mapTypes(), probe.mapType),
+    attach: probes ? probeAll([...ATTACH_KINDS], (k) => probe.attach(k as (typeof ATTACH_KINDS)[number])) : {},
+    programTypes: probes ? probeAll(addon.programTypes(), probe.programType) : {},
+    mapTypes: probes ? probeAll(addon.mapTypes(), probe.mapType) : {},
+    agent: agentChecks(),
   };
+}
+
+function agentChecks(): DoctorReport['agent'] {
+  const have = mounts();
+  const caps = capabilities();
+  const mounted: Record<string, boolean> = {
+    '/sys/kernel/btf': fs.existsSync('/sys/kernel/btf/vmlinux'),
+    '/sys/kernel/tracing': have.tracefs === '/sys/kernel/tracing',
+    '/sys/fs/bpf': have.bpffs === '/sys/fs/bpf',
+  };
+  return [
+    ...AGENT_REQUIREMENTS.mounts.map((m) => ({ requirement: m.path, met: mounted[m.path], optional: false, why: m.why })),
+    ...AGENT_REQUIREMENTS.capabilities.map((c) => ({
+      requirement: c.name,
+      met: caps[c.name],
+      optional: 'optional' in c && c.optional,
+      why: c.why,
+    })),
+  ];
 }
 
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
@@ -199,8 +248,9 @@ export function formatDoctor(r: DoctorReport): string {
   const unprivText = unpriv === null ? 'unknown' : `${unpriv} (${unpriv === 0 ? 'unprivileged BPF allowed' : unpriv === 1 ? 'unprivileged BPF off until reboot' : 'unprivileged BPF off, root may re-enable'})`;
   const m = r.mounts;
   const out = [
-    `node-libbpf doctor (libbpf ${r.libbpf})`,
+    `node-libbpf doctor (${r.libbpf ? `libbpf ${r.libbpf}` : 'addon not loaded'})`,
     '',
+    ...(r.addon.loaded ? [] : [`addon        cannot load: ${r.addon.error.replace(/\n/g, '\n             ')}`, '']),
     `kernel       ${r.kernel.release} ${r.kernel.version}`,
     `config       ${r.config.source ?? 'not found (no /proc/config.gz or /boot/config-*)'}`,
     ...(cfg.length ? [`             ${cfg.join(' ')}`] : []),
@@ -215,11 +265,16 @@ export function formatDoctor(r: DoctorReport): string {
     `JIT          ${r.jit === null ? 'unknown' : r.jit ? `on (bpf_jit_enable=${r.jit})` : 'off (interpreter)'}`,
     `memlock      ${r.memlock ?? 'unknown'}${r.memlock && r.memlock !== 'unlimited' ? ' (kernels since 5.11 charge BPF memory to the cgroup instead)' : ''}`,
     '',
-    'attach kinds (load and attach a tiny program):',
-    ...Object.entries(r.attach).map(([k, v]) => line(k, v)),
+    ...(r.addon.loaded ? [
+      'attach kinds (load and attach a tiny program):',
+      ...Object.entries(r.attach).map(([k, v]) => line(k, v)),
+      '',
+      ...refusals('program types', r.programTypes),
+      ...refusals('map types', r.mapTypes),
+    ] : ['attach kinds, program types, map types: not probed (the probes need the addon)']),
     '',
-    ...refusals('program types', r.programTypes),
-    ...refusals('map types', r.mapTypes),
+    'an agent in a container needs (deploy/daemonset.yaml):',
+    ...r.agent.map((a) => `  ${a.met ? 'ok ' : 'no '} ${a.requirement}${a.optional ? ' (optional)' : ''}: ${a.why}`),
   ];
   return `${out.join('\n')}\n`;
 }

@@ -9,15 +9,32 @@
 //   struct event *unused_event __attribute__((unused));   // the same, by hand
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkOptions, checkString } from '../base/args';
+import { argRangeError, argTypeError, checkOptions, checkString } from '../base/args';
 import { Btf, type BtfType } from '../btf/btf';
+import { btfSubset } from '../btf/builder';
 import { addon } from '../base/native';
 import { BpfObject } from '../core/object';
+import { DwarfTypes } from '../dwarf/types';
+import { stripSections } from '../elf/strip';
 
 /** Options of `generate(objectPath, options)`. */
 export interface GenOptions {
   /** Object name passed to BpfObject.open (default: the file name without .bpf.o). */
   name?: string;
+  /**
+   * Record types of the object's ring buffer and perf event array maps, by map name, as C
+   * spells them ('struct event'): for a program written elsewhere, which ties no type to
+   * its rings. Looked up in `btf` when given, else in the object's BTF, else in its DWARF
+   * (a -g build). The generated `events.<map>(callback)` then decodes records with that
+   * type, short records included (their missing members absent: the callback's type is
+   * Short<T>, every member optional).
+   * @example generate('execsnoop.bpf.o', { events: { events: 'struct event' }, btf: await headerBtf('execsnoop.h', { types: ['struct event'] }) })
+   */
+  events?: Readonly<Record<string, string>>;
+  /** The record type of every ring buffer and perf event array map that has none (neither NLB_EVENT_TYPE nor `events`). */
+  type?: string;
+  /** Where `events` and `type` are looked up first (headerBtf(), Btf.fromFile()). */
+  btf?: Btf;
 }
 
 const RESERVED = new Set([
@@ -62,10 +79,14 @@ class TypeScriptEmitter {
   /** The package's readers the decoders call (readCString, readBigUint64, readBigInt64), imported from it. */
   readonly imports = new Set<string>();
   private readonly names = new Map<number, string>();
-  private readonly used = new Set<string>();
   private readonly le: boolean;
 
-  constructor(readonly btf: Btf) {
+  get usedNames(): Set<string> {
+    return this.used;
+  }
+
+  /** `used`: names taken (shared by emitters of one module); `typesOnly`: interfaces without decoders. */
+  constructor(readonly btf: Btf, private readonly used = new Set<string>(), private readonly typesOnly = false) {
     this.le = btf.littleEndian;
   }
 
@@ -207,7 +228,7 @@ class TypeScriptEmitter {
     const fields = this.fields(t, 0).map(([k, type]) => `  ${key(k)}: ${type};`);
     const cName = `${t.kind} ${t.name || `(anon) ${alias}`}`;
     this.decls.push(`/** ${cName} (${t.size} bytes) */\nexport interface ${name} {\n${fields.join('\n')}\n}`);
-    this.decls.push(`/** Decodes ${cName} at \`o\`. */\nexport function dec_${name}(v: DataView, o: number): ${name} {\n  return ${this.literal(t, 'o', 0)};\n}`);
+    if (!this.typesOnly) this.decls.push(`/** Decodes ${cName} at \`o\`. */\nexport function dec_${name}(v: DataView, o: number): ${name} {\n  return ${this.literal(t, 'o', 0)};\n}`);
     return name;
   }
 
@@ -358,7 +379,9 @@ function pointee(btf: Btf, id: number): number | undefined {
  */
 export function generate(objectPath: string, options: GenOptions = {}): string {
   checkString(objectPath, 'objectPath');
-  const o = checkOptions<GenOptions>(options, 'options', ['name'] as const);
+  const o = checkOptions<GenOptions>(options, 'options', ['name', 'events', 'type', 'btf'] as const);
+  if (o.btf !== undefined && !(o.btf instanceof Btf)) throw argTypeError('options.btf', 'a Btf', o.btf);
+  if (o.events !== undefined && (typeof o.events !== 'object' || o.events === null)) throw argTypeError('options.events', 'an object of map names to type names', o.events);
   const bytes = fs.readFileSync(objectPath);
   const name = o.name ?? path.basename(objectPath).replace(/\.o$/, '').replace(/\.bpf$/, '');
   const object = BpfObject.open(bytes, { name });
@@ -399,20 +422,43 @@ export function generate(objectPath: string, options: GenOptions = {}): string {
   const globals = globalVars(btf);
   const events = new Map<string, { type: string; dec: string }>();
   const visibleGlobals: [string, string, boolean][] = [];
+  const recordTypes: number[] = [];
   for (const g of globals) {
     const target = pointee(btf, g.type);
     const ring = EVENT_GLOBAL.exec(g.name)?.[1];
     if (target !== undefined && ring) events.set(ring, { type: e.tsType(target), dec: e.decoderFor(target) });
-    else if (target !== undefined && HIDDEN_GLOBAL.test(g.name)) e.tsType(target); // NLB_RINGBUF_TYPE: declare the type
+    else if (target !== undefined && HIDDEN_GLOBAL.test(g.name)) recordTypes.push(target); // NLB_RINGBUF_TYPE: declare the type
     else if (target !== undefined && btf.resolve(target).kind !== 'void') e.tsType(target); // a typed pointer marks its type
     if (!HIDDEN_GLOBAL.test(g.name)) visibleGlobals.push([g.name, e.tsType(g.type), g.readonly]);
   }
+  for (const t of recordTypes) e.tsType(t);
+  // NLB_RINGBUF_TYPE names no ring: with one type and one ring without a type, they go together.
+  const untyped = maps.filter((m) => m.type === 'ringbuf' && !events.has(m.name) && !o.events?.[m.name] && o.type === undefined);
+  if (recordTypes.length === 1 && untyped.length === 1) events.set(untyped[0].name, { type: e.tsType(recordTypes[0]), dec: e.decoderFor(recordTypes[0]) });
+
+  // Foreign events (options.events): decoded at run time from an embedded BTF of their types,
+  // so short records decode too; typed Short<T>.
+  const wanted: Record<string, string> = { ...o.events };
+  if (o.type !== undefined) {
+    checkString(o.type, 'options.type');
+    for (const m of maps) if ((m.type === 'ringbuf' || m.type === 'perf_event_array') && !events.has(m.name) && !wanted[m.name]) wanted[m.name] = o.type;
+  }
+  const foreign = foreignEvents(objectPath, bytes, btf, { ...o, events: wanted }, maps, e);
+  const eventBtfs = [...new Set([...foreign.values()].map((f) => f.btf))];
+  const embedded = stripSections(bytes);
 
   const rings = maps.filter((m) => m.type === 'ringbuf');
+  const usesRing = rings.some((r) => events.has(r.name)) || [...foreign.values()].some((f) => f.kind === 'ringbuf');
+  const usesPerf = [...foreign.values()].some((f) => f.kind === 'perf_event_array');
+  const runtime = [
+    'BpfObject', ...(eventBtfs.length ? ['Btf'] : []), ...(usesPerf ? ['PerfBuffer'] : []), ...(usesRing ? ['RingBuffer'] : []),
+    ...(maps.length ? ['type BpfMap'] : []), 'type Link', 'type OpenOptions', ...(programs.length ? ['type Program'] : []),
+    ...(rings.some((r) => events.has(r.name)) ? ['type RawEvent'] : []),
+  ];
   const lines = [
     `// Generated by \`node-libbpf gen\` from ${path.basename(objectPath)}. Do not edit: regenerate.`,
     '/* eslint-disable */',
-    `import { BpfObject, RingBuffer, type BpfMap, type Link, type OpenOptions, type Program, type RawEvent } from 'node-libbpf';`,
+    `import { ${runtime.join(', ')} } from 'node-libbpf';`,
     ...(e.imports.size
       ? [
           "import * as nlb from 'node-libbpf';",
@@ -422,9 +468,19 @@ export function generate(objectPath: string, options: GenOptions = {}): string {
       : []),
     '',
     ...e.decls.flatMap((d) => [d, '']),
-    `/** The BPF object ${path.basename(objectPath)} (${bytes.length} bytes), embedded. */`,
-    `export const OBJECT: Buffer = Buffer.from(${JSON.stringify(bytes.toString('base64'))}, 'base64');`,
+    `/** The BPF object ${path.basename(objectPath)} (${embedded.length} bytes: its ${bytes.length} without DWARF), embedded. */`,
+    `export const OBJECT: Buffer = Buffer.from(${JSON.stringify(embedded.toString('base64'))}, 'base64');`,
     '',
+    ...(foreign.size
+      ? [
+          '/** A record that may be shorter than its type: the members past its end are absent, those cut by it partial. */',
+          'export type Short<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends ArrayLike<unknown> ? T[K] : Short<T[K]>) : T[K] };',
+          '',
+          ...eventBtfs.map((b, i) => `/** BTF of the event types (${[...foreign.entries()].filter(([, f]) => f.btf === b).map(([m, f]) => `${m}: ${f.cName}`).join(', ')}). */
+const EVENT_BTF_${i} = Btf.parse(Buffer.from(${JSON.stringify(btfSubset(b, [...foreign.values()].filter((f) => f.btf === b).map((f) => f.id)).toString('base64'))}, 'base64'));
+`),
+        ]
+      : []),
     'export interface Maps {',
     ...maps.map((m) => `  /** ${m.type} */\n  ${key(m.name)}: BpfMap<${m.keyType}, ${m.valueType}>;`),
     '}',
@@ -437,9 +493,12 @@ export function generate(objectPath: string, options: GenOptions = {}): string {
     ...visibleGlobals.map(([n, t, ro]) => `  ${ro ? '/** .rodata: set before load() */\n  ' : ''}${key(n)}: ${t};`),
     '}',
     '',
-    '/** Ring buffers whose record type is known (NLB_EVENT_TYPE), read with generated decoders. */',
+    '/** Event buffers whose record type is known (NLB_EVENT_TYPE, or gen --type/--event), decoded. */',
     'export interface Events {',
     ...rings.filter((r) => events.has(r.name)).map((r) => `  ${key(r.name)}(callback: (event: ${events.get(r.name)!.type}) => void): RingBuffer;`),
+    ...[...foreign.entries()].map(([m, f]) => f.kind === 'ringbuf'
+      ? `  ${key(m)}(callback: (event: Short<${f.ts}>) => void): RingBuffer;`
+      : `  ${key(m)}(callback: (event: Short<${f.ts}>, cpu: number) => void): PerfBuffer;`),
     '}',
     '',
     `/** ${name}: the embedded object, opened, with typed maps, programs, globals and events. */`,
@@ -467,6 +526,12 @@ export function generate(objectPath: string, options: GenOptions = {}): string {
     ...rings.filter((r) => events.has(r.name)).map((r) => {
       const ev = events.get(r.name)!;
       return `      ${key(r.name)}: (callback: (event: ${ev.type}) => void): RingBuffer =>\n        new RingBuffer(object.map(${JSON.stringify(r.name)}), (r: RawEvent) => callback(${ev.dec}(r.view, r.offset)), { raw: true }),`;
+    }),
+    ...[...foreign.entries()].map(([m, f]) => {
+      const opts = `{ type: ${JSON.stringify(f.cName)}, btf: EVENT_BTF_${eventBtfs.indexOf(f.btf)} }`;
+      return f.kind === 'ringbuf'
+        ? `      ${key(m)}: (callback: (event: Short<${f.ts}>) => void): RingBuffer =>\n        new RingBuffer(object.map(${JSON.stringify(m)}), callback, ${opts}),`
+        : `      ${key(m)}: (callback: (event: Short<${f.ts}>, cpu: number) => void): PerfBuffer =>\n        new PerfBuffer(object.map(${JSON.stringify(m)}), callback, ${opts}),`;
     }),
     '    };',
     '  }',
@@ -497,6 +562,43 @@ export function generate(objectPath: string, options: GenOptions = {}): string {
     '',
   ];
   return lines.join('\n');
+}
+
+interface ForeignEvent { kind: string; cName: string; btf: Btf; id: number; ts: string }
+
+// options.events: each map's record type, from options.btf, the object's BTF or its DWARF.
+function foreignEvents(objectPath: string, bytes: Buffer, btf: Btf, o: Partial<GenOptions>, maps: { name: string; type: string }[], e: TypeScriptEmitter): Map<string, ForeignEvent> {
+  const out = new Map<string, ForeignEvent>();
+  let dwarf: DwarfTypes | null | undefined;
+  const emitters = new Map<Btf, TypeScriptEmitter>([[btf, e]]);
+  for (const [mapName, cName] of Object.entries(o.events ?? {})) {
+    const map = maps.find((m) => m.name === mapName);
+    if (!map || (map.type !== 'ringbuf' && map.type !== 'perf_event_array')) {
+      throw argRangeError(`options.events.${mapName}`, 'a ringbuf or perf_event_array map of the object', mapName);
+    }
+    if (typeof cName !== 'string' || !cName) throw argTypeError(`options.events.${mapName}`, 'a type name', cName);
+    let found = o.btf ? typeIn(o.btf, cName) : undefined;
+    found ??= typeIn(btf, cName);
+    if (!found) {
+      dwarf ??= DwarfTypes.fromElf(bytes) ?? null;
+      found = dwarf?.find(cName);
+    }
+    if (!found) {
+      throw argRangeError(`options.events.${mapName}`, `a type in ${o.btf ? 'options.btf, ' : ''}the BTF or DWARF of ${path.basename(objectPath)} (build with -g and keep DWARF, or give --btf FILE / --header H)`, cName);
+    }
+    let emitter = emitters.get(found.btf);
+    if (!emitter) emitters.set(found.btf, (emitter = new TypeScriptEmitter(found.btf, e.usedNames, true)));
+    const ts = emitter.tsType(found.id);
+    if (emitter !== e) e.decls.push(...emitter.decls.splice(0));
+    out.set(mapName, { kind: map.type, cName, btf: found.btf, id: found.id, ts });
+  }
+  return out;
+}
+
+function typeIn(btf: Btf, cName: string): { btf: Btf; id: number } | undefined {
+  const m = /^(struct|union|enum) (.+)$/.exec(cName);
+  const t = m ? btf.find(m[2], m[1] as 'struct' | 'union' | 'enum') : btf.find(cName);
+  return t ? { btf, id: t.id } : undefined;
 }
 
 /**

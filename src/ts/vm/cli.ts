@@ -2,19 +2,24 @@
 // tests, your agent) inside real Debian kernels under qemu, one VM after another.
 import * as fs from 'node:fs';
 import { kernelAllowsFor } from './allows';
-import { cachedKernels, fetchKernel, KNOWN_KERNELS } from './debian';
+import { cachedKernels, fetchKernel, KNOWN_KERNELS, type VmArch } from './debian';
 import { runInVm } from './qemu';
 
 export const VM_USAGE = `  node-libbpf vm --kernel VERSION [--kernel VERSION]... [--memory MIB] [--timeout SEC]
-                 [--env NAME=VALUE]... [--out DIR] [--refresh] -- COMMAND [ARG]...
+                 [--env NAME=VALUE]... [--out DIR] [--refresh] [--arch x64|arm64 [--root DIR]]
+                 -- COMMAND [ARG]...
                                                 run COMMAND as root inside that kernel under qemu
                                                 (VERSION: ${Object.keys(KNOWN_KERNELS).join(', ')}, a Debian suite,
-                                                a linux-image-* package or a cached release)
+                                                a linux-image-* package or a cached release);
+                                                --arch arm64: Debian's arm64 kernel, emulated, the
+                                                command run in --root (an arm64 root filesystem)
   node-libbpf vm --list                         the kernels in the cache
 `;
 
 interface VmArgs {
   kernels: string[];
+  arch: VmArch;
+  root?: string;
   memoryMiB?: number;
   timeoutSec?: number;
   env: Record<string, string>;
@@ -31,7 +36,7 @@ function positiveInt(flag: string, value: string): number {
 }
 
 export function parseVmArgs(argv: string[]): VmArgs {
-  const args: VmArgs = { kernels: [], env: {}, refresh: false, list: false, command: [] };
+  const args: VmArgs = { kernels: [], arch: 'x64', env: {}, refresh: false, list: false, command: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -46,6 +51,11 @@ export function parseVmArgs(argv: string[]): VmArgs {
     else if (a === '--timeout') args.timeoutSec = positiveInt(a, value());
     else if (a === '--out') args.outDir = value();
     else if (a === '--refresh') args.refresh = true;
+    else if (a === '--arch') {
+      const arch = value();
+      if (arch !== 'x64' && arch !== 'arm64') throw new Error(`--arch: expected x64 or arm64, got '${arch}'`);
+      args.arch = arch;
+    } else if (a === '--root') args.root = value();
     else if (a === '--list') args.list = true;
     else if (a === '--env') {
       const kv = value();
@@ -56,6 +66,9 @@ export function parseVmArgs(argv: string[]): VmArgs {
   }
   if (!args.list && args.kernels.length === 0) throw new Error('vm needs --kernel VERSION');
   if (!args.list && args.command.length === 0) throw new Error('vm needs a command after --');
+  if (args.arch !== process.arch && !args.root && !args.list) {
+    throw new Error(`vm --arch ${args.arch} needs --root DIR: a root filesystem for ${args.arch} to run the command in (this host's binaries are ${process.arch})`);
+  }
   return args;
 }
 
@@ -73,7 +86,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', stop).once('SIGTERM', stop);
   let status = 0;
   for (const spec of args.kernels) {
-    const kernel = fetchKernel(spec, { log, refresh: args.refresh });
+    const kernel = fetchKernel(spec, { log, refresh: args.refresh, arch: args.arch });
     if (args.outDir) fs.mkdirSync(args.outDir, { recursive: true });
     log(`booting ${kernel.release}`);
     const result = await runInVm(kernel, {
@@ -82,6 +95,7 @@ export async function vmCommand(argv: string[]): Promise<number> {
       memoryMiB: args.memoryMiB,
       timeoutSec: args.timeoutSec,
       outDir: args.outDir,
+      root: args.root,
       onLine: (line) => void process.stdout.write(`${line}\n`),
       signal: abort.signal,
     });

@@ -15,8 +15,14 @@ export const KNOWN_KERNELS: Readonly<Record<string, string>> = {
   newest: 'sid',
 };
 
+/** The architectures a VM can run: this machine's (x64, KVM when usable) and arm64 (emulated). */
+export type VmArch = 'x64' | 'arm64';
+const DEB_ARCH: Record<VmArch, string> = { x64: 'amd64', arm64: 'arm64' };
+
 /** A kernel unpacked in the cache, ready to boot. */
 export interface CachedKernel {
+  /** What the kernel runs on: 'x64' or 'arm64'. */
+  arch: VmArch;
   /** `uname -r` of the kernel, e.g. '6.1.0-40-amd64'. */
   release: string;
   /** The package version, e.g. '6.1.153-1'. */
@@ -52,8 +58,8 @@ export function debianArchive(): string {
 
 const INDEXED_SUITES = ['bullseye', 'bookworm', 'trixie', 'sid'];
 
-function aptEnv(cache: string, suites: string[]): NodeJS.ProcessEnv {
-  const apt = path.join(cache, 'apt');
+function aptEnv(cache: string, suites: string[], arch: VmArch): NodeJS.ProcessEnv {
+  const apt = path.join(cache, arch === 'x64' ? 'apt' : `apt-${arch}`);
   for (const d of ['lists/partial', 'cache/archives/partial', 'etc/sources.list.d', 'etc/preferences.d']) {
     fs.mkdirSync(path.join(apt, d), { recursive: true });
   }
@@ -74,8 +80,8 @@ function aptEnv(cache: string, suites: string[]): NodeJS.ProcessEnv {
     `Dir::State::Lists "${apt}/lists";`,
     `Dir::Cache "${apt}/cache";`,
     `Dir::State::status "${apt}/status";`,
-    'APT::Architecture "amd64";',
-    'APT::Architectures { "amd64"; };',
+    `APT::Architecture "${DEB_ARCH[arch]}";`,
+    `APT::Architectures { "${DEB_ARCH[arch]}"; };`,
     'APT::Sandbox::User "root";',
     '',
   ].join('\n');
@@ -86,15 +92,18 @@ function aptEnv(cache: string, suites: string[]): NodeJS.ProcessEnv {
 class Apt {
   readonly env: NodeJS.ProcessEnv;
   #updated = false;
-  constructor(readonly cache: string, readonly log: (line: string) => void) {
-    this.env = aptEnv(cache, INDEXED_SUITES);
+  constructor(readonly cache: string, readonly log: (line: string) => void, readonly arch: VmArch = 'x64') {
+    this.env = aptEnv(cache, INDEXED_SUITES, arch);
+  }
+  get aptDir(): string {
+    return path.join(this.cache, this.arch === 'x64' ? 'apt' : `apt-${this.arch}`);
   }
   run(args: string[], cwd?: string): string {
     return execFileSync(args[0], args.slice(1), { env: this.env, cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   }
   update(force: boolean): void {
     if (this.#updated) return;
-    const stamp = path.join(this.cache, 'apt', 'lists', '.indexed');
+    const stamp = path.join(this.aptDir, 'lists', '.indexed');
     const want = `${debianArchive()} ${INDEXED_SUITES.join(' ')}`;
     if (force || !fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== want) {
       this.log(`apt-get update (${INDEXED_SUITES.join(', ')})`);
@@ -103,15 +112,16 @@ class Apt {
     }
     this.#updated = true;
   }
-  /** The concrete linux-image-<release> package that linux-image-amd64 in `suite` points at. */
+  /** The concrete linux-image-<release> package that linux-image-<arch> in `suite` points at. */
   resolve(suite: string): string {
-    const madison = this.run(['apt-cache', 'madison', 'linux-image-amd64']);
+    const meta = `linux-image-${DEB_ARCH[this.arch]}`;
+    const madison = this.run(['apt-cache', 'madison', meta]);
     const row = madison.split('\n').find((l) => (l.split('|')[2] ?? '').includes(` ${suite}/`));
-    if (!row) throw new Error(`no linux-image-amd64 in suite '${suite}' of ${debianArchive()}`);
+    if (!row) throw new Error(`no ${meta} in suite '${suite}' of ${debianArchive()}`);
     const version = row.split('|')[1].trim();
-    const depends = this.run(['apt-cache', 'depends', `linux-image-amd64=${version}`]);
+    const depends = this.run(['apt-cache', 'depends', `${meta}=${version}`]);
     const pkg = /Depends: (linux-image-\S+)/.exec(depends)?.[1];
-    if (!pkg) throw new Error(`linux-image-amd64=${version} names no kernel package`);
+    if (!pkg) throw new Error(`${meta}=${version} names no kernel package`);
     return pkg;
   }
   /** The .deb of `pkg` in the cache, downloaded once. */
@@ -225,7 +235,8 @@ function loadCached(dir: string): CachedKernel {
   }
   const elf = path.join(dir, 'boot', `vmlinux-${release}`);
   const image = !process.env.NODE_LIBBPF_VM_NO_PVH && fs.existsSync(elf) ? elf : path.join(dir, 'boot', `vmlinuz-${release}`);
-  return { release, version, dir, image, config };
+  const arch: VmArch = config.get('CONFIG_ARM64') === 'y' ? 'arm64' : 'x64';
+  return { arch, release, version, dir, image, config };
 }
 
 export interface FetchOptions {
@@ -233,6 +244,8 @@ export interface FetchOptions {
   log?: (line: string) => void;
   /** Ask the archive again which package a version or suite means (default: use the cached answer). */
   refresh?: boolean;
+  /** The kernel's architecture (default 'x64'; 'arm64' boots under emulation). */
+  arch?: VmArch;
 }
 
 /**
@@ -243,24 +256,26 @@ export interface FetchOptions {
 export function fetchKernel(spec: string, options: FetchOptions = {}): CachedKernel {
   const cache = kernelCacheDir();
   const log = options.log ?? (() => undefined);
+  const arch = options.arch ?? 'x64';
   fs.mkdirSync(cache, { recursive: true });
   const direct = path.join(cache, spec);
   if (/^\d+\.\d+\.\d+/.test(spec) && fs.existsSync(path.join(direct, 'package.json'))) return loadCached(direct);
   const resolvedFile = path.join(cache, 'resolved.json');
   const resolved = fs.existsSync(resolvedFile) ? (JSON.parse(fs.readFileSync(resolvedFile, 'utf8')) as Record<string, string>) : {};
-  let pkg = spec.startsWith('linux-image-') ? spec : options.refresh ? undefined : resolved[spec];
+  const key = arch === 'x64' ? spec : `${spec}@${arch}`;
+  let pkg = spec.startsWith('linux-image-') ? spec : options.refresh ? undefined : resolved[key];
   let apt: Apt | undefined;
   if (!pkg) {
-    apt = new Apt(cache, log);
+    apt = new Apt(cache, log, arch);
     apt.update(options.refresh ?? false);
     pkg = apt.resolve(KNOWN_KERNELS[spec] ?? spec);
-    resolved[spec] = pkg;
+    resolved[key] = pkg;
     fs.writeFileSync(resolvedFile, `${JSON.stringify(resolved, null, 2)}\n`);
   }
   const release = pkg.replace(/^linux-image-/, '').replace(/-unsigned$/, '');
   const dir = path.join(cache, release);
   if (!fs.existsSync(path.join(dir, 'package.json'))) {
-    apt ??= new Apt(cache, log);
+    apt ??= new Apt(cache, log, arch);
     apt.update(false);
     log(`unpacking ${pkg}`);
     unpack(apt, pkg, release, dir);
@@ -276,4 +291,27 @@ export function cachedKernels(): CachedKernel[] {
     .readdirSync(cache)
     .filter((d) => fs.existsSync(path.join(cache, d, 'package.json')))
     .map((d) => loadCached(path.join(cache, d)));
+}
+
+/**
+ * A statically linked busybox for the guest's init on `arch`, from Debian's busybox-static
+ * package, unpacked once into the kernel cache (the host's /bin/busybox serves x64).
+ */
+export function guestBusybox(arch: VmArch, log: (line: string) => void = () => undefined): string {
+  const dir = path.join(kernelCacheDir(), `busybox-${arch}`);
+  // Older packages put it in /bin, merged-/usr ones in /usr/bin.
+  const found = (): string | undefined => ['bin/busybox', 'usr/bin/busybox'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  const file = found();
+  if (file) return file;
+  const apt = new Apt(kernelCacheDir(), log, arch);
+  apt.update(false);
+  const deb = apt.download('busybox-static');
+  fs.rmSync(`${dir}.partial`, { recursive: true, force: true });
+  execFileSync('dpkg-deb', ['-x', deb, `${dir}.partial`]);
+  fs.rmSync(deb);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(`${dir}.partial`, dir);
+  const unpacked = found();
+  if (!unpacked) throw new Error(`busybox-static for ${arch} holds no bin/busybox`);
+  return unpacked;
 }

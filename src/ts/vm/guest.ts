@@ -7,11 +7,16 @@ export const MARKER = 'NLB-VM:';
 /** Where the writable output share appears inside the guest (NODE_LIBBPF_VM_OUT). */
 export const GUEST_OUT = '/tmp/nlb-vm/out';
 
-// PID 1. /mnt/host is the host's / (read-only 9p); the guest's /proc, /sys (with bpffs,
-// tracefs, debugfs, cgroup2 under it) and /dev are bound over the host's, /tmp is a
-// tmpfs, /boot holds only the guest kernel's config, and the host's output directory is
-// mounted writable at GUEST_OUT.
-export const INIT_SCRIPT = `#!/bin/busybox sh
+// PID 1. /mnt/host is the host's / (read-only 9p); the command runs chrooted in ROOT:
+// /mnt/host itself, or a root filesystem directory under it (another architecture's user
+// space: VmOptions.root). There the guest's /proc, /sys (with bpffs, tracefs, debugfs,
+// cgroup2 under it) and /dev are bound over the host's, /tmp is a tmpfs, /boot holds only
+// the guest kernel's config, and the host's output directory is mounted writable at
+// GUEST_OUT.
+/** The init script, for a chroot at /mnt/host + `root` (a host path, '' for the host's /). */
+export function initScript(root = ''): string {
+  const ROOT = `/mnt/host${root.replace(/\/+$/, '')}`;
+  return `#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -31,23 +36,29 @@ say "boot uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)"
 while read -r m; do insmod "/modules/$m" || say "insmod $m failed"; done < /modules/load-order
 p9="trans=virtio,version=9p2000.L,msize=512000"
 mount -t 9p -o "$p9,ro,cache=loose" host /mnt/host || { say "cannot mount the host share"; poweroff -f; }
-for d in proc sys dev; do mount -o rbind /$d /mnt/host/$d; done
+ROOT=${ROOT}
+[ -d "$ROOT/proc" ] || { say "no root filesystem at $ROOT"; poweroff -f; }
+for d in proc sys dev; do mount -o rbind /$d $ROOT/$d; done
 # The guest's /tmp is a tmpfs over the host's; a working directory under the host's /tmp
 # (a CI clone there, say) is bound back in, read-only like the rest of the host.
 mkdir -p /hosttmp && mount -o bind /mnt/host/tmp /hosttmp
-mount -t tmpfs -o mode=1777 tmpfs /mnt/host/tmp
+mount -t tmpfs -o mode=1777 tmpfs $ROOT/tmp
 keep=$(sed -n 's/^cd //p' /run.sh | tr -d "'")
-case "$keep" in /tmp/?*) mkdir -p "/mnt/host$keep" && mount -o bind "/hosttmp\${keep#/tmp}" "/mnt/host$keep" || say "cannot keep $keep";; esac
+case "$keep" in /tmp/?*) mkdir -p "$ROOT$keep" && mount -o bind "/hosttmp\${keep#/tmp}" "$ROOT$keep" || say "cannot keep $keep";; esac
 # libbpf resolves __kconfig externs from /boot/config-$(uname -r): the guest kernel's own.
-[ -d /mnt/host/boot ] && mount -t tmpfs tmpfs /mnt/host/boot && cp /boot/config-* /mnt/host/boot/
-mkdir -p /mnt/host${GUEST_OUT} && mount -t 9p -o "$p9" out /mnt/host${GUEST_OUT} || say "cannot mount the output share"
-cp /run.sh /mnt/host/tmp/nlb-vm/run.sh
+[ -d $ROOT/boot ] && mount -t tmpfs tmpfs $ROOT/boot && cp /boot/config-* $ROOT/boot/
+mkdir -p $ROOT${GUEST_OUT} && mount -t 9p -o "$p9" out $ROOT${GUEST_OUT} || say "cannot mount the output share"
+cp /run.sh $ROOT/tmp/nlb-vm/run.sh
 say "ready uptime=$(cut -d' ' -f1 /proc/uptime)s"
-chroot /mnt/host /bin/sh /tmp/nlb-vm/run.sh
+chroot $ROOT /bin/sh /tmp/nlb-vm/run.sh
 say "exit=$? uptime=$(cut -d' ' -f1 /proc/uptime)s"
 sync
 poweroff -f
 `;
+}
+
+/** The init for the host's own root. */
+export const INIT_SCRIPT = initScript();
 
 /** Quotes `s` for sh. */
 export function shellQuote(s: string): string {

@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { cpioGz, CpioEntry } from './cpio';
-import { CachedKernel } from './debian';
-import { GUEST_OUT, INIT_SCRIPT, MARKER, runScript } from './guest';
+import { CachedKernel, guestBusybox, type VmArch } from './debian';
+import { GUEST_OUT, initScript, MARKER, runScript } from './guest';
 import { moduleClosure } from './modules';
 
 export interface VmOptions {
@@ -29,6 +29,12 @@ export interface VmOptions {
   onLine?: (line: string) => void;
   /** Aborts the run (the VM is killed). */
   signal?: AbortSignal;
+  /**
+   * A host directory holding a root filesystem to run the command in (chroot), instead of
+   * the host's /: needed when the kernel is another architecture (an arm64 user space with
+   * node for an arm64 kernel). It must have proc, sys, dev, tmp and bin/sh.
+   */
+  root?: string;
 }
 
 export interface VmResult {
@@ -55,17 +61,23 @@ export function lsmList(kernel: CachedKernel): string {
   return lsms.join(',');
 }
 
-function qemuBinary(): string {
+const QEMU: Record<VmArch, { binary: string; debian: string }> = {
+  x64: { binary: 'qemu-system-x86_64', debian: 'qemu-system-x86' },
+  arm64: { binary: 'qemu-system-aarch64', debian: 'qemu-system-arm' },
+};
+
+function qemuBinary(arch: VmArch): string {
+  const { binary, debian } = QEMU[arch];
   try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    execFileSync(binary, ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('qemu-system-x86_64 not found: install it (Debian: apt-get install qemu-system-x86; or run scripts/setup-kernels.sh)');
+    throw new Error(`${binary} not found: install it (Debian: apt-get install ${debian}; or run scripts/setup-kernels.sh)`);
   }
-  return 'qemu-system-x86_64';
+  return binary;
 }
 
-function busybox(): Buffer {
-  const file = process.env.NODE_LIBBPF_VM_BUSYBOX ?? '/bin/busybox';
+function busybox(arch: VmArch): Buffer {
+  const file = arch === 'x64' ? process.env.NODE_LIBBPF_VM_BUSYBOX ?? '/bin/busybox' : guestBusybox(arch);
   const data = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
   // A static ELF has no PT_INTERP program header; the interpreter path is then absent.
   if (!data || data.includes(Buffer.from('/lib64/ld-linux'))) {
@@ -74,14 +86,14 @@ function busybox(): Buffer {
   return data;
 }
 
-function initramfs(kernel: CachedKernel, script: string): Buffer {
+function initramfs(kernel: CachedKernel, script: string, root: string): Buffer {
   const modules = moduleClosure(kernel.dir, ['virtio_pci', '9pnet_virtio', '9p']);
   const entries: CpioEntry[] = [
     ...['bin', 'boot', 'dev', 'proc', 'sys', 'tmp', 'mnt', 'mnt/host', 'modules'].map((p): CpioEntry => ({ path: p, type: 'dir' })),
     { path: `boot/config-${kernel.release}`, type: 'file', data: fs.readFileSync(path.join(kernel.dir, 'boot', `config-${kernel.release}`)) },
     { path: 'dev/console', type: 'chardev', major: 5, minor: 1 },
-    { path: 'bin/busybox', type: 'file', data: busybox(), mode: 0o755 },
-    { path: 'init', type: 'file', data: INIT_SCRIPT, mode: 0o755 },
+    { path: 'bin/busybox', type: 'file', data: busybox(kernel.arch), mode: 0o755 },
+    { path: 'init', type: 'file', data: initScript(root), mode: 0o755 },
     { path: 'run.sh', type: 'file', data: script, mode: 0o755 },
     ...modules.map(([name, data]): CpioEntry => ({ path: `modules/${name}`, type: 'file', data })),
     { path: 'modules/load-order', type: 'file', data: modules.map(([name]) => `${name}\n`).join('') },
@@ -114,7 +126,8 @@ function forcedAccel(): Accel | undefined {
 }
 
 /** What the next VM boots with, and why not KVM when it is not. */
-export function accelerator(): { accel: Accel; why?: string } {
+export function accelerator(arch: VmArch = 'x64'): { accel: Accel; why?: string } {
+  if (arch !== 'x64' || process.arch !== 'x64') return { accel: 'tcg', why: `an ${arch} guest on an ${process.arch} host` };
   const forced = forcedAccel();
   if (forced) return { accel: forced, why: forced === 'tcg' ? 'NODE_LIBBPF_VM_ACCEL=tcg' : undefined };
   if (!kvmUsable()) return { accel: 'tcg', why: '/dev/kvm is not usable' };
@@ -128,7 +141,7 @@ export function accelerator(): { accel: Accel; why?: string } {
  * writable at $NODE_LIBBPF_VM_OUT. Resolves when the VM has powered off.
  */
 export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise<VmResult> {
-  const { accel } = accelerator();
+  const { accel } = accelerator(kernel.arch);
   const result = await boot(kernel, options, accel);
   if (accel !== 'kvm' || result.bootSeconds !== undefined || forcedAccel() || options.signal?.aborted) return result;
   kvmRefused = `KVM did not run a guest here (${result.failure ?? 'no guest output'})`;
@@ -137,7 +150,8 @@ export async function runInVm(kernel: CachedKernel, options: VmOptions): Promise
 }
 
 async function boot(kernel: CachedKernel, options: VmOptions, accel: Accel): Promise<VmResult> {
-  const qemu = qemuBinary();
+  const qemu = qemuBinary(kernel.arch);
+  const root = options.root ? path.resolve(options.root) : '';
   const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-vm-out-'));
   fs.mkdirSync(outDir, { recursive: true });
   const env = {
@@ -149,11 +163,14 @@ async function boot(kernel: CachedKernel, options: VmOptions, accel: Accel): Pro
   };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-vm-'));
   const initrd = path.join(work, 'initrd.gz');
-  fs.writeFileSync(initrd, initramfs(kernel, runScript(options.command, options.cwd ?? process.cwd(), env)));
+  fs.writeFileSync(initrd, initramfs(kernel, runScript(options.command, options.cwd ?? (root ? '/' : process.cwd()), env), root));
   const kvm = accel === 'kvm';
-  const append = `console=ttyS0 panic=-1 quiet loglevel=1 lsm=${lsmList(kernel)} ${options.append ?? ''}`.trim();
+  const arm64 = kernel.arch === 'arm64';
+  const serial = arm64 ? 'ttyAMA0' : 'ttyS0';
+  const append = `console=${serial} panic=-1 quiet loglevel=1 lsm=${lsmList(kernel)} ${options.append ?? ''}`.trim();
   const args = [
-    ...(kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    // arm64: qemu's virt board with a Cortex-A72 (no pointer authentication to emulate).
+    ...(arm64 ? ['-M', 'virt', '-cpu', 'cortex-a72', '-accel', 'tcg'] : kvm ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
     ...['-m', String(options.memoryMiB ?? 1024), '-smp', '1', '-display', 'none', '-serial', 'stdio', '-monitor', 'none'],
     ...['-nic', 'none', '-no-reboot', '-kernel', kernel.image, '-initrd', initrd, '-append', append],
     ...['-virtfs', 'local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap'],

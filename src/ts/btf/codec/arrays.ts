@@ -1,5 +1,5 @@
 // Arrays: typed arrays for numeric elements (small ones on shared slabs), JS arrays otherwise.
-import { BtfType } from '../btf';
+import type { BtfType } from '../btf';
 import { Gen, offsetExpr } from './gen';
 import { Dec, Enc, HOST_LE, Impl, U8, at, fail, isArrayLike, lazy, zeroBytes } from './shared';
 
@@ -57,7 +57,14 @@ type TypedArrayClass = new (lengthOrBuffer: number | ArrayBufferLike, byteOffset
 export function typedArrayImpl(elem: Impl, n: number, Ctor: TypedArrayClass, le: boolean): Impl {
   const size = elem.size * n;
   const dec = le !== HOST_LE ? typedFill(elem, n, Ctor) : size > 64 ? typedCopy(elem.size, n, Ctor) : typedSlab(size, n, Ctor);
-  return { size, dec, enc: arrayEnc(elem, n, le === HOST_LE && size > 64 ? Ctor : undefined) };
+  const es = elem.size;
+  const part = (view: DataView, off: number, avail: number): unknown => {
+    const k = Math.floor(avail / es);
+    const out = new Ctor(k) as unknown as unknown[];
+    for (let i = 0; i < k; i++) out[i] = elem.dec(view, off + i * es);
+    return out;
+  };
+  return { size, dec, enc: arrayEnc(elem, n, le === HOST_LE && size > 64 ? Ctor : undefined), part };
 }
 
 // Small typed arrays share 8 KiB slabs, as Node's small Buffers share an 8 KiB pool: a
@@ -121,7 +128,13 @@ export function jsArrayImpl(elem: Impl, n: number): Impl {
     for (let i = 0; i < n; i++) out[i] = elem.dec(view, off + i * es);
     return out;
   };
-  const impl: Impl = { size: es * n, dec, enc: arrayEnc(elem, n) };
+  const part = (view: DataView, off: number, avail: number): unknown => {
+    const k = Math.floor(avail / es);
+    const out = new Array<unknown>(k);
+    for (let i = 0; i < k; i++) out[i] = elem.dec(view, off + i * es);
+    return out;
+  };
+  const impl: Impl = { size: es * n, dec, enc: arrayEnc(elem, n), part };
   const elemMask = elem.mask;
   if (elemMask) impl.mask = lazy(() => repeatMask(elemMask(), n));
   return impl;

@@ -1,10 +1,10 @@
 // The compiler: BTF type -> Impl, cached per (Btf, id).
-import { Btf, BtfType } from '../btf';
+import type { Btf, BtfType } from '../btf';
 import { arrayEnc, jsArrayImpl, typedArrayClass, typedArrayImpl } from './arrays';
 import { BitSpec, ValueKind, bitfieldImpl } from './bitfields';
 import { enumImpl, floatImpl, intImpl, pointerImpl, rawImpl } from './scalars';
 import { Codec, Dec, Impl, describeValue, fail, finish } from './shared';
-import { charArrayImpl } from './strings';
+import { charArrayImpl, charBytesImpl, charStringsImpl, type CharMode } from './strings';
 import { Alt, Entry, Field, Group, StructCompiler, allFields, entriesWrite, fieldsMask, groupWrite } from './structs';
 
 // Builtins captured once (see shared.ts).
@@ -13,6 +13,18 @@ const { isSafeInteger } = Number;
 
 const BUILDING = Symbol('building');
 const caches = new WeakMap<Btf, Map<number, CompiledCodec | typeof BUILDING>>();
+/** Codecs with options (chars overrides), per Btf, by `${id} ${JSON of the options}`. */
+const optionCaches = new WeakMap<Btf, Map<string, CompiledCodec>>();
+
+/** How codecFor() decodes particular members of the type (see CharMode). */
+export interface CodecOptions {
+  /**
+   * `char[]` members of the type (by name, top-level members or members of anonymous
+   * structs/unions in it) decoded as 'bytes' or 'strings' instead of one 'string'.
+   * @example { chars: { args: 'strings' } } // argv copied as "ls\0-l\0/tmp\0"
+   */
+  chars?: Readonly<Record<string, CharMode>>;
+}
 
 class CompiledCodec implements Codec {
   readonly size: number;
@@ -58,13 +70,23 @@ class CompiledCodec implements Codec {
     this.zeroView ??= new DataView(new ArrayBuffer(this.size));
     return this.decode(this.zeroView, 0);
   }
+
+  decodePartial(view: DataView, offset: number, length: number): unknown {
+    if (length >= this.size) return this.decode(view, offset);
+    const part = this.impl.part;
+    return part && length > 0 ? part(view, offset, length) : undefined;
+  }
 }
 
 class Compiler {
   readonly le: boolean;
 
-  constructor(readonly btf: Btf) {
+  /** Members still to find of options.chars (the top-level type's only). */
+  readonly chars: Map<string, CharMode> | undefined;
+
+  constructor(readonly btf: Btf, chars?: Readonly<Record<string, CharMode>>) {
     this.le = btf.littleEndian;
+    this.chars = chars ? new Map(Object.entries(chars)) : undefined;
   }
 
   /** Impl for a type used as a member or element; zero-size types become empty values. */
@@ -78,7 +100,7 @@ class Compiler {
   build(id: number): Impl {
     const btf = this.btf;
     const t = btf.resolve(id);
-    if (t.id !== id) return (codecFor(btf, t.id) as CompiledCodec).impl;
+    if (t.id !== id && !this.chars) return (codecFor(btf, t.id) as CompiledCodec).impl;
     const impl = this.buildResolved(t);
     if (!impl || impl.size === 0) throw new TypeError(`cannot decode ${btf.typeName(id)}`);
     return impl;
@@ -198,8 +220,21 @@ class Compiler {
     } else if (bitOff % 8 !== 0) {
       throw new TypeError(`cannot decode member ${key}: ${this.btf.typeName(typeId)} at bit offset ${bitOff}`);
     }
+    const mode = this.chars?.get(key);
+    if (mode !== undefined) return { kind: 'field', key, off: bitOff / 8, impl: this.charsImpl(key, typeId, mode, spec) };
     if (!spec) return { kind: 'field', key, off: bitOff / 8, impl: this.member(typeId) };
     return { kind: 'field', key, off: floor(spec.bitOff / 8), impl: bitfieldImpl(spec, this.valueKind(rt, typeId)) };
+  }
+
+  private charsImpl(key: string, typeId: number, mode: CharMode, spec: BitSpec | undefined): Impl {
+    this.chars!.delete(key);
+    const rt = this.btf.resolve(typeId);
+    const elem = rt.kind === 'array' ? this.btf.resolve(rt.elemType as number) : undefined;
+    if (spec || !elem || !(elem.kind === 'int' && elem.size === 1 && !elem.bool)) {
+      throw new TypeError(`options.chars.${key}: expected a char[] member, got ${this.btf.typeName(typeId)}`);
+    }
+    const n = rt.nelems as number;
+    return mode === 'bytes' ? charBytesImpl(n) : mode === 'strings' ? charStringsImpl(n) : charArrayImpl(n);
   }
 
   private valueKind(rt: BtfType, typeId: number): ValueKind {
@@ -226,8 +261,12 @@ function emptyStruct(): Impl {
   };
 }
 
-/** The codec for a BTF type id, compiled on first use and cached per Btf. */
-export function codecFor<T = unknown>(btf: Btf, typeId: number): Codec<T> {
+/**
+ * The codec for a BTF type id, compiled on first use and cached per Btf (and options).
+ * TypeError for options.chars naming a member the type does not have or that is not a char[].
+ */
+export function codecFor<T = unknown>(btf: Btf, typeId: number, options?: CodecOptions): Codec<T> {
+  if (options?.chars && Object.keys(options.chars).length > 0) return withOptions(btf, typeId, options.chars) as Codec<T>;
   let cache = caches.get(btf);
   if (!cache) caches.set(btf, (cache = new Map()));
   const hit = cache.get(typeId);
@@ -243,6 +282,29 @@ export function codecFor<T = unknown>(btf: Btf, typeId: number): Codec<T> {
     cache.delete(typeId);
     throw e;
   }
+}
+
+const CHAR_MODES: readonly string[] = ['string', 'bytes', 'strings'];
+
+function withOptions(btf: Btf, typeId: number, chars: Readonly<Record<string, CharMode>>): CompiledCodec {
+  const keys = Object.keys(chars).sort();
+  for (const k of keys) {
+    if (!CHAR_MODES.includes(chars[k])) throw new TypeError(`options.chars.${k}: expected 'string', 'bytes' or 'strings', got ${describeValue(chars[k])}`);
+  }
+  let cache = optionCaches.get(btf);
+  if (!cache) optionCaches.set(btf, (cache = new Map()));
+  const key = `${typeId} ${JSON.stringify(keys.map((k) => [k, chars[k]]))}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const typeName = btf.typeName(typeId);
+  const compiler = new Compiler(btf, chars);
+  const rt = btf.resolve(typeId);
+  if (rt.kind !== 'struct' && rt.kind !== 'union') throw new TypeError(`options.chars: expected a struct or union type, got ${typeName}`);
+  const codec = new CompiledCodec(compiler.build(typeId), typeName);
+  const missing = [...compiler.chars!.keys()];
+  if (missing.length) throw new TypeError(`options.chars.${missing[0]}: expected a member of ${typeName}, got none by that name`);
+  cache.set(key, codec);
+  return codec;
 }
 
 /** A codec for opaque bytes: decode copies into a new Buffer; encode takes exactly `size` bytes. */

@@ -24,4 +24,12 @@ export type { Codec } from './shared';
 export { describeValue } from './shared';
 export { cstr } from './strings';
 export { s64le, u64le } from './int64';
-export { codecFor, rawCodec } from './compiler';
+export { codecFor, rawCodec, type CodecOptions } from './compiler';
+export type { CharMode } from './strings';
+import { charBytesImpl, charStringsImpl, type CharMode } from './strings';
+
+/** Decoders of a char[n] in a CharMode other than 'string': whole, and cut to `avail` bytes. */
+export function charsDecoder(mode: Exclude<CharMode, 'string'>, n: number): { dec: (view: DataView, off: number) => unknown; part: (view: DataView, off: number, avail: number) => unknown } {
+  const impl = mode === 'bytes' ? charBytesImpl(n) : charStringsImpl(n);
+  return { dec: impl.dec, part: impl.part! };
+}

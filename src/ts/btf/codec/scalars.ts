@@ -1,5 +1,5 @@
 // Scalars: ints, bools, pointers, floats, enums, raw bytes.
-import { BtfType } from '../btf';
+import type { BtfType } from '../btf';
 import { Gen } from './gen';
 import { Dec, Enc, HOST_LE, I64_MAX, I64_MIN, Impl, U64_MAX, U8, fail, toBigInt, toNumber } from './shared';
 

@@ -2,10 +2,15 @@
 // public face, encode failures and their paths, and the builtins captured once.
 import type { Gen } from './gen';
 
+/** A value's encoder and decoder, compiled from its BTF type (Btf#codec(), codecFor()). */
 export interface Codec<T = unknown> {
+  /** Bytes a value takes. */
   readonly size: number;
+  /** The C name of the type ('struct event'). */
   readonly typeName: string;
+  /** The value at `offset` of `view` (all `size` bytes must be there). */
   decode(view: DataView, offset: number): T;
+  /** Writes `value` at `offset` of `view` (padding and missing members zero); TypeError/RangeError naming `path` for a bad value. */
   encode(value: T, view: DataView, offset: number, path?: string): void;
   /**
    * encode() for one place, `view` at `offset`, fixed for the encoder's life: the bounds
@@ -13,7 +18,16 @@ export interface Codec<T = unknown> {
    * and over (BpfMap's key and value slots). Codecs without it: encode() each time.
    */
   bind?(view: DataView, offset: number, path: string): (value: unknown) => void;
+  /** The value of all-zero bytes. */
   zero(): T;
+  /**
+   * Decodes a value of which only `length` bytes are there (a short record): members
+   * wholly inside are decoded, members past the end are absent, arrays and structs cut
+   * by the end keep what is wholly inside them (a char array the bytes there). With
+   * `length` >= size this is decode(). Undefined when nothing of the value can be decoded
+   * (a scalar cut short).
+   */
+  decodePartial(view: DataView, offset: number, length: number): T | undefined;
   /** enum/enum64 only: enumerator names to values */
   readonly enumValues?: Readonly<Record<string, number | bigint>>;
 }
@@ -38,6 +52,12 @@ export interface Impl {
   /** bits of the value's bytes that carry data (not padding or unnamed bits); absent means all */
   mask?: () => Uint8Array;
   enumValues?: Readonly<Record<string, number | bigint>>;
+  /**
+   * Decodes a value cut by the end of the data: `avail` bytes (0 < avail < size) of it are
+   * there. Structs decode the members wholly inside (and cut ones by this rule), arrays
+   * their whole elements, char arrays the bytes there. Absent: the value is not decoded.
+   */
+  part?: (view: DataView, off: number, avail: number) => unknown;
 }
 
 /** Internal encode failure; the public encode turns it into a TypeError/RangeError with the path. */

@@ -106,7 +106,7 @@ export function charArrayImpl(n: number): Impl {
     if (i < len) i = writeUtf8(x, n, what, view, off);
     zeroBytes(view, off + i, n - i);
   };
-  return { size: n, dec: (view, off) => cstr(view, off, n), enc, expr: (o) => `cstr(view, ${o}, ${n})` };
+  return { size: n, dec: (view, off) => cstr(view, off, n), enc, expr: (o) => `cstr(view, ${o}, ${n})`, part: (view, off, avail) => cstr(view, off, avail) };
 }
 
 function writeUtf8(x: string, n: number, what: string, view: DataView, off: number): number {
@@ -114,4 +114,55 @@ function writeUtf8(x: string, n: number, what: string, view: DataView, off: numb
   if (bytes.length > n) throw new EncodeFail(true, what, `${describeValue(x)} (${bytes.length} bytes)`);
   for (let j = 0; j < bytes.length; j++) view.setUint8(off + j, bytes[j]);
   return bytes.length;
+}
+
+/**
+ * How a `char[]` member decodes: 'string' (the default: UTF-8 up to the first NUL), 'bytes'
+ * (a Uint8Array copy of every byte) or 'strings' (NUL-separated strings, such as the argv an
+ * exec tracer copies: `"ls\0-l\0/tmp\0"` decodes to ['ls', '-l', '/tmp']; the list ends at
+ * an empty string (two NULs in a row) or at the end of the array or record).
+ */
+export type CharMode = 'string' | 'bytes' | 'strings';
+
+/** A char[n] decoded as bytes (a Uint8Array copy); encodes any array-like of at most n bytes. */
+export function charBytesImpl(n: number): Impl {
+  const what = `a Uint8Array or array of at most ${n} bytes`;
+  const copy = (view: DataView, off: number, len: number): Uint8Array => new Uint8Array(view.buffer, view.byteOffset + off, len).slice();
+  const enc: Enc = (x, view, off) => {
+    if (!(x instanceof Uint8Array) && !Array.isArray(x)) throw fail(false, what, x);
+    if (x.length > n) throw fail(true, what, x);
+    for (let i = 0; i < x.length; i++) {
+      const b = x[i];
+      if (typeof b !== 'number' || !(b >= 0 && b <= 255) || b % 1 !== 0) throw fail(true, what, x);
+      view.setUint8(off + i, b);
+    }
+    zeroBytes(view, off + x.length, n - x.length);
+  };
+  return { size: n, dec: (view, off) => copy(view, off, n), enc, part: copy };
+}
+
+/** A char[n] decoded as the NUL-separated strings in it; encodes an array of strings. */
+export function charStringsImpl(n: number): Impl {
+  const what = `an array of strings of at most ${n} UTF-8 bytes with their NULs`;
+  const dec = (view: DataView, off: number, len: number): string[] => {
+    const bytes = BufferClass.from(view.buffer, view.byteOffset + off, len);
+    const out: string[] = [];
+    let start = 0;
+    while (start < len) {
+      let end = bytes.indexOf(0, start);
+      if (end < 0) end = len;
+      if (end === start) break;
+      out.push(bytes.toString('utf8', start, end));
+      start = end + 1;
+    }
+    return out;
+  };
+  const enc: Enc = (x, view, off) => {
+    if (!Array.isArray(x) || x.some((s) => typeof s !== 'string' || s.length === 0 || s.includes('\0'))) throw fail(false, what, x);
+    const bytes = BufferClass.from(x.map((s) => `${s}\0`).join(''), 'utf8');
+    if (bytes.length > n) throw new EncodeFail(true, what, `${x.length} strings of ${bytes.length} bytes`);
+    for (let i = 0; i < bytes.length; i++) view.setUint8(off + i, bytes[i]);
+    zeroBytes(view, off + bytes.length, n - bytes.length);
+  };
+  return { size: n, dec: (view, off) => dec(view, off, n), enc, part: dec };
 }

@@ -27,7 +27,7 @@ export class StructCompiler {
       `{${fields.map((f) => `${propKey(f.key)}: ${g.decodeExpr(f.impl, offsetExpr(o, f.off))}`).join(', ')}}`;
     const g = new Gen();
     const dec = g.compile(`return function decode(view, off) { return ${literal('off', g)}; };`) as Dec;
-    const impl: Impl = { size, dec, enc: this.encoder(entries, size), mask: fieldsMask(fields, size, 0) };
+    const impl: Impl = { size, dec, enc: this.encoder(entries, size), mask: fieldsMask(fields, size, 0), part: partialStruct(fields) };
     const cost = fields.reduce((sum, f) => sum + (f.impl.cost ?? 1), 0);
     if (cost <= INLINE_LIMIT) Object.assign(impl, { expr: literal, cost }); // small structs inline into parents
     return impl;
@@ -58,6 +58,22 @@ export class StructCompiler {
       : slow;
     return `x = v[${JSON.stringify(f.key)}]; if (x !== undefined) { ${write} }`;
   }
+}
+
+/** Members wholly inside the first `avail` bytes, and those cut by the end that can be cut. */
+function partialStruct(fields: Field[]): (view: DataView, off: number, avail: number) => unknown {
+  return (view, off, avail) => {
+    const out: Record<string, unknown> = {};
+    for (const f of fields) {
+      const end = f.off + f.impl.size;
+      if (end <= avail) out[f.key] = f.impl.dec(view, off + f.off);
+      else if (f.off < avail && f.impl.part) {
+        const v = f.impl.part(view, off + f.off, avail - f.off);
+        if (v !== undefined) out[f.key] = v;
+      }
+    }
+    return out;
+  };
 }
 
 function notObject(what: string, v: unknown): EncodeFail {

@@ -6,3 +6,4 @@ export { type FdValue, type LpmKey, type TypeSpec } from './key-codecs';
 export { MapMemory } from './memory';
 export { RawMap } from './raw';
 export { refineMapLoadError } from './load-hints';
+export { checkMapMemory, innerMapShapes, type MapShape } from './memory-limit';

@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import { argRangeError, argTypeError, checkBytes, checkInteger } from '../../base/args';
 import { Btf } from '../../btf/btf';
 import { SCALAR_NAMES, scalarType, type ScalarName } from '../../btf/builder';
+import { dwarfType } from '../../dwarf/fallback';
 import { codecFor, type Codec } from '../../btf/codec';
 
 /** Something whose file descriptor a map can hold: a BpfMap, a Program, a socket or a number. */
@@ -44,6 +45,9 @@ export function fdCodec(size: 4 | 8): Codec<FdValue | bigint> {
       view.setUint32(offset, fdOf(value, path), true);
     },
     zero: () => 0,
+    decodePartial(view, offset, length) {
+      return length >= size ? this.decode(view, offset) : undefined;
+    },
   };
 }
 
@@ -79,6 +83,9 @@ export function lpmCodec(size: number): Codec<LpmKey> {
       new Uint8Array(view.buffer, view.byteOffset + offset + 4, data.length).set(data);
     },
     zero: () => ({ prefixlen: 0, data: Buffer.alloc(size - 4) }),
+    decodePartial(view, offset, length) {
+      return length >= size ? this.decode(view, offset) : undefined;
+    },
   };
 }
 
@@ -114,6 +121,9 @@ export function resolveSpec(spec: TypeSpec, path: string): { btf: Btf; id: numbe
   if (typeof spec.type === 'number') return { btf: spec.btf, id: spec.type };
   const m = /^(struct|union|enum) (.+)$/.exec(spec.type);
   const t = m ? spec.btf.find(m[2], m[1] as 'struct' | 'union' | 'enum') : spec.btf.find(spec.type);
-  if (!t) throw argRangeError(`${path}.type`, 'a type in that BTF', spec.type);
-  return { btf: spec.btf, id: t.id };
+  if (t) return { btf: spec.btf, id: t.id };
+  // An object's BTF (obj.btf) falls back on the object's DWARF, as event buffers' options.type does.
+  const fromDwarf = dwarfType(spec.btf, spec.type);
+  if (!fromDwarf) throw argRangeError(`${path}.type`, 'a type in that BTF (or, for obj.btf, in the DWARF of an object built with -g)', spec.type);
+  return fromDwarf;
 }

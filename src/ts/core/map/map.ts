@@ -2,7 +2,7 @@
 // with keys and values decoded from the map's BTF (u32 -> number, u64 -> bigint,
 // char[] -> string, structs -> objects, ...) and the natural API of each map kind.
 // Maps without BTF type info use Buffers; `map.raw` gives byte-level access to any map.
-import { argRangeError, argTypeError, checkInteger, checkOptions, checkString, describe } from '../../base/args';
+import { argRangeError, argTypeError, checkInteger, checkIterable, checkOptions, checkString, checkUint64, describe } from '../../base/args';
 import { checkInternal, INTERNAL } from '../../base/internal';
 import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from '../../base/native';
 import { Btf } from '../../btf/btf';
@@ -180,7 +180,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
       maxEntries: checkInteger(o.maxEntries, 'options.maxEntries', 0, 0xffffffff),
       flags: o.flags === undefined ? 0 : checkInteger(o.flags, 'options.flags', 0, 0xffffffff),
       numaNode: o.numaNode === undefined ? undefined : checkInteger(o.numaNode, 'options.numaNode', 0, 0xffff),
-      mapExtra: o.mapExtra,
+      mapExtra: o.mapExtra === undefined ? undefined : checkUint64(o.mapExtra, 'options.mapExtra'),
       innerMap: o.innerMap ? o.innerMap.#native : undefined,
     };
     let native: NativeMap;
@@ -286,8 +286,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   /** map_extra (a bloom filter's number of hash functions). Set before load only. */
   set mapExtra(value: number | bigint) {
-    if (typeof value !== 'number' && typeof value !== 'bigint') throw argTypeError('mapExtra', 'a number or bigint', value);
-    this.#native.setMapExtra(value);
+    this.#native.setMapExtra(checkUint64(value, 'mapExtra'));
   }
 
   /** The inner map template of an array_of_maps / hash_of_maps. Set before load only. */
@@ -340,6 +339,20 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** The bpffs path the map is pinned at, if any. */
   get pinPath(): string | undefined {
     return this.#native.isStandalone() ? this.#pinPath : this.#native.pinPath() ?? undefined;
+  }
+
+  /**
+   * True once the map was closed, or the object it belongs to was.
+   * @example if (!map.closed) console.log(map.get(0));
+   */
+  get closed(): boolean {
+    if (this.#closed) return true;
+    try {
+      this.#owner.check();
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   /** @internal For RingBuffer: the native map, and the owner its BTF and lifetime come from. */
@@ -491,7 +504,10 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
   /** Set many entries (BPF_MAP_UPDATE_BATCH where supported). Returns how many were set. */
   setMany(entries: Iterable<[K, V]>, flags?: UpdateFlag | number): number {
     const f = updateFlags(flags);
-    const list = [...entries];
+    const list = checkIterable<[K, V]>(entries, 'entries');
+    list.forEach((entry, i) => {
+      if (!Array.isArray(entry) || entry.length !== 2) throw argTypeError(`entries[${i}]`, 'a [key, value] pair', entry);
+    });
     if (list.length === 0) return 0;
     const { keySize, stride } = this.#slots();
     const keys = Buffer.alloc(Math.max(keySize, 1) * list.length);
@@ -516,7 +532,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   /** Delete many keys (BPF_MAP_DELETE_BATCH where supported). Returns how many were deleted. */
   deleteMany(keys: Iterable<K>): number {
-    const list = [...keys];
+    const list = checkIterable<K>(keys, 'keys');
     if (list.length === 0) return 0;
     const { keySize } = this.#slots();
     const bytes = Buffer.alloc(keySize * list.length);
@@ -585,7 +601,8 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
     const { value } = this.#slots();
     const stride = this.internal ? this.valueSize : Math.ceil(this.valueSize / 8) * 8;
     const closed = this.#native.isStandalone() ? MAP_CLOSED : CLOSED;
-    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.#label()} memory`, closed));
+    const readOnly = this.#native.memoryReadOnly();
+    return (this.#memory = new MapMemory<V>(INTERNAL, buffer, value.codec as Codec<V>, stride, this.internal ? 1 : this.maxEntries, `${this.#label()} memory`, closed, readOnly));
   }
 
   /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */

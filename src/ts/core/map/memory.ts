@@ -26,10 +26,16 @@ export class MapMemory<V = any> {
   readonly #closed: string;
   /** Number of elements. */
   readonly length: number;
+  /**
+   * True when the mapping is read-only (.rodata after load, a frozen array): set() throws
+   * and `bytes` is a copy, since a store into it would kill the process (SIGSEGV).
+   */
+  readonly readOnly: boolean;
 
   /** @internal */
-  constructor(token: symbol, buffer: ArrayBuffer, codec: Codec<V>, stride: number, length: number, path: string, closed: string) {
+  constructor(token: symbol, buffer: ArrayBuffer, codec: Codec<V>, stride: number, length: number, path: string, closed: string, readOnly = false) {
     checkInternal(token, 'MapMemory');
+    this.readOnly = readOnly;
     this.#closed = closed;
     this.#buffer = buffer;
     this.#view = new DataView(buffer);
@@ -44,10 +50,14 @@ export class MapMemory<V = any> {
     return this.#buffer.byteLength > 0;
   }
 
-  /** The raw bytes, live. */
+  /**
+   * The raw bytes, live; for read-only memory a copy (Node has no read-only ArrayBuffer, and
+   * a write into the mapping itself would be SIGSEGV): read it again for fresh values.
+   */
   get bytes(): Uint8Array {
     this.#check();
-    return new Uint8Array(this.#buffer, 0, this.#stride * this.length);
+    const live = new Uint8Array(this.#buffer, 0, this.#stride * this.length);
+    return this.readOnly ? live.slice() : live;
   }
 
   /** Element `index`, decoded (RangeError outside 0..length-1). */
@@ -59,6 +69,7 @@ export class MapMemory<V = any> {
   /** Encode `value` into element `index` (RangeError outside 0..length-1); a byte copy, not one atomic write. */
   set(index: number, value: V): void {
     this.#check();
+    if (this.readOnly) throw new TypeError(`${this.#path} is read-only (.rodata after load, or a frozen map): writing it is refused`);
     const i = this.#index(index);
     const scratch = new DataView(new ArrayBuffer(this.#codec.size));
     this.#codec.encode(value, scratch, 0, `${this.#path}[${i}]`);

@@ -1,0 +1,557 @@
+// The functions DWARF describes (.debug_info, versions 2 to 5): each DW_TAG_subprogram
+// with code, its address ranges (low_pc/high_pc or DW_AT_ranges) and its name as
+// llvm-symbolizer reports it: DW_AT_linkage_name, else DW_AT_name, looked for through
+// DW_AT_abstract_origin and DW_AT_specification. Sorted for binary search, so an address
+// in a function the symbol table does not cover (a stripped binary's static functions,
+// read from its debug file) still gets the function's name.
+//
+// Only subprogram DIEs (and each unit's root) have their attributes decoded; every other
+// DIE is skipped form by form.
+import type { ElfSource } from '../elf/lazy-file';
+import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm } from './reader';
+
+const DW_TAG_subprogram = 0x2e;
+const DW_AT_name = 0x03;
+const DW_AT_stmt_list = 0x10;
+const DW_AT_low_pc = 0x11;
+const DW_AT_high_pc = 0x12;
+const DW_AT_abstract_origin = 0x31;
+const DW_AT_declaration = 0x3c;
+const DW_AT_specification = 0x47;
+const DW_AT_ranges = 0x55;
+const DW_AT_linkage_name = 0x6e;
+const DW_AT_MIPS_linkage_name = 0x2007;
+const DW_AT_str_offsets_base = 0x72;
+const DW_AT_addr_base = 0x73;
+const DW_AT_rnglists_base = 0x74;
+const DW_AT_GNU_addr_base = 0x2133;
+const DW_AT_GNU_ranges_base = 0x2132;
+const TWO32 = 2 ** 32;
+/** The attributes decoded (of subprograms and unit roots); others are skipped. */
+const WANTED = new Set([
+  DW_AT_name, DW_AT_low_pc, DW_AT_high_pc, DW_AT_abstract_origin, DW_AT_declaration, DW_AT_specification, DW_AT_ranges,
+  DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_str_offsets_base, DW_AT_addr_base, DW_AT_rnglists_base,
+  DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_stmt_list,
+]);
+
+interface Abbrev {
+  tag: number;
+  children: boolean;
+  attrs: number[];
+  forms: number[];
+  consts: (bigint | undefined)[];
+  /** Bytes of all its values when every form has a fixed size for this unit, else -1. */
+  fixed: number;
+}
+
+interface Sections {
+  info: Uint8Array;
+  abbrev: Uint8Array;
+  str?: Uint8Array;
+  lineStr?: Uint8Array;
+  strOffsets?: Uint8Array;
+  addr?: Uint8Array;
+  ranges?: Uint8Array;
+  rnglists?: Uint8Array;
+  aranges?: Uint8Array;
+}
+
+/** Names of subprogram DIEs by section offset, with the DIE they defer to. */
+interface DieName {
+  linkage?: string | number;
+  name?: string | number;
+  ref?: number;
+}
+
+/** The functions of one compilation unit, sorted by start. */
+class UnitFunctions {
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly die: number[];
+  readonly names: (string | null | undefined)[];
+
+  constructor(ranges: { lo: number; hi: number; die: number }[]) {
+    ranges.sort((a, b) => a.lo - b.lo || b.hi - a.hi);
+    this.lo = Float64Array.from(ranges, (r) => r.lo);
+    this.hi = Float64Array.from(ranges, (r) => r.hi);
+    this.die = ranges.map((r) => r.die);
+    this.names = new Array(ranges.length);
+  }
+
+  find(address: number): number {
+    const lo = this.lo;
+    let a = 0;
+    let b = lo.length - 1;
+    let i = -1;
+    while (a <= b) {
+      const mid = (a + b) >>> 1;
+      if (lo[mid] <= address) {
+        i = mid;
+        a = mid + 1;
+      } else {
+        b = mid - 1;
+      }
+    }
+    for (let k = i; k >= 0 && k > i - 8; k--) if (address < this.hi[k]) return k;
+    return -1;
+  }
+}
+
+/**
+ * An address's function, found as llvm-symbolizer finds it: .debug_aranges names the unit
+ * holding the address, and only that unit is read (once), so the first answer does not
+ * wait for all of a large library's debug information. Without .debug_aranges (or for an
+ * address it does not cover) every unit is read, once.
+ */
+export class FunctionTable {
+  readonly #s: Sections;
+  readonly #le: boolean;
+  /** Offsets of the units in .debug_info, ascending. */
+  readonly #unitStarts: number[] = [];
+  readonly #unitSizes: (4 | 8)[] = [];
+  readonly #unitEnds: number[] = [];
+  readonly #units = new Map<number, UnitFunctions>();
+  readonly #stmtLists = new Map<number, number>();
+  readonly #names = new Map<number, DieName>();
+  readonly #abbrevs = new Map<number, Map<number, Abbrev>>();
+  readonly #fixed = new Map<string, Map<number, number>>();
+  /** .debug_aranges: [lo, hi) -> unit offset, sorted by lo. */
+  readonly #arLo: Float64Array;
+  readonly #arHi: Float64Array;
+  readonly #arUnit: Float64Array;
+  #all: UnitFunctions | undefined;
+
+  private constructor(s: Sections, littleEndian: boolean) {
+    this.#s = s;
+    this.#le = littleEndian;
+    const r = new ByteReader(s.info, littleEndian);
+    while (r.remaining > 0) {
+      const start = r.offset;
+      try {
+        const { length, offsetSize } = r.initialLength();
+        r.skip(length);
+        this.#unitStarts.push(start);
+        this.#unitSizes.push(offsetSize);
+        this.#unitEnds.push(r.offset);
+      } catch {
+        break;
+      }
+    }
+    const ar = s.aranges ? readAranges(s.aranges, littleEndian) : [];
+    ar.sort((x, y) => x.lo - y.lo);
+    this.#arLo = Float64Array.from(ar, (x) => x.lo);
+    this.#arHi = Float64Array.from(ar, (x) => x.hi);
+    this.#arUnit = Float64Array.from(ar, (x) => x.unit);
+  }
+
+  /** The functions of an ELF file's .debug_info, or undefined when it has none. */
+  static fromElf(src: ElfSource): FunctionTable | undefined {
+    const get = (name: string): Uint8Array | undefined => {
+      const s = src.elf.section(name);
+      return s && s.size > 0 ? src.sectionData(s) : undefined;
+    };
+    const info = get('.debug_info');
+    const abbrev = get('.debug_abbrev');
+    if (!info || !abbrev) return undefined;
+    return new FunctionTable({
+      info, abbrev, str: get('.debug_str'), lineStr: get('.debug_line_str'), strOffsets: get('.debug_str_offsets'),
+      addr: get('.debug_addr'), ranges: get('.debug_ranges'), rnglists: get('.debug_rnglists'), aranges: get('.debug_aranges'),
+    }, src.elf.littleEndian);
+  }
+
+  static parse(s: Sections, littleEndian = true): FunctionTable {
+    return new FunctionTable(s, littleEndian);
+  }
+
+  /** The name of the function whose code holds `address` and its start, or undefined. */
+  lookup(address: number): { name: string; start: number } | undefined {
+    const unit = this.#unitFor(address);
+    const fns = unit === undefined ? this.#everything() : this.#unit(unit);
+    const i = fns.find(address);
+    if (i < 0) return undefined;
+    let name = fns.names[i];
+    if (name === undefined) name = fns.names[i] = this.#resolve(fns.die[i]) ?? null;
+    return name === null ? undefined : { name, start: fns.lo[i] };
+  }
+
+  /**
+   * The offset in .debug_line of the line program of the unit holding `address` (found
+   * through .debug_aranges), or undefined: then only a whole-table parse can tell.
+   */
+  lineProgramFor(address: number): number | undefined {
+    const unit = this.#unitFor(address);
+    if (unit === undefined) return undefined;
+    this.#unit(unit);
+    return this.#stmtLists.get(unit);
+  }
+
+  #unitFor(address: number): number | undefined {
+    const lo = this.#arLo;
+    let a = 0;
+    let b = lo.length - 1;
+    let i = -1;
+    while (a <= b) {
+      const mid = (a + b) >>> 1;
+      if (lo[mid] <= address) {
+        i = mid;
+        a = mid + 1;
+      } else {
+        b = mid - 1;
+      }
+    }
+    for (let k = i; k >= 0 && k > i - 8; k--) if (address < this.#arHi[k]) return this.#arUnit[k];
+    return undefined;
+  }
+
+  #unit(start: number): UnitFunctions {
+    let fns = this.#units.get(start);
+    if (!fns) {
+      const pending: { lo: number; hi: number; die: number }[] = [];
+      this.#parse(start, pending);
+      fns = new UnitFunctions(pending);
+      this.#units.set(start, fns);
+    }
+    return fns;
+  }
+
+  #everything(): UnitFunctions {
+    if (!this.#all) {
+      const pending: { lo: number; hi: number; die: number }[] = [];
+      for (const start of this.#unitStarts) {
+        const fns = this.#unit(start);
+        for (let i = 0; i < fns.lo.length; i++) pending.push({ lo: fns.lo[i], hi: fns.hi[i], die: fns.die[i] });
+      }
+      this.#all = new UnitFunctions(pending);
+    }
+    return this.#all;
+  }
+
+  #parse(start: number, pending: { lo: number; hi: number; die: number }[]): void {
+    const k = this.#unitStarts.indexOf(start);
+    if (k < 0) return;
+    const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
+    try {
+      r.initialLength();
+      const unitInfo: { stmtList?: number } = {};
+      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo);
+      if (unitInfo.stmtList !== undefined) this.#stmtLists.set(start, unitInfo.stmtList);
+    } catch {
+      // a malformed unit: what was read before stays
+    }
+  }
+
+  /** linkage name first, then name, each through the chain of references (across units). */
+  #resolve(off: number): string | undefined {
+    let linkage: string | number | undefined;
+    let name: string | number | undefined;
+    for (let o: number | undefined = off, depth = 0; o !== undefined && depth < 8; depth++) {
+      let d = this.#names.get(o);
+      if (!d) {
+        // a DIE of a unit not read yet (DW_FORM_ref_addr)
+        let unit: number | undefined;
+        for (const u of this.#unitStarts) if (u <= o) unit = u;
+        if (unit === undefined || this.#units.has(unit)) break;
+        this.#unit(unit);
+        d = this.#names.get(o);
+        if (!d) break;
+      }
+      linkage ??= d.linkage;
+      name ??= d.name;
+      o = d.ref;
+    }
+    const v = linkage ?? name;
+    return typeof v === 'number' ? cstrAt(v % 2 ? this.#s.lineStr : this.#s.str, Math.floor(v / 2)) : v;
+  }
+}
+
+function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; unit: number }[] {
+  const out: { lo: number; hi: number; unit: number }[] = [];
+  const r = new ByteReader(bytes, le);
+  try {
+    while (r.remaining > 0) {
+      const setStart = r.offset;
+      const { length, offsetSize } = r.initialLength();
+      const set = r.sub(length);
+      set.u16(); // version 2
+      const unit = set.sectionOffset(offsetSize);
+      const addressSize = set.u8();
+      set.u8(); // segment selector size
+      const align = 2 * addressSize;
+      const pad = (align - ((set.offset - setStart) % align)) % align;
+      set.skip(pad);
+      while (set.remaining >= 2 * addressSize) {
+        const lo = readAddr(set, addressSize);
+        const len = readAddr(set, addressSize);
+        if (lo === 0 && len === 0) break;
+        if (len > 0) out.push({ lo, hi: lo + len, unit });
+      }
+    }
+  } catch {
+    // a malformed set ends the table
+  }
+  return out;
+}
+
+function readAbbrevs(bytes: Uint8Array, offset: number, le: boolean): Map<number, Abbrev> {
+  const r = new ByteReader(bytes, le, offset);
+  const out = new Map<number, Abbrev>();
+  for (;;) {
+    const code = r.uleb128();
+    if (code === 0) break;
+    const tag = r.uleb128();
+    const children = r.u8() !== 0;
+    const attrs: number[] = [];
+    const forms: number[] = [];
+    const consts: (bigint | undefined)[] = [];
+    for (;;) {
+      const at = r.uleb128();
+      const form = r.uleb128();
+      if (at === 0 && form === 0) break;
+      attrs.push(at);
+      forms.push(form);
+      consts.push(form === F.implicit_const ? r.sleb128Big() : undefined);
+    }
+    out.set(code, { tag, children, attrs, forms, consts, fixed: -1 });
+  }
+  return out;
+}
+
+/** The bytes a DIE of these forms takes when all of them have a fixed size, else -1. */
+function fixedSize(forms: number[], ctx: FormContext): number {
+  let n = 0;
+  for (const form of forms) {
+    switch (form) {
+      case F.flag_present: case F.implicit_const: break;
+      case F.data1: case F.ref1: case F.flag: case F.strx1: case F.addrx1: n += 1; break;
+      case F.data2: case F.ref2: case F.strx2: case F.addrx2: n += 2; break;
+      case F.strx3: case F.addrx3: n += 3; break;
+      case F.data4: case F.ref4: case F.strx4: case F.addrx4: case F.ref_sup4: n += 4; break;
+      case F.data8: case F.ref8: case F.ref_sig8: case F.ref_sup8: n += 8; break;
+      case F.data16: n += 16; break;
+      case F.addr: n += ctx.addressSize; break;
+      case F.strp: case F.line_strp: case F.sec_offset: case F.strp_sup: case F.GNU_strp_alt: case F.GNU_ref_alt: n += ctx.offsetSize; break;
+      case F.ref_addr: n += ctx.version <= 2 ? ctx.addressSize : ctx.offsetSize; break;
+      default: return -1;
+    }
+  }
+  return n;
+}
+
+/** Skips one attribute value of `form` without making an object for it. */
+function skipForm(r: ByteReader, form: number, ctx: FormContext): void {
+  switch (form) {
+    case F.flag_present: case F.implicit_const: return;
+    case F.data1: case F.ref1: case F.flag: case F.strx1: case F.addrx1: r.skip(1); return;
+    case F.data2: case F.ref2: case F.strx2: case F.addrx2: r.skip(2); return;
+    case F.strx3: case F.addrx3: r.skip(3); return;
+    case F.data4: case F.ref4: case F.strx4: case F.addrx4: case F.ref_sup4: r.skip(4); return;
+    case F.data8: case F.ref8: case F.ref_sig8: case F.ref_sup8: r.skip(8); return;
+    case F.data16: r.skip(16); return;
+    case F.addr: r.skip(ctx.addressSize); return;
+    case F.strp: case F.line_strp: case F.sec_offset: case F.strp_sup: case F.GNU_strp_alt: case F.GNU_ref_alt: r.skip(ctx.offsetSize); return;
+    case F.ref_addr: r.skip(ctx.version <= 2 ? ctx.addressSize : ctx.offsetSize); return;
+    case F.udata: case F.sdata: case F.ref_udata: case F.strx: case F.addrx: case F.loclistx: case F.rnglistx: case F.GNU_addr_index: case F.GNU_str_index:
+      while (r.u8() & 0x80);
+      return;
+    case F.string: {
+      const end = r.bytes.indexOf(0, r.offset);
+      if (end < 0 || end >= r.end) r.fail('string is not NUL-terminated');
+      r.offset = end + 1;
+      return;
+    }
+    case F.block1: r.skip(r.u8()); return;
+    case F.block2: r.skip(r.u16()); return;
+    case F.block4: r.skip(r.u32()); return;
+    case F.block: case F.exprloc: r.skip(r.uleb128()); return;
+    default: readForm(r, form, ctx);
+  }
+}
+
+function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Sections, cache: Map<number, Map<number, Abbrev>>, fixedSizes: Map<string, Map<number, number>>, names: Map<number, DieName>, pending: { lo: number; hi: number; die: number }[], unitInfo: { stmtList?: number } = {}): void {
+  const le = r.littleEndian;
+  const version = r.u16();
+  if (version < 2 || version > 5) return;
+  let addressSize: number;
+  let abbrevOffset: number;
+  if (version >= 5) {
+    const unitType = r.u8();
+    addressSize = r.u8();
+    abbrevOffset = r.sectionOffset(offsetSize);
+    if (unitType === 2 || unitType === 6) return; // type units: no code
+    if (unitType === 4 || unitType === 5) r.skip(8); // dwo_id
+  } else {
+    abbrevOffset = r.sectionOffset(offsetSize);
+    addressSize = r.u8();
+  }
+  let abbrevs = cache.get(abbrevOffset);
+  if (!abbrevs) {
+    abbrevs = readAbbrevs(s.abbrev, abbrevOffset, le);
+    cache.set(abbrevOffset, abbrevs);
+  }
+  const ctx: FormContext = { version, offsetSize, addressSize };
+  // Sizes depend on the unit (address and offset size): computed per abbreviation table and unit kind.
+  const sizeKey = `${abbrevOffset}:${version}:${offsetSize}:${addressSize}`;
+  let fixed = fixedSizes.get(sizeKey);
+  if (!fixed) {
+    fixed = new Map();
+    for (const [code, ab] of abbrevs) fixed.set(code, fixedSize(ab.forms, ctx));
+    fixedSizes.set(sizeKey, fixed);
+  }
+  // The unit root's bases, for strx/addrx/rnglistx values and range lists.
+  let base = 0;
+  let strOffsetsBase = 8;
+  let addrBase = 8;
+  let rnglistsBase = 0;
+  let rangesBase = 0;
+  // A name as a string, or as where it is (offset * 2 + 0 for .debug_str, + 1 for
+  // .debug_line_str): decoded only for the functions that end up in the table.
+  const lazyStr = (v: FormValue): string | number | undefined => {
+    if (v.kind === 'string') return v.value;
+    if (v.kind === 'strp') return v.section === '.debug_str' ? v.offset * 2 : v.section === '.debug_line_str' ? v.offset * 2 + 1 : undefined;
+    if (v.kind === 'strx' && s.strOffsets) return readOffset(s.strOffsets, strOffsetsBase + v.index * offsetSize, offsetSize, le) * 2;
+    return undefined;
+  };
+  const address = (v: FormValue): number | undefined => {
+    if (v.kind === 'address') return Number(v.value);
+    if (v.kind === 'addrx' && s.addr) return readAddress(s.addr, addrBase + v.index * addressSize, addressSize, le);
+    return undefined;
+  };
+  const ref = (v: FormValue): number | undefined => {
+    if (v.kind !== 'reference' || v.base === 'sup') return undefined;
+    return v.base === 'unit' ? unitStart + v.offset : v.offset;
+  };
+
+  let depth = 0;
+  let first = true;
+  while (r.remaining > 0) {
+    const at = r.offset; // the DIE's offset in .debug_info (the reader spans the section)
+    const code = r.uleb128();
+    if (code === 0) {
+      if (--depth <= 0 && !first) break;
+      continue;
+    }
+    const ab = abbrevs.get(code);
+    if (!ab) return;
+    const isSub = ab.tag === DW_TAG_subprogram;
+    if (first || isSub) {
+      let low: FormValue | undefined;
+      let hi: FormValue | undefined;
+      let ranges: FormValue | undefined;
+      const d: DieName = {};
+      let declaration = false;
+      for (let i = 0; i < ab.attrs.length; i++) {
+        const attr = ab.attrs[i];
+        if (!WANTED.has(attr)) {
+          skipForm(r, ab.forms[i], ctx);
+          continue;
+        }
+        const v = readForm(r, ab.forms[i], ctx, ab.consts[i]);
+        switch (attr) {
+          case DW_AT_low_pc: low = v; break;
+          case DW_AT_high_pc: hi = v; break;
+          case DW_AT_ranges: ranges = v; break;
+          case DW_AT_name: d.name = lazyStr(v); break;
+          case DW_AT_linkage_name: case DW_AT_MIPS_linkage_name: d.linkage = lazyStr(v); break;
+          case DW_AT_abstract_origin: case DW_AT_specification: d.ref = ref(v); break;
+          case DW_AT_declaration: declaration = true; break;
+          case DW_AT_str_offsets_base: if (v.kind === 'sectionOffset') strOffsetsBase = v.value; break;
+          case DW_AT_addr_base: case DW_AT_GNU_addr_base: if (v.kind === 'sectionOffset') addrBase = v.value; break;
+          case DW_AT_rnglists_base: if (v.kind === 'sectionOffset') rnglistsBase = v.value; break;
+          case DW_AT_GNU_ranges_base: if (v.kind === 'sectionOffset') rangesBase = v.value; break;
+          case DW_AT_stmt_list:
+            if (first && (v.kind === 'sectionOffset' || v.kind === 'constant')) unitInfo.stmtList = v.kind === 'constant' ? Number(v.value) : v.value;
+            break;
+        }
+      }
+      // (addresses resolved after the loop: the root's bases may follow its low_pc)
+      const lo = low && address(low);
+      if (first) {
+        first = false;
+        base = lo ?? 0;
+      } else {
+        const dieAt = at;
+        names.set(dieAt, d);
+        if (!declaration) {
+          if (lo !== undefined && hi) {
+            const end = hi.kind === 'address' || hi.kind === 'addrx' ? address(hi) : hi.kind === 'constant' ? lo + Number(hi.value) : undefined;
+            if (end !== undefined) pending.push({ lo, hi: end, die: dieAt });
+          } else if (ranges) {
+            for (const [a, b] of rangeList(ranges, version, base, s, rnglistsBase, rangesBase, addrBase, addressSize, offsetSize, le)) pending.push({ lo: a, hi: b, die: dieAt });
+          }
+        }
+      }
+    } else {
+      const n = fixed.get(code)!;
+      if (n >= 0) r.skip(n);
+      else for (let i = 0; i < ab.forms.length; i++) skipForm(r, ab.forms[i], ctx);
+    }
+    if (ab.children) depth++;
+    else if (depth === 0) break; // a root without children
+  }
+}
+
+function rangeList(v: FormValue, version: number, base: number, s: Sections, rnglistsBase: number, rangesBase: number, addrBase: number, addressSize: number, offsetSize: 4 | 8, le: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  if (version < 5) {
+    if (v.kind !== 'sectionOffset' || !s.ranges) return out;
+    const r = new ByteReader(s.ranges, le, v.value + rangesBase);
+    for (;;) {
+      const a = readAddr(r, addressSize);
+      const b = readAddr(r, addressSize);
+      if (a === 0 && b === 0) break;
+      if (a === maxAddress(addressSize)) {
+        base = b;
+        continue;
+      }
+      out.push([base + a, base + b]);
+    }
+    return out;
+  }
+  if (!s.rnglists) return out;
+  let offset: number;
+  if (v.kind === 'sectionOffset') offset = v.value;
+  else if (v.kind === 'rnglistx') offset = rnglistsBase + readOffset(s.rnglists, rnglistsBase + v.index * offsetSize, offsetSize, le);
+  else return out;
+  const r = new ByteReader(s.rnglists, le, offset);
+  const addrx = (i: number): number => (s.addr ? readAddress(s.addr, addrBase + i * addressSize, addressSize, le) : 0);
+  for (;;) {
+    const kind = r.u8();
+    switch (kind) {
+      case 0: return out; // end_of_list
+      case 1: base = addrx(r.uleb128()); break; // base_addressx
+      case 2: { const a = addrx(r.uleb128()); const b = addrx(r.uleb128()); out.push([a, b]); break; }
+      case 3: { const a = addrx(r.uleb128()); out.push([a, a + r.uleb128()]); break; }
+      case 4: { const a = r.uleb128(); const b = r.uleb128(); out.push([base + a, base + b]); break; }
+      case 5: base = readAddr(r, addressSize); break;
+      case 6: { const a = readAddr(r, addressSize); out.push([a, readAddr(r, addressSize)]); break; }
+      case 7: { const a = readAddr(r, addressSize); out.push([a, a + r.uleb128()]); break; }
+      default: return out;
+    }
+  }
+}
+
+function maxAddress(size: number): number {
+  return size === 8 ? 2 ** 64 : 2 ** (8 * size) - 1;
+}
+
+function readAddr(r: ByteReader, size: number): number {
+  if (size !== 8) return r.uint(size);
+  const a = r.u32();
+  const b = r.u32();
+  return r.littleEndian ? b * TWO32 + a : a * TWO32 + b;
+}
+
+function readAddress(bytes: Uint8Array, at: number, size: number, le: boolean): number {
+  return readAddr(new ByteReader(bytes, le, at), size);
+}
+
+function readOffset(bytes: Uint8Array, at: number, size: 4 | 8, le: boolean): number {
+  return new ByteReader(bytes, le, at).sectionOffset(size);
+}
+
+function cstrAt(bytes: Uint8Array | undefined, offset: number): string | undefined {
+  if (!bytes || offset >= bytes.length) return undefined;
+  let end = bytes.indexOf(0, offset);
+  if (end < 0) end = bytes.length;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, end - offset).toString('utf8');
+}
