@@ -1,16 +1,12 @@
 // node-libbpf: eBPF for Node.js, the BPF CO-RE way. This is the runtime entry, what an
 // agent loads: objects, programs, maps, links, event buffers, BTF, probes, the symbolizer. It never loads
 // the toolchain (clang, codegen, doctor: `node-libbpf/toolchain`).
-<<<<<<< HEAD
-export { BpfObject, type OpenOptions, type UpgradeOptions, type UpgradeResult } from './core/object';
-=======
 import { loadAddon } from './base/native';
 
 // Loaded now, so `require('node-libbpf')` itself says when the addon cannot load here
 // (AddonLoadError: the platform, the files looked for, the loader's message, what to do).
 loadAddon();
-export { BpfObject, type OpenOptions } from './core/object';
->>>>>>> main
+export { BpfObject, type OpenOptions, type UpgradeOptions, type UpgradeResult } from './core/object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
   TestRunFlags,

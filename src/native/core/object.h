@@ -52,14 +52,11 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
   // Detaches the views over `data` (libbpf moved a map's memory: a pre-load resize).
   void DetachMemory(void* data);
-<<<<<<< HEAD
   // A map given another map's fd (MapHandle::ReuseFd): after load, its memory view is
   // mapped over the reused map (libbpf only maps the maps it creates).
   void MarkReused(bpf_map* map) { reused_.push_back(map); }
-=======
   // Detaches the views of .rodata/.kconfig, which a successful load made read-only.
   void DetachReadOnlyMemory();
->>>>>>> main
 
  private:
   enum State { kStateOpen, kStateLoading, kStateLoaded, kStateFailed, kStateClosed };

@@ -1,12 +1,8 @@
 // BpfObject: one clang-compiled *.bpf.o, opened, configured, loaded (CO-RE relocation
 // and verification against the running kernel), attached and closed.
-<<<<<<< HEAD
-import { argRangeError, argTypeError, checkOptionalString, checkOptions, checkInteger } from '../base/args';
-import type { BtfType } from '../btf/btf';
-=======
 import * as fs from 'node:fs';
 import { argRangeError, argTypeError, checkFilePath, checkOptionalString, checkOptions, checkInteger, checkString } from '../base/args';
->>>>>>> main
+import type { BtfType } from '../btf/btf';
 import { Btf } from '../btf/btf';
 import { validateBtf } from '../btf/validate';
 import { linkDwarf } from '../dwarf/fallback';
@@ -15,13 +11,8 @@ import { refineLoadError } from '../errors/hints';
 import { CLOSED, NOT_LOADED } from '../errors/state';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from '../base/internal';
-<<<<<<< HEAD
 import { Link, nativeLinkOf, swapNativeLink } from './link';
-import { BpfMap, refineMapLoadError } from './map';
-=======
-import { Link } from './link';
 import { BpfMap, checkMapMemory, innerMapShapes, refineMapLoadError, type MapShape } from './map';
->>>>>>> main
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
 import { attachBySection, Program, type LinkRecipe } from './program';
 
