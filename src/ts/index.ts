@@ -6,7 +6,7 @@ import { loadAddon } from './base/native';
 // Loaded now, so `require('node-libbpf')` itself says when the addon cannot load here
 // (AddonLoadError: the platform, the files looked for, the loader's message, what to do).
 loadAddon();
-export { BpfObject, type OpenOptions } from './core/object';
+export { BpfObject, type OpenOptions, type UpgradeOptions, type UpgradeResult } from './core/object';
 export { Program, enableStats, StatsHandle, type ProgramInfo, type IterAttachOptions, type TaskIterOptions, type CgroupIterOptions } from './core/program';
 export {
   TestRunFlags,

@@ -29,6 +29,7 @@ Napi::Function LinkHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<L, &L::Destroyed>(env, "destroyed"),
                                         // link_ops.cc
                                         Method<L, &L::Update>(env, "update"),
+                                        Method<L, &L::MoveTo>(env, "moveTo"),
                                         Method<L, &L::Info>(env, "info"),
                                     });
   addon->linkCtor = Napi::Persistent(ctor);

@@ -54,6 +54,9 @@ class LinkHandle : public Napi::ObjectWrap<LinkHandle> {
   // --- Links by pin, program swap and the kernel's link info (link_ops.cc) ---
   static Napi::Value FromPinned(const Napi::CallbackInfo& info);
   Napi::Value Update(const Napi::CallbackInfo& info);
+  // moveTo(object): the link now belongs to another NativeObject (BpfObject.upgrade: the
+  // old object's close must not detach a link moved to the new version's program).
+  Napi::Value MoveTo(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   static Napi::Value InfoFd(Napi::Env env, int fd);
 

@@ -12,6 +12,7 @@
 #include "base/errors.h"
 #include "base/wrap.h"
 #include "core/link.h"
+#include "core/object.h"
 
 namespace nlb {
 
@@ -48,6 +49,21 @@ Napi::Value LinkHandle::Update(const Napi::CallbackInfo& info) {
   int fd = KernelFd(env, "bpf_link__update_program");
   LogCapture log;
   Check(env, bpf_link_update(fd, info[0].As<Napi::Number>().Int32Value(), nullptr), "bpf_link__update_program", log);
+  return env.Undefined();
+}
+
+Napi::Value LinkHandle::MoveTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Get(env);
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&ObjectHandle::kTypeTag)) {
+    throw TypeError(env, "object must be a NativeObject");
+  }
+  ObjectHandle* to = ObjectHandle::Unwrap(info[0].As<Napi::Object>());
+  to->RequireLoaded(env);
+  if (owner_) owner_->RemoveLink(this);
+  owner_ = to;
+  to->AddLink(this);
+  ownerRef_ = Napi::Persistent(info[0].As<Napi::Object>());
   return env.Undefined();
 }
 

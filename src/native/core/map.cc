@@ -44,6 +44,7 @@ Napi::Function MapHandle::Init(Napi::Env env, Addon* addon) {
           Method<M, &M::SetNumaNode>(env, "setNumaNode"),
           Method<M, &M::SetMapExtra>(env, "setMapExtra"),
           Method<M, &M::SetInnerMap>(env, "setInnerMap"),
+          Method<M, &M::ReuseFd>(env, "reuseFd"),
           Method<M, &M::Autocreate>(env, "autocreate"),
           Method<M, &M::SetAutocreate>(env, "setAutocreate"),
           Method<M, &M::FdValue>(env, "fd"),
@@ -296,6 +297,21 @@ Napi::Value MapHandle::SetInnerMap(const Napi::CallbackInfo& info) {
   int innerFd = Unwrap(info[0].As<Napi::Object>())->Fd(env);
   LogCapture log;
   Check(env, bpf_map__set_inner_map_fd(map, innerFd), "bpf_map__set_inner_map_fd", log);
+  return env.Undefined();
+}
+
+// Before load: make this map the kernel map `other` is (BpfObject.upgrade keeps state).
+// libbpf dups the fd; load then skips creating (and initializing) this map.
+Napi::Value MapHandle::ReuseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bpf_map* map = Preload(env);
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&kTypeTag)) {
+    throw TypeError(env, "map must be a NativeMap");
+  }
+  int fd = Unwrap(info[0].As<Napi::Object>())->Fd(env);
+  LogCapture log;
+  Check(env, bpf_map__reuse_fd(map, fd), "bpf_map__reuse_fd", log);
+  if (owner_) owner_->MarkReused(map);
   return env.Undefined();
 }
 

@@ -61,6 +61,7 @@ class MapHandle : public Napi::ObjectWrap<MapHandle> {
   Napi::Value SetNumaNode(const Napi::CallbackInfo& info);
   Napi::Value SetMapExtra(const Napi::CallbackInfo& info);
   Napi::Value SetInnerMap(const Napi::CallbackInfo& info);
+  Napi::Value ReuseFd(const Napi::CallbackInfo& info);
   Napi::Value Autocreate(const Napi::CallbackInfo& info);
   Napi::Value SetAutocreate(const Napi::CallbackInfo& info);
   Napi::Value FdValue(const Napi::CallbackInfo& info);

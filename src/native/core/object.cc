@@ -1,5 +1,6 @@
 #include "core/object.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 
 #include <sys/mman.h>
@@ -27,6 +28,7 @@ Napi::Function ObjectHandle::Init(Napi::Env env, Addon* addon) {
                                         Method<ObjectHandle, &ObjectHandle::Load>(env, "load"),
                                         Method<ObjectHandle, &ObjectHandle::BtfData>(env, "btf"),
                                         Method<ObjectHandle, &ObjectHandle::Close>(env, "close"),
+                                        Method<ObjectHandle, &ObjectHandle::AdoptChildren>(env, "adoptChildren"),
                                     });
   addon->objectCtor = Napi::Persistent(ctor);
   return ctor;
@@ -166,6 +168,7 @@ class LoadWorker : public Napi::AsyncWorker {
     LogCapture log(owner_->kernelLogLevel_ ? LIBBPF_DEBUG : -1);
     err_ = bpf_object__load(owner_->obj_);
     if (err_ > 0) err_ = -err_;
+    if (!err_) err_ = owner_->MapReused();
     lines_ = std::move(log.lines);
   }
   void OnOK() override {
@@ -217,6 +220,46 @@ Napi::Value ObjectHandle::Close(const Napi::CallbackInfo& info) {
     Destroy(true);
   }
   return info.Env().Undefined();
+}
+
+// libbpf maps an internal map's memory (.data, .bss: what `globals` reads) over the
+// map only when it creates it: for a reused one, the view still shows the initial values.
+int ObjectHandle::MapReused() {
+  for (bpf_map* map : reused_) {
+    if (!bpf_map__is_internal(map) || !(bpf_map__map_flags(map) & BPF_F_MMAPABLE)) continue;
+    size_t size = 0;
+    void* data = bpf_map__initial_value(map, &size);
+    if (!data || !size) continue;
+    if (mmap(data, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, bpf_map__fd(map), 0) == MAP_FAILED) return -errno;
+  }
+  return 0;
+}
+
+Napi::Value ObjectHandle::AdoptChildren(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLoaded(env);
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().CheckTypeTag(&kTypeTag)) {
+    throw TypeError(env, "object must be a NativeObject");
+  }
+  ObjectHandle* old = Unwrap(info[0].As<Napi::Object>());
+  std::set<uint32_t> ids;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj_) {
+    int fd = bpf_map__fd(map);
+    if (fd < 0) continue;
+    bpf_map_info mapInfo = {};
+    uint32_t len = sizeof mapInfo;
+    if (bpf_map_get_info_by_fd(fd, &mapInfo, &len) == 0) ids.insert(mapInfo.id);
+  }
+  uint32_t moved = 0;
+  for (ObjectChild* child : std::vector<ObjectChild*>(old->children_.begin(), old->children_.end())) {
+    if (!child->ChildMapId() || !ids.count(child->ChildMapId())) continue;
+    old->children_.erase(child);
+    children_.insert(child);
+    child->SetChildOwner(this);
+    moved++;
+  }
+  return Napi::Number::New(env, moved);
 }
 
 void ObjectHandle::Destroy(bool detachViews) {

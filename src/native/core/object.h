@@ -10,6 +10,7 @@ namespace nlb {
 
 class Addon;
 class LinkHandle;
+class ObjectHandle;
 
 // A child an object closes before itself, besides its links (better-sqlite3's
 // CloseHandles): the event buffers made from its maps. Each deregisters when it closes.
@@ -18,6 +19,9 @@ class ObjectChild {
   // Release everything now (`finalizing`: from a GC finalizer, no JS); returns who to
   // tell once the object is closed (empty: nobody).
   virtual Napi::FunctionReference CloseByOwner(bool finalizing) = 0;
+  // The kernel id of the map it reads (0: none known), and a new owner (an upgrade).
+  virtual uint32_t ChildMapId() const = 0;
+  virtual void SetChildOwner(ObjectHandle* owner) = 0;
 
  protected:
   ~ObjectChild() = default;
@@ -48,6 +52,9 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::ArrayBuffer TrackMemory(Napi::Env env, void* data, size_t size, bool owned);
   // Detaches the views over `data` (libbpf moved a map's memory: a pre-load resize).
   void DetachMemory(void* data);
+  // A map given another map's fd (MapHandle::ReuseFd): after load, its memory view is
+  // mapped over the reused map (libbpf only maps the maps it creates).
+  void MarkReused(bpf_map* map) { reused_.push_back(map); }
   // Detaches the views of .rodata/.kconfig, which a successful load made read-only.
   void DetachReadOnlyMemory();
 
@@ -62,6 +69,9 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value BtfData(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // adoptChildren(old): the event buffers of `old` whose map this (loaded) object reuses
+  // become this object's children, so closing `old` leaves them reading.
+  Napi::Value AdoptChildren(const Napi::CallbackInfo& info);
   // The close cascade, in one place: event buffers, links, map memory, the object; then
   // (with JS running) each buffer's onClosed.
   void Destroy(bool detachViews);
@@ -74,6 +84,8 @@ class ObjectHandle : public Napi::ObjectWrap<ObjectHandle> {
   std::set<LinkHandle*> links_;
   std::vector<std::pair<void*, Napi::Reference<Napi::ArrayBuffer>>> memory_;
   std::vector<std::pair<void*, size_t>> mappings_;
+  std::vector<bpf_map*> reused_;
+  int MapReused();  // on the load worker: 0 or -errno
 };
 
 }  // namespace nlb

@@ -36,6 +36,8 @@ class MapBuffer : public Napi::ObjectWrap<T>, public ObjectChild {
     Closing(finalizing);
     return onClosed;
   }
+  uint32_t ChildMapId() const override { return mapId_; }
+  void SetChildOwner(ObjectHandle* owner) override { owner_ = owner; }
 
  protected:
   // open(map, ..., options): a new T over the NativeMap `info[0]`; `prepare(self)` runs
@@ -65,6 +67,7 @@ class MapBuffer : public Napi::ObjectWrap<T>, public ObjectChild {
       uint32_t len = sizeof mapInfo;
       Check(env, bpf_map_get_info_by_fd(fd, &mapInfo, &len), "bpf_map_get_info_by_fd", log);
       if (mapInfo.type != T::kMapType) throw TypeError(env, std::string("map is not a ") + T::kMapTypeName + " map");
+      self->mapId_ = mapInfo.id;
       self->Setup(env, map, fd, mapInfo, options);
       Napi::Value onClosed = options.IsObject() ? options.As<Napi::Object>().Get("onClosed") : env.Undefined();
       if (onClosed.IsFunction()) self->onClosed_ = Napi::Persistent(onClosed.As<Napi::Function>());
@@ -107,6 +110,7 @@ class MapBuffer : public Napi::ObjectWrap<T>, public ObjectChild {
   bool closed_ = false;
   Napi::ObjectReference mapRef_;  // the NativeMap: keeps its fd (and object) alive
   ObjectHandle* owner_ = nullptr;  // the map's object, which closes this buffer first
+  uint32_t mapId_ = 0;             // the kernel id of that map (an upgrade moves the buffer)
   Napi::FunctionReference onClosed_;
 };
 

@@ -1,5 +1,8 @@
 #include "events/perf_buffer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
@@ -50,7 +53,10 @@ void PerfBufferHandle::Setup(Napi::Env env, Napi::Object map, int mapFd, const b
   if (!Grow(kInitialBytes, kInitialEntries)) NAPI_THROW_VOID(Napi::Error::New(env, "cannot allocate the perf buffer's arena"));
   grown_ = false;
   LogCapture log;
-  pb_ = CheckPtr(env, "perf_buffer__new", log, [&] { return perf_buffer__new(mapFd, pageCount, OnSample, OnLost, this, nullptr); });
+  // Our own fd of the map: perf_buffer__free() clears the map's entries through it, and
+  // the object's fd may be gone by then (BpfObject.upgrade moves the buffer).
+  mapFd_ = CheckSys(env, fcntl(mapFd, F_DUPFD_CLOEXEC, 0), "fcntl", log);
+  pb_ = CheckPtr(env, "perf_buffer__new", log, [&] { return perf_buffer__new(mapFd_, pageCount, OnSample, OnLost, this, nullptr); });
   buffers_ = perf_buffer__buffer_cnt(pb_);
   Watch(env, perf_buffer__epoll_fd(pb_), "node-libbpf:PerfBuffer");
   Rearm();
@@ -93,6 +99,8 @@ void PerfBufferHandle::Release(bool) {
   if (!MarkClosed()) return;
   if (pb_) perf_buffer__free(pb_);
   pb_ = nullptr;
+  if (mapFd_ >= 0) close(mapFd_);
+  mapFd_ = -1;
   bytesRef_.Reset();
   entriesRef_.Reset();
   bytes_ = nullptr;

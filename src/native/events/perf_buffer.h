@@ -56,6 +56,7 @@ class PerfBufferHandle : public EventBuffer<PerfBufferHandle> {
   Napi::Value BufferCount(const Napi::CallbackInfo& info);
 
   perf_buffer* pb_ = nullptr;
+  int mapFd_ = -1;  // our dup of the map fd (see Setup)
   size_t buffers_ = 0;
   size_t next_ = 0;       // the buffer the next stage() starts with (round robin)
   bool unvisited_ = false;  // buffers may hold what is not staged: stage() stopped at `max`, or a wake-up came meanwhile

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { argRangeError, argTypeError, checkInteger, checkOptions, checkString } from '../base/args';
 import { BpfError } from '../errors/bpf-error';
-import type { NativeLink } from '../base/native';
+import type { NativeLink, NativeObject } from '../base/native';
 
 /** A BPF cookie, read in the program with bpf_get_attach_cookie() (USDT: bpf_usdt_cookie()). */
 export type Cookie = bigint | number;
@@ -441,6 +441,10 @@ export class PerCpuLinks implements NativeLink {
 
   constructor(links: NativeLink[]) {
     this.#links = links;
+  }
+
+  moveTo(object: NativeObject): void {
+    for (const link of this.#links) link.moveTo(object);
   }
 
   destroy(): void {

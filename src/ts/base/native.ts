@@ -17,6 +17,8 @@ export interface NativeObject {
   load(): Promise<LibbpfLine[]>;
   btf(): Buffer | null;
   close(): void;
+  /** Moves the event buffers of `old` whose maps this loaded object reuses; returns how many. */
+  adoptChildren(old: NativeObject): number;
 }
 
 export interface NativeProgram {
@@ -169,6 +171,8 @@ export interface NativeMap {
   setNumaNode(n: number): void;
   setMapExtra(n: number | bigint): void;
   setInnerMap(map: NativeMap): void;
+  /** Before load: be the kernel map `other` is (bpf_map__reuse_fd). */
+  reuseFd(other: NativeMap): void;
   autocreate(): boolean;
   setAutocreate(on: boolean): void;
   fd(): number;
@@ -236,6 +240,8 @@ export interface NativeLink {
   destroyed(): boolean;
   // link_ops.cc
   update(programFd: number): void;
+  /** Hands the link to another (loaded) object: its close now destroys it. */
+  moveTo(object: NativeObject): void;
   info(): { type: string; id: number; programId: number; [detail: string]: unknown };
 }
 

@@ -8,6 +8,15 @@ import { decodeLinkInfo, type LinkInfo } from './link-info';
 import { addon, type NativeLink } from '../base/native';
 import type { Program } from './program';
 
+/**
+ * Replace the native link a Link stands for (BpfObject.upgrade re-attached it to the next
+ * version's program); returns the previous one, for the caller to destroy.
+ */
+export let swapNativeLink: (link: Link, native: NativeLink) => NativeLink;
+
+/** The native link a Link stands for (BpfObject.upgrade). */
+export let nativeLinkOf: (link: Link) => NativeLink;
+
 /** Every Program the library made (Program's constructor registers itself): what update() accepts. */
 export const PROGRAMS = new WeakSet<object>();
 
@@ -25,7 +34,16 @@ export const PROGRAMS = new WeakSet<object>();
  * ```
  */
 export class Link implements Disposable {
-  readonly #native: NativeLink; // the addon's: its object destroys it before closing
+  #native: NativeLink; // the addon's: its object destroys it before closing
+
+  static {
+    swapNativeLink = (link, native) => {
+      const old = link.#native;
+      link.#native = native;
+      return old;
+    };
+    nativeLinkOf = (link) => link.#native;
+  }
 
   /** @internal Links come from Program.attach*() and BpfObject.attach(). */
   constructor(token: symbol, native: NativeLink) {

@@ -2,19 +2,20 @@
 // and verification against the running kernel), attached and closed.
 import * as fs from 'node:fs';
 import { argRangeError, argTypeError, checkFilePath, checkOptionalString, checkOptions, checkInteger, checkString } from '../base/args';
+import type { BtfType } from '../btf/btf';
 import { Btf } from '../btf/btf';
 import { validateBtf } from '../btf/validate';
 import { linkDwarf } from '../dwarf/fallback';
 import { verifierLogs } from '../errors/bpf-error';
 import { refineLoadError } from '../errors/hints';
 import { refineAttachError } from '../errors/attach-hints';
-import { CLOSED } from '../errors/state';
+import { CLOSED, NOT_LOADED } from '../errors/state';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from '../base/internal';
-import { Link } from './link';
+import { Link, nativeLinkOf, swapNativeLink } from './link';
 import { BpfMap, checkMapMemory, innerMapShapes, refineMapLoadError, type MapShape } from './map';
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
-import { Program } from './program';
+import { attachBySection, Program, type LinkRecipe } from './program';
 
 /** Options of `BpfObject.open(source, options)`: what libbpf needs to know before load. */
 export interface OpenOptions {
@@ -38,6 +39,70 @@ export interface OpenOptions {
 }
 
 const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel', 'maxMapMemory'] as const;
+
+/** Options of `obj.upgrade(next, options)`: how the next version opens, and what it may change. */
+export interface UpgradeOptions extends OpenOptions {
+  /**
+   * A map of the running version whose shape the next version changed (type, key or value
+   * size, max entries, flags, or BTF layout) starts empty in the next version:
+   * 'replace' (the default) does that and reports it; 'refuse' rejects the upgrade
+   * (RangeError, the running version untouched) when any map holding state would be
+   * replaced. Read-only maps (.rodata, .kconfig) always come from the next version.
+   */
+  onMapChange?: 'replace' | 'refuse';
+  /** Configure the opened next version before it loads (globals, autoload); only valid during the call. */
+  configure?: (next: BpfObject) => void;
+}
+
+/** What `obj.upgrade()` did. */
+export interface UpgradeResult {
+  /** Maps the next version took over from the running one, state included. */
+  reused: string[];
+  /** Maps of both versions that the next one created anew, and why (their state is gone). */
+  replaced: {
+    /** The map's name. */
+    name: string;
+    /** What changed ("max entries 4 -> 8", "value type layout", ...). */
+    reason: string;
+  }[];
+  /** Maps only the next version has. */
+  added: string[];
+  /** Maps only the running version had (closed with it). */
+  dropped: string[];
+  /** Links swapped in place (BPF_LINK_UPDATE), links re-attached (new attached, then old detached), and struct_ops or other links that ended with the old version. */
+  links: {
+    /** Links whose program was swapped in place (BPF_LINK_UPDATE). */
+    updated: number;
+    /** Links attached anew to the next version's program, then detached from the old one. */
+    reattached: number;
+    /** Links that could not move (no attach recipe, struct_ops): ended with the old version. */
+    ended: number;
+  };
+}
+
+// A map's BTF type as a layout string: two versions' maps are compatible when equal.
+function btfShape(btf: Btf | undefined, id: number, depth = 0): string {
+  if (!btf || id === 0) return 'void';
+  if (depth > 10) return '...';
+  const t: BtfType = btf.typeById(id);
+  const inner = (i: number | undefined): string => btfShape(btf, i ?? 0, depth + 1);
+  switch (t.kind) {
+    case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag': case 'var':
+      return inner(t.type);
+    case 'int': return `i${t.size}${t.signed ? 's' : 'u'}${t.bits}`;
+    case 'float': return `f${t.size}`;
+    case 'ptr': return 'p';
+    case 'enum': case 'enum64': return `e${t.size}`;
+    case 'array': return `${inner(t.elemType)}[${t.nelems}]`;
+    case 'struct': case 'union':
+      return `${t.kind}${t.size}{${(t.members ?? []).map((m) => `${m.name}@${m.bitOffset}:${m.bitSize}:${inner(m.type)}`).join(',')}}`;
+    case 'datasec':
+      return `sec${t.size}{${(t.vars ?? []).map((v) => `${btf.typeById(v.type).name}@${v.offset}:${inner(v.type)}`).join(',')}}`;
+    default: return t.kind;
+  }
+}
+
+const READ_ONLY = /\.(rodata|kconfig)/;
 
 function kconfigString(kconfig: OpenOptions['kconfig']): string | undefined {
   if (kconfig === undefined) return undefined;
@@ -82,10 +147,13 @@ export class BpfObject implements Disposable {
   #native: NativeObject;
   #closed = false;
   #loaded = false;
-  readonly #programs: Program[];
-  readonly #nativePrograms: NativeProgram[];
-  readonly #maps: BpfMap[];
-  readonly #nativeMaps: NativeMap[];
+  #upgrading = false;
+  #programs: Program[] = [];
+  #nativePrograms: NativeProgram[] = [];
+  #maps: BpfMap[] = [];
+  #nativeMaps: NativeMap[] = [];
+  // Links made from its programs, with how each was made (upgrade() makes them again).
+  #links = new Map<Link, LinkRecipe | undefined>();
   #btf: Btf | null | undefined;
   // Where the ELF file is read again for types only its DWARF has (a path, or the caller's bytes).
   #source: string | Uint8Array | undefined;
@@ -130,8 +198,16 @@ export class BpfObject implements Disposable {
   constructor(token: symbol, native: NativeObject) {
     if (token !== INTERNAL) throw new TypeError('Illegal constructor: use BpfObject.open()');
     this.#native = native;
+    this.#bind(native);
+  }
+
+  // Programs and maps are views of `native`'s (again after an upgrade).
+  #bind(native: NativeObject): void {
+    this.#native = native;
+    this.#btf = undefined;
+    this.#globals = undefined;
     const programOwner = {
-      adoptLink: (n: NativeLink, kind?: typeof Link) => this.#adopt(n, kind),
+      adoptLink: (n: NativeLink, kind?: typeof Link, recipe?: LinkRecipe) => this.#adopt(n, kind, recipe),
       verifierLog: (name: string) => this.#verifierLogs.get(name),
     };
     const mapOwner = {
@@ -257,13 +333,138 @@ export class BpfObject implements Disposable {
         } catch (e) {
           throw refineAttachError(e, program.name(), program.sectionName());
         }
-        if (native) made.push(this.#adopt(native));
+        if (native) made.push(this.#adopt(native, Link, { program: program.name(), attach: attachBySection }));
       }
     } catch (e) {
       for (const link of made) link.destroy();
       throw e;
     }
     return made;
+  }
+
+  /**
+   * Replace the running programs with the next version's, keeping state: open `next`
+   * (a path or the object's bytes), make it reuse every map of the running version whose
+   * name and shape (type, key/value size, max entries, flags, BTF layout where both have
+   * BTF) match (`bpf_map__reuse_fd`), load it off the JS thread, then move every link:
+   * swapped in place where the kernel can (BPF_LINK_UPDATE: cgroup, XDP, tcx, iterator,
+   * netns, ...), else attached to the new program with the same call, then detached from
+   * the old one (tracepoints, kprobes: during that instant both versions run). Ring and
+   * perf buffers reading a reused map keep reading (same objects). Then the old
+   * programs and the maps not reused are closed.
+   *
+   * After it, this same BpfObject holds the next version: `obj.program('x')` and
+   * `obj.map('m')` give the new version's; Program and BpfMap objects taken before
+   * are closed (take them again), Link objects stay valid and run the new programs.
+   * If the next version fails to open, load or verify (BpfError, VerifierError), or an
+   * option refuses it (RangeError), the running version is untouched.
+   * @example
+   * ```ts
+   * const result = await obj.upgrade('exec-v2.bpf.o', { onMapChange: 'refuse' });
+   * console.log(result.reused, result.links);
+   * ```
+   */
+  async upgrade(next: string | Uint8Array, options?: UpgradeOptions): Promise<UpgradeResult> {
+    this.#check();
+    if (!this.#loaded) throw new TypeError(NOT_LOADED);
+    if (this.#upgrading) throw new TypeError('BpfObject is upgrading');
+    const o = checkOptions<UpgradeOptions>(options, 'options', [...OPTION_NAMES, 'onMapChange', 'configure']);
+    const { onMapChange = 'replace', configure, ...openOptions } = o;
+    if (onMapChange !== 'replace' && onMapChange !== 'refuse') throw argRangeError('options.onMapChange', "'replace' or 'refuse'", onMapChange);
+    if (configure !== undefined && typeof configure !== 'function') throw argTypeError('options.configure', 'a function', configure);
+    this.#upgrading = true;
+    try {
+      return await this.#upgrade(next, onMapChange, configure, { name: this.name, ...openOptions });
+    } finally {
+      this.#upgrading = false;
+    }
+  }
+
+  async #upgrade(next: string | Uint8Array, onMapChange: string, configure: UpgradeOptions['configure'], open: OpenOptions): Promise<UpgradeResult> {
+    const nextObj = BpfObject.open(next, open);
+    const result: UpgradeResult = { reused: [], replaced: [], added: [], dropped: [], links: { updated: 0, reattached: 0, ended: 0 } };
+    const live = [...this.#links].filter(([link]) => !link.destroyed);
+    try {
+      configure?.(nextObj);
+      const names = new Set(nextObj.#programs.map((p) => p.name));
+      const missing = live.filter(([, r]) => r && !names.has(r.program)).map(([, r]) => r!.program);
+      if (missing.length) throw argRangeError('next', `an object with the linked programs (${[...new Set(missing)].join(', ')})`, 'an object without them');
+      const oldBtf = this.#objectBtf(), newBtf = nextObj.#objectBtf();
+      for (const nm of nextObj.#nativeMaps) {
+        const name = nm.name();
+        const om = this.#nativeMaps.find((m) => m.name() === name);
+        if (!om) { result.added.push(name); continue; }
+        const reason = this.#mapChange(om, nm, oldBtf, newBtf);
+        if (reason) result.replaced.push({ name, reason });
+        else { nm.reuseFd(om); result.reused.push(name); }
+      }
+      for (const om of this.#nativeMaps) if (!nextObj.#nativeMaps.some((m) => m.name() === om.name())) result.dropped.push(om.name());
+      const stateful = result.replaced.filter((r) => !READ_ONLY.test(r.name));
+      if (onMapChange === 'refuse' && stateful.length) {
+        const changed = stateful.map((r) => `${r.name}: ${r.reason}`).join('; ');
+        throw new RangeError(`next: expected an object whose maps keep their shape (onMapChange: 'refuse'), got changed maps (${changed})`);
+      }
+      await nextObj.load();
+    } catch (e) {
+      nextObj.close();
+      throw e;
+    }
+    // Move the links: every step is undone if a later one fails (the running version stays).
+    const undo: (() => void)[] = [];
+    const oldNatives: NativeLink[] = [];
+    try {
+      for (const [link, recipe] of live) {
+        if (!recipe) { result.links.ended++; continue; }
+        const program = nextObj.program(recipe.program);
+        const current = nativeLinkOf(link);
+        try {
+          current.update(program.fd);
+          const back = this.program(recipe.program).fd;
+          undo.push(() => current.update(back));
+          result.links.updated++;
+        } catch {
+          const made = recipe.attach(program);
+          const old = swapNativeLink(link, made);
+          undo.push(() => { swapNativeLink(link, old); made.destroy(); });
+          oldNatives.push(old);
+          result.links.reattached++;
+        }
+      }
+    } catch (e) {
+      for (const step of undo.reverse()) {
+        try { step(); } catch { /* best effort: the old link stays */ }
+      }
+      nextObj.close();
+      throw e;
+    }
+    for (const old of oldNatives) old.destroy();
+    for (const [link, recipe] of live) if (recipe) nativeLinkOf(link).moveTo(nextObj.#native);
+    const oldNative = this.#native;
+    const nextNative = nextObj.#native;
+    nextNative.adoptChildren(oldNative); // ring/perf buffers of reused maps keep reading
+    this.#verifierLogs = nextObj.#verifierLogs;
+    nextObj.#closed = true; // its native object is now this one's
+    this.#bind(nextNative);
+    this.#links = new Map(live.filter(([l, r]) => r && !l.destroyed));
+    oldNative.close(); // old programs, maps not reused, links that could not move
+    return result;
+  }
+
+  // Why the next version's map `nm` cannot take over `om` ('' if it can).
+  #mapChange(om: NativeMap, nm: NativeMap, oldBtf: Btf | undefined, newBtf: Btf | undefined): string {
+    if (READ_ONLY.test(om.name())) return 'read-only data: the next version\'s values';
+    const diffs: string[] = [];
+    const cmp = (what: string, a: unknown, b: unknown): void => { if (a !== b) diffs.push(`${what} ${String(a)} -> ${String(b)}`); };
+    cmp('type', om.type(), nm.type());
+    cmp('key size', om.keySize(), nm.keySize());
+    cmp('value size', om.valueSize(), nm.valueSize());
+    cmp('max entries', om.maxEntries(), nm.maxEntries());
+    cmp('flags', om.flags(), nm.flags());
+    if (!diffs.length) {
+      if (om.btfKeyTypeId() && nm.btfKeyTypeId() && btfShape(oldBtf, om.btfKeyTypeId()) !== btfShape(newBtf, nm.btfKeyTypeId())) diffs.push('key type layout');
+      if (om.btfValueTypeId() && nm.btfValueTypeId() && btfShape(oldBtf, om.btfValueTypeId()) !== btfShape(newBtf, nm.btfValueTypeId())) diffs.push('value type layout');
+    }
+    return diffs.join(', ');
   }
 
   /** Close the ring buffers made from its maps and destroy its links, then unload and free everything. Idempotent. */
@@ -282,8 +483,11 @@ export class BpfObject implements Disposable {
     if (this.#closed) throw new TypeError(CLOSED);
   }
 
-  #adopt(native: NativeLink, kind: typeof Link = Link): Link {
-    return new kind(INTERNAL, native);
+  #adopt(native: NativeLink, kind: typeof Link = Link, recipe?: LinkRecipe): Link {
+    const link = new kind(INTERNAL, native);
+    for (const l of this.#links.keys()) if (l.destroyed) this.#links.delete(l);
+    this.#links.set(link, recipe);
+    return link;
   }
 
   #checkMapMemory(limit: number): void {

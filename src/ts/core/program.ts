@@ -14,10 +14,24 @@ import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
 import { BpfMap } from './map';
 import { addon, type NativeIterOptions, type NativeLink, type NativeProgram, type NativeProgramInfo } from '../base/native';
 
+/** How a link was made: the program it runs, and the same attach call for another program. */
+export interface LinkRecipe {
+  /** The program's name. */
+  program: string;
+  /** Make the same attachment for `program` (a version of the same program). */
+  attach(program: Program): NativeLink;
+}
+
+/** Attach `program` where its section says, as a native link (a LinkRecipe's attach for BpfObject.attach()). */
+export let attachBySection: (program: Program) => NativeLink;
+
 /** What a Program needs from its BpfObject. */
 export interface ProgramOwner {
-  /** Holds the link until destroy()/disconnect()/close(); `kind` picks the Link subclass. */
-  adoptLink(native: NativeLink, kind?: typeof Link): Link;
+  /**
+   * Holds the link until destroy()/disconnect()/close(); `kind` picks the Link subclass;
+   * `recipe` makes the same attachment for another program (BpfObject.upgrade).
+   */
+  adoptLink(native: NativeLink, kind?: typeof Link, recipe?: LinkRecipe): Link;
   verifierLog(program: string): string | undefined;
 }
 
@@ -39,6 +53,19 @@ export interface ProgramOwner {
 export class Program {
   readonly #native: NativeProgram;
   readonly #owner: ProgramOwner;
+
+  static {
+    attachBySection = (self) => {
+      let n: NativeLink | null;
+      try {
+        n = self.#native.attach();
+      } catch (e) {
+        throw refineAttachError(e, self.name, self.sectionName);
+      }
+      if (!n) throw noAttachTargetError(self.name, self.sectionName);
+      return n;
+    };
+  }
 
   /** @internal Programs come from BpfObject.programs() and program(). */
   constructor(token: symbol, native: NativeProgram, owner: ProgramOwner) {
@@ -100,6 +127,12 @@ export class Program {
     return this.#native.fd();
   }
 
+  /** The link `make(this)` made, adopted with the recipe to make it again for another program. */
+  #link(make: (self: Program) => NativeLink, kind?: typeof Link, made?: NativeLink): Link {
+    const attach = (program: Program): NativeLink => make(program);
+    return this.#owner.adoptLink(made ?? make(this), kind, { program: this.name, attach });
+  }
+
   /** The verifier's log of a successful load, when the object was opened with a logLevel. */
   get verifierLog(): string | undefined {
     return this.#owner.verifierLog(this.name);
@@ -110,22 +143,16 @@ export class Program {
    * @example const link = obj.program('handle_exec').attach();
    */
   attach(): Link {
-    let native: NativeLink | null;
-    try {
-      native = this.#native.attach();
-    } catch (e) {
-      throw refineAttachError(e, this.name, this.sectionName);
-    }
-    if (!native) throw noAttachTargetError(this.name, this.sectionName);
-    return this.#owner.adoptLink(native);
+    return this.#link(attachBySection);
   }
+
 
   /**
    * Attach to a tracepoint.
    * @example prog.attachTracepoint('sched', 'sched_process_exec');
    */
   attachTracepoint(category: string, name: string): Link {
-    return this.#owner.adoptLink(this.#native.attachTracepoint(checkString(category, 'category'), checkString(name, 'name')));
+    return this.#link((self) => self.#native.attachTracepoint(checkString(category, 'category'), checkString(name, 'name')));
   }
 
   /**
@@ -133,7 +160,7 @@ export class Program {
    * @example prog.attachRawTracepoint('sys_enter');
    */
   attachRawTracepoint(name: string): Link {
-    return this.#owner.adoptLink(this.#native.attachRawTracepoint(checkString(name, 'name')));
+    return this.#link((self) => self.#native.attachRawTracepoint(checkString(name, 'name')));
   }
 
   // --- Iterators and introspection (native: program_iter.cc) ---
@@ -178,7 +205,7 @@ export class Program {
       }
       if (c.path !== undefined) native.cgroupPath = checkString(c.path, 'options.cgroup.path'); // opened and closed by the addon
     }
-    return this.#owner.adoptLink(this.#native.attachIter(native), IterLink) as IterLink;
+    return this.#link((self) => self.#native.attachIter(native), IterLink) as IterLink;
   }
 
   /**
@@ -243,7 +270,7 @@ export class Program {
    * const link = obj.program('on_open').attachKprobe('do_sys_openat2', { cookie: 7n });
    */
   attachKprobe(func: string, options?: KprobeOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachKprobe(...kprobeArgs(func, options)));
+    return this.#link((self) => self.#native.attachKprobe(...kprobeArgs(func, options)));
   }
 
   /**
@@ -255,7 +282,7 @@ export class Program {
    * prog.attachKprobeMulti({ funcs: ['vfs_read', 'vfs_write'], cookies: [1n, 2n] }, { retprobe: true });
    */
   attachKprobeMulti(target: KprobeMultiTarget, options?: KprobeMultiOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachKprobeMulti(...kprobeMultiArgs(target, options)));
+    return this.#link((self) => self.#native.attachKprobeMulti(...kprobeMultiArgs(target, options)));
   }
 
   /**
@@ -265,7 +292,7 @@ export class Program {
    * prog.attachKsyscall('openat');
    */
   attachKsyscall(name: string, options?: KsyscallOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachKsyscall(...ksyscallArgs(name, options)));
+    return this.#link((self) => self.#native.attachKsyscall(...ksyscallArgs(name, options)));
   }
 
   /**
@@ -277,7 +304,7 @@ export class Program {
    * prog.attachUprobe({ binary: '/usr/bin/bash', func: 'readline', retprobe: true, cookie: 1n });
    */
   attachUprobe(options: UprobeOptions): Link {
-    return this.#owner.adoptLink(this.#native.attachUprobe(...uprobeArgs(options)));
+    return this.#link((self) => self.#native.attachUprobe(...uprobeArgs(options)));
   }
 
   /**
@@ -289,7 +316,7 @@ export class Program {
   attachUprobeMulti(options: UprobeMultiOptions): Link {
     const args = uprobeMultiArgs(options);
     try {
-      return this.#owner.adoptLink(this.#native.attachUprobeMulti(...args));
+      return this.#link((self) => self.#native.attachUprobeMulti(...args));
     } catch (e) {
       const [binary, pattern, funcs] = args;
       if (!(e instanceof BpfError) || e.code !== 'ENOENT' || (!pattern && !funcs) || e.message.includes(binary)) throw e;
@@ -308,7 +335,7 @@ export class Program {
   attachUsdt(options: UsdtOptions): Link {
     const args = usdtArgs(options);
     try {
-      return this.#owner.adoptLink(this.#native.attachUsdt(...args));
+      return this.#link((self) => self.#native.attachUsdt(...args));
     } catch (e) {
       // libbpf only says so at debug level: name the probe here.
       if (!(e instanceof BpfError) || e.code !== 'ENOENT' || e.message.includes(args[2])) throw e;
@@ -327,17 +354,19 @@ export class Program {
    */
   attachPerfEvent(options: PerfEventOptions): Link {
     const plan = perfEventArgs(options);
-    const one = (cpu: number): NativeLink => this.#native.attachPerfEvent(plan.type, plan.config, plan.freq, plan.sample, cpu, plan.pid, plan.cookie);
     const perCpu = options.cpu === 'all' || (options.cpu === undefined && plan.pid === -1);
-    if (!perCpu) return this.#owner.adoptLink(one(plan.cpus[0]));
-    const made: NativeLink[] = [];
-    try {
-      for (const cpu of plan.cpus) made.push(one(cpu));
-    } catch (e) {
-      for (const l of made) l.destroy();
-      throw e;
-    }
-    return this.#owner.adoptLink(new PerCpuLinks(made));
+    return this.#link((self) => {
+      const one = (cpu: number): NativeLink => self.#native.attachPerfEvent(plan.type, plan.config, plan.freq, plan.sample, cpu, plan.pid, plan.cookie);
+      if (!perCpu) return one(plan.cpus[0]);
+      const made: NativeLink[] = [];
+      try {
+        for (const cpu of plan.cpus) made.push(one(cpu));
+      } catch (e) {
+        for (const l of made) l.destroy();
+        throw e;
+      }
+      return new PerCpuLinks(made);
+    });
   }
 
   /** Pin the loaded program on bpffs. */
@@ -364,7 +393,7 @@ export class Program {
    * const generic = obj.program('xdp_count').attachXdp(1, { mode: 'skb' }); // by ifindex
    */
   attachXdp(ifnameOrIndex: string | number, options?: net.XdpOptions): Link {
-    return this.#owner.adoptLink(net.attachXdp(this.#net, ifnameOrIndex, options));
+    return this.#link((self) => net.attachXdp(self.#net, ifnameOrIndex, options));
   }
 
   /**
@@ -378,7 +407,7 @@ export class Program {
    * const classic = obj.program('count').attachTcx('eth0', { direction: 'egress', mode: 'tc' });
    */
   attachTcx(ifnameOrIndex: string | number, options?: net.TcxOptions): Link {
-    return this.#owner.adoptLink(net.attachTcx(this.#net, ifnameOrIndex, options));
+    return this.#link((self) => net.attachTcx(self.#net, ifnameOrIndex, options));
   }
 
   /**
@@ -390,7 +419,7 @@ export class Program {
    * obj.program('count_any').attachCgroup(fd, { attachType: 'cgroup_inet_ingress' });
    */
   attachCgroup(path: string | number, options?: net.CgroupOptions): Link {
-    return this.#owner.adoptLink(net.attachCgroup(this.#net, path, options));
+    return this.#link((self) => net.attachCgroup(self.#net, path, options));
   }
 
   /**
@@ -399,7 +428,7 @@ export class Program {
    * @example const link = obj.program('steer').attachNetns('/proc/self/ns/net');
    */
   attachNetns(netns: string | number): Link {
-    return this.#owner.adoptLink(net.attachNetns(this.#net, netns));
+    return this.#link((self) => net.attachNetns(self.#net, netns));
   }
 
   /**
@@ -411,7 +440,7 @@ export class Program {
    * sock.bind(0, () => { const link = obj.program('filter').attachSocket(sock); });
    */
   attachSocket(socket: number | import('node:net').Socket | import('node:net').Server | import('node:dgram').Socket): Link {
-    return this.#owner.adoptLink(net.attachSocket(this.#net, socket));
+    return this.#link((self) => net.attachSocket(self.#net, socket));
   }
 
   /**
@@ -421,7 +450,7 @@ export class Program {
    * @example const link = obj.program('count_msg').attachSockmap(obj.map('socks'));
    */
   attachSockmap(map: BpfMapLike, options?: net.SockmapOptions): Link {
-    return this.#owner.adoptLink(net.attachSockmap(this.#net, map, options));
+    return this.#link((self) => net.attachSockmap(self.#net, map, options));
   }
 
   /**
@@ -430,7 +459,7 @@ export class Program {
    * const link = obj.program('nf_count').attachNetfilter({ family: 'ipv4', hook: 'output', priority: -100 });
    */
   attachNetfilter(options: net.NetfilterOptions): Link {
-    return this.#owner.adoptLink(net.attachNetfilter(this.#net, options));
+    return this.#link((self) => net.attachNetfilter(self.#net, options));
   }
 
   /**
