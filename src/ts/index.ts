@@ -45,6 +45,7 @@ export const readBigUint64: (view: DataView, offset: number) => bigint = u64le;
 /** `view.getBigInt64(offset, true)`, the same way. */
 export const readBigInt64: (view: DataView, offset: number) => bigint = s64le;
 export { AddonLoadError } from './base/native';
+export type { Libc } from './base/load-error';
 export { BpfError, VerifierError } from './errors/bpf-error';
 export { FEATURE_REQUIREMENTS } from './errors/requirements';
 export { probe, ATTACH_KINDS, type ProbeResult, type AttachKind } from './probe/probe';

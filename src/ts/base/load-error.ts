@@ -7,7 +7,9 @@ import * as path from 'node:path';
 export const GLIBC_FLOOR = '2.31';
 const PREBUILT_ARCHES = ['x64', 'arm64'];
 
+/** A C library: which one, and glibc's version. */
 export interface Libc {
+  /** glibc, musl, or neither known. */
   family: 'glibc' | 'musl' | 'unknown';
   /** glibc's version, e.g. '2.36', when the runtime reports it. */
   version?: string;
@@ -101,11 +103,20 @@ function advice(libc: Libc, message: string, tried: { file: string; exists: bool
 
 /** The addon could not be loaded; `message` says where, what was tried, why, and what to do. */
 export class AddonLoadError extends Error {
+  /** Always 'ERR_NODE_LIBBPF_ADDON', to tell this error from others. */
   readonly code = 'ERR_NODE_LIBBPF_ADDON';
+  /** `${process.platform}-${process.arch}`, e.g. 'linux-arm64'. */
   readonly platform: string;
+  /** The C library of the system described. */
   readonly libc: Libc;
   /** The files looked for, in order, and whether each exists. */
-  readonly tried: { file: string; exists: boolean }[];
+  readonly tried: {
+    /** A path the addon was looked for at. */
+    file: string;
+    /** Whether that file exists. */
+    exists: boolean;
+  }[];
+  /** What to do about it (the message's last line). */
   readonly advice: string;
 
   /** `libc` is this process's (detectLibc()); passing one describes another system. */

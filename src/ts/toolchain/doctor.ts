@@ -16,13 +16,35 @@ export const CONFIG_KEYS = [
 
 const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
 
+/** What an agent needs from its container: see AGENT_REQUIREMENTS. */
+export interface AgentRequirements {
+  /** Why the agent shares the host's PID namespace. */
+  readonly hostPID: string;
+  /** Host paths to mount at the same place in the container. */
+  readonly mounts: readonly {
+    /** The host path. */
+    readonly path: string;
+    /** Why the agent needs it. */
+    readonly why: string;
+  }[];
+  /** Capabilities to add instead of running privileged. */
+  readonly capabilities: readonly {
+    /** The capability. */
+    readonly name: 'CAP_BPF' | 'CAP_PERFMON' | 'CAP_NET_ADMIN' | 'CAP_SYS_RESOURCE';
+    /** Why the agent needs it. */
+    readonly why: string;
+    /** Only for some programs (network attach kinds; kernels before 5.11). */
+    readonly optional?: boolean;
+  }[];
+}
+
 /**
  * What an agent built on node-libbpf needs from a container, with why: the host paths to
  * mount in (at the same place) and the capabilities to add, instead of running privileged.
  * deploy/daemonset.yaml provides each (test/package/deploy.test.ts checks it against this).
  * `optional`: only for some programs (network attach kinds; kernels before 5.11).
  */
-export const AGENT_REQUIREMENTS = {
+export const AGENT_REQUIREMENTS: AgentRequirements = {
   hostPID: 'the agent sees the host\'s processes: BPF programs report host PIDs, and /proc/<pid> (comm, exe, cgroup) must mean the same process',
   mounts: [
     { path: '/sys/kernel/btf', why: 'the running kernel\'s BTF: libbpf relocates CO-RE programs against /sys/kernel/btf/vmlinux (and module BTF)' },
@@ -35,7 +57,7 @@ export const AGENT_REQUIREMENTS = {
     { name: 'CAP_NET_ADMIN', why: 'network programs: XDP, tc/tcx, cgroup socket hooks, netfilter', optional: true },
     { name: 'CAP_SYS_RESOURCE', why: 'raising RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF maps to', optional: true },
   ],
-} as const;
+};
 
 /**
  * What `doctor()` found: facts read from /proc and /sys (null where the file is not
@@ -45,7 +67,17 @@ export interface DoctorReport {
   /** The libbpf version linked into the addon, e.g. '1.7.0'; null when the addon cannot load here. */
   libbpf: string | null;
   /** Whether the native addon loads, and if not, why and what to do (probes need it). */
-  addon: { loaded: true } | { loaded: false; error: string };
+  addon:
+    | {
+        /** The addon loads. */
+        loaded: true;
+      }
+    | {
+        /** The addon cannot load here. */
+        loaded: false;
+        /** Why, and what to do (AddonLoadError's message). */
+        error: string;
+      };
   /** The running kernel. */
   kernel: {
     /** `uname -r`. */
@@ -102,7 +134,16 @@ export interface DoctorReport {
   /** probe.mapType() of every map type libbpf knows. */
   mapTypes: Record<string, ProbeResult>;
   /** AGENT_REQUIREMENTS checked here: each mount and capability, and whether this process has it. */
-  agent: { requirement: string; met: boolean; optional: boolean; why: string }[];
+  agent: {
+    /** A mount, capability or hostPID an agent needs (AGENT_REQUIREMENTS). */
+    requirement: string;
+    /** Whether this process has it. */
+    met: boolean;
+    /** Needed only by some programs. */
+    optional: boolean;
+    /** Why an agent needs it. */
+    why: string;
+  }[];
 }
 
 function read(file: string): string | null {
@@ -221,7 +262,7 @@ function agentChecks(): DoctorReport['agent'] {
     ...AGENT_REQUIREMENTS.capabilities.map((c) => ({
       requirement: c.name,
       met: caps[c.name],
-      optional: 'optional' in c && c.optional,
+      optional: c.optional === true,
       why: c.why,
     })),
   ];

@@ -4,4 +4,4 @@
 // (doctor). Agents import 'node-libbpf' and never load any of this.
 export { build, buildCommand, findClang, headerBtf, vmlinuxHeader, type BuildOptions, type HeaderBtfOptions } from './build';
 export { generate, minCoreBtf, type GenOptions } from './gen';
-export { AGENT_REQUIREMENTS, doctor, formatDoctor, type DoctorReport } from './doctor';
+export { AGENT_REQUIREMENTS, doctor, formatDoctor, type AgentRequirements, type DoctorReport } from './doctor';
