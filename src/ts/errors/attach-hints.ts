@@ -43,7 +43,7 @@ export function explicitAttachCall(section: string): string | undefined {
   return EXPLICIT_CALLS.find(([re]) => re.test(section))?.[1];
 }
 
-function callHint(section: string, call: string, what: string): string {
+function callHint(call: string, what: string): string {
   return `${what}: attach it with program.${call}`;
 }
 
@@ -51,7 +51,7 @@ function callHint(section: string, call: string, what: string): string {
 export function noAttachTargetError(program: string, section: string): BpfError {
   const call = explicitAttachCall(section);
   return new BpfError(os.constants.errno.EOPNOTSUPP, 'bpf_program__attach', `prog '${program}': section '${section}' names no attach target`, {
-    hint: call ? callHint(section, call, 'libbpf cannot attach this section by itself') : 'use the explicit attach call for its kind (attachKprobe, attachUprobe, attachTcx, ...)',
+    hint: call ? callHint(call, 'libbpf cannot attach this section by itself') : 'use the explicit attach call for its kind (attachKprobe, attachUprobe, attachTcx, ...)',
     program,
   });
 }
@@ -74,7 +74,7 @@ export function refineAttachError(e: unknown, program: string, section: string):
   const detail = e.message.includes(`'${program}'`) ? undefined : `prog '${program}': ${detailOf(e) || 'attach failed'}`;
   if (e.code === 'EINVAL' && /missing ':function|binary:function/.test(e.message)) {
     const call = explicitAttachCall(section);
-    if (call) return withDetail(e, detail, callHint(section, call, `section '${section}' names no binary`));
+    if (call) return withDetail(e, detail, callHint(call, `section '${section}' names no binary`));
   }
   // A kernel that predates a link type answers EINVAL, one built without it EOPNOTSUPP.
   if (['EOPNOTSUPP', 'ENOTSUPP', 'EINVAL'].includes(e.code)) {
