@@ -54,7 +54,7 @@ describe.each([
     const source = path.join(dir, `${prefix}-snippet${i}.mts`);
     fs.writeFileSync(source, code);
     const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-    const program = ts.createProgram([source], { ...config.options, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, rootDir: undefined, outDir: undefined, declaration: false });
+    const program = ts.createProgram([source], { ...config.options, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, rootDir: undefined, outDir: undefined, declaration: false, noUnusedLocals: false, noUnusedParameters: false });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(problems).toEqual([]);
     const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
