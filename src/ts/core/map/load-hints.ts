@@ -2,6 +2,7 @@
 import { BpfError, withDetail } from '../../errors/bpf-error';
 import { FEATURE_REQUIREMENTS } from '../../errors/requirements';
 import { probe } from '../../probe/probe';
+import { FD_KEYED } from './kinds';
 import type { BpfMap } from './map';
 
 // How kernels that predate a map type refuse it: EINVAL (an unknown type, or attributes
@@ -36,7 +37,8 @@ const NO_VALUE = new Set(['ringbuf', 'user_ringbuf', 'arena']);
  */
 function unsizedHint(map: BpfMap): string | undefined {
   const unset: [string, string][] = [];
-  if (map.maxEntries === 0 && map.type !== 'perf_event_array') unset.push(['max_entries', 'maxEntries']);
+  // perf event arrays size themselves to the CPUs; local storage maps must say 0.
+  if (map.maxEntries === 0 && map.type !== 'perf_event_array' && !FD_KEYED.has(map.type)) unset.push(['max_entries', 'maxEntries']);
   if (map.keySize === 0 && !NO_KEY.has(map.type)) unset.push(['key_size', 'keySize']);
   if (map.valueSize === 0 && !NO_VALUE.has(map.type)) unset.push(['value_size', 'valueSize']);
   if (!unset.length) return undefined;
@@ -53,9 +55,9 @@ export function refineMapLoadError(e: unknown, maps: readonly BpfMap[]): unknown
   if (!(e instanceof BpfError) || e.constructor !== BpfError) return e;
   const name = /\bmap '([^']+)': failed to create\b/.exec(e.message)?.[1];
   const map = name === undefined ? undefined : maps.find((m) => m.name === name);
-  const unsized = map && unsizedHint(map);
-  if (unsized) return withDetail(e, undefined, unsized);
+  // A kind the kernel lacks explains the failure whatever the sizes; else an unsized map.
   const hint = map && missingTypeHint(e, map.type);
-  if (!hint) return e;
-  return withDetail(e, undefined, `${hint}; set autocreate = false on map '${name}' (and autoload = false on the programs that use it) to load the rest of the object`);
+  if (hint) return withDetail(e, undefined, `${hint}; set autocreate = false on map '${name}' (and autoload = false on the programs that use it) to load the rest of the object`);
+  const unsized = map && unsizedHint(map);
+  return unsized ? withDetail(e, undefined, unsized) : e;
 }
