@@ -79,13 +79,14 @@ function* cgroupSamples(): Generator<[Labels, number]> {
 
 // The maps as metric families, the same for both exporters (read when collected).
 interface Exporter { counter(m: BpfMap, o: object): unknown; histogram(m: BpfMap, o: object): unknown; builtins(o: object): unknown; close(): void }
-function exportMaps<E extends Exporter>(e: E, obj: BpfObject, rb: RingBuffer, total: string): E {
-  e.counter(obj.map('execs'), { name: `agent_process_execs${total}`, help: 'exec() calls by command name', maxSeries: 1000 });
-  e.counter(obj.map('exits'), { name: `agent_process_exits${total}`, help: 'Process exits by exit code and signal' });
-  e.counter(obj.map('tcp_events'), { name: `agent_tcp_connections${total}`, help: 'TCP connections started, established, failed, accepted and closed', labels: (i: number) => ({ event: TCP_EVENTS[i] }) });
+function exportMaps<E extends Exporter>(e: E, obj: BpfObject, rb: RingBuffer, prom: boolean): E {
+  const named = (name: string, text: string, total = ''): object => (prom ? { name: name + total, help: text } : { name, description: text });
+  e.counter(obj.map('execs'), { ...named('agent_process_execs', 'exec() calls by command name', '_total'), maxSeries: 1000 });
+  e.counter(obj.map('exits'), named('agent_process_exits', 'Process exits by exit code and signal', '_total'));
+  e.counter(obj.map('tcp_events'), { ...named('agent_tcp_connections', 'TCP connections started, established, failed, accepted, closed', '_total'), labels: (i: number) => ({ event: TCP_EVENTS[i] }) });
   const hist = { sumField: 'total', lastSlotOpen: true };
-  e.histogram(obj.map('connect_latency'), { name: 'agent_tcp_connect_latency_microseconds', help: 'connect() to established', ...hist });
-  e.histogram(obj.map('runq_latency'), { name: 'agent_runqueue_latency_microseconds', help: 'Wakeup or preemption to running on a CPU', ...hist });
+  e.histogram(obj.map('connect_latency'), { ...named('agent_tcp_connect_latency_microseconds', 'connect() to established'), ...hist });
+  e.histogram(obj.map('runq_latency'), { ...named('agent_runqueue_latency_microseconds', 'Wakeup or preemption to running on a CPU'), ...hist });
   e.builtins({ objects: [obj], buffers: { events: rb } });
   return e;
 }
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   const rb = new RingBuffer(obj.map('events'), onEvent, { raw: true });
 
   const registry = new Registry();
-  let prometheus = exportMaps(new PrometheusExporter({ registry }), obj, rb, '_total');
+  let prometheus = exportMaps(new PrometheusExporter({ registry }), obj, rb, true);
   new Counter({
     name: 'agent_cgroup_events_total',
     help: 'Exec, exit and connect events by cgroup and container',
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: args.otlp }), exportIntervalMillis: Number(args['otlp-interval']) * 1000 });
     const provider = new MeterProvider({ readers: [reader] });
     meter = provider.getMeter('node-libbpf-agent');
-    otel = exportMaps(new OpenTelemetryExporter(meter), obj, rb, '');
+    otel = exportMaps(new OpenTelemetryExporter(meter), obj, rb, false);
     provider.getMeter('node-libbpf-agent').createObservableCounter('agent_cgroup_events').addCallback((r) => {
       for (const [labels, n] of cgroupSamples()) r.observe(n, labels);
     });
@@ -147,9 +148,9 @@ async function main(): Promise<void> {
       try {
         const r = await obj.upgrade(args.object, { configure });
         prometheus.close();
-        prometheus = exportMaps(new PrometheusExporter({ registry }), obj, rb, '_total');
+        prometheus = exportMaps(new PrometheusExporter({ registry }), obj, rb, true);
         otel?.close();
-        if (meter) otel = exportMaps(new OpenTelemetryExporter(meter), obj, rb, '');
+        if (meter) otel = exportMaps(new OpenTelemetryExporter(meter), obj, rb, false);
         log('info', 'upgraded', { reused: r.reused, replaced: r.replaced, added: r.added, dropped: r.dropped, links: r.links });
       } catch (e) {
         log('error', 'upgrade failed, the running version stays', { error: (e as Error).message });
