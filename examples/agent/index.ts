@@ -92,6 +92,11 @@ function exportMaps<E extends Exporter>(e: E, obj: BpfObject, rb: RingBuffer, pr
 }
 
 async function main(): Promise<void> {
+  for (const f of features) if (!['exec', 'tcp', 'runqlat', 'containers'].includes(f)) throw new RangeError(`--features: expected exec, tcp, runqlat or containers, got '${f}'`);
+  // SIGINT/SIGTERM abort `stop` (even during startup); then everything closes in order and the process exits on its own.
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort('SIGINT'));
+  process.once('SIGTERM', () => stop.abort('SIGTERM'));
   const obj = BpfObject.open(args.object);
   configure(obj);
   await obj.load();
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     const provider = new MeterProvider({ readers: [reader] });
     meter = provider.getMeter('node-libbpf-agent');
     otel = exportMaps(new OpenTelemetryExporter(meter), obj, rb, false);
-    provider.getMeter('node-libbpf-agent').createObservableCounter('agent_cgroup_events').addCallback((r) => {
+    meter.createObservableCounter('agent_cgroup_events').addCallback((r) => {
       for (const [labels, n] of cgroupSamples()) r.observe(n, labels);
     });
     shutdownOtel = () => provider.shutdown(); // a last export, then stop
@@ -138,7 +143,6 @@ async function main(): Promise<void> {
   server.listen(Number(args.port), args.host);
   await once(server, 'listening');
   const { address, port } = server.address() as AddressInfo;
-  log('info', 'started', { metrics: `http://${address}:${port}/metrics`, features: [...features], programs: obj.programs().filter((p) => p.autoload).map((p) => p.name), otlp: args.otlp ?? null, loadMs: Number(obj.loadDurationNs ?? 0n) / 1e6 });
 
   // SIGHUP: the next version takes over the maps whose shape it kept, so counters keep counting.
   // The exporters hold the old version's maps: they are made again from the new ones.
@@ -158,11 +162,9 @@ async function main(): Promise<void> {
     });
   });
 
-  // SIGINT/SIGTERM abort `stop`; then everything closes in order and the process exits on its own.
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort('SIGINT'));
-  process.once('SIGTERM', () => stop.abort('SIGTERM'));
-  await once(stop.signal, 'abort');
+  log('info', 'started', { metrics: `http://${address}:${port}/metrics`, features: [...features], programs: obj.programs().filter((p) => p.autoload).map((p) => p.name), otlp: args.otlp ?? null, loadMs: Number(obj.loadDurationNs ?? 0n) / 1e6 });
+
+  if (!stop.signal.aborted) await once(stop.signal, 'abort');
   log('info', 'stopping', { signal: stop.signal.reason, delivered: rb.stats().delivered, dropped: rb.stats().dropped });
   await upgrading;
   server.close();
