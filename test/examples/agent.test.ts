@@ -250,3 +250,17 @@ test('--features loads only the programs of the features named, and refuses an u
   expect(await bad.exited).toBe(1);
   expect(bad.logs).toEqual([expect.objectContaining({ level: 'error', msg: 'failed', error: "--features: expected exec, tcp, runqlat or containers, got 'disk'" })]);
 }, 60000);
+
+test("npm run demo's runner (scripts/demo.js): the agent, where its /metrics is, a sample of it, then a clean stop", async () => {
+  const demo = spawn(process.execPath, [path.join(root, 'scripts', 'demo.js'), '--duration', '1', '--port', '0'], { cwd: root });
+  let stdout = '';
+  let stderr = '';
+  demo.stdout.on('data', (d) => (stdout += d));
+  demo.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((r) => demo.on('close', r));
+  expect([code, stderr.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as LogLine).msg)]).toEqual([0, ['started', 'stopping', 'stopped']]);
+  const url = /serves Prometheus metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics); a sample:/.exec(stdout);
+  expect(url).not.toBeNull();
+  expect(stdout).toMatch(/^agent_tcp_connections_total\{event="started"\} \d+$/m);
+  expect(stdout).toMatch(/^agent_runqueue_latency_microseconds_count \d+$/m);
+}, 60000);
