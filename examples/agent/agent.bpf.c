@@ -201,3 +201,23 @@ int BPF_PROG(runq_switch, bool preempt, struct task_struct *prev, struct task_st
 	bpf_map_delete_elem(&runq_start, &pid);
 	return 0;
 }
+
+#ifdef AGENT_BENCH
+/* Only in bench/agent.js's build (-DAGENT_BENCH): each getppid() emits BENCH_BURST exec
+ * events, so the agent's event path can be driven faster than exec() ever could. */
+#define BENCH_BURST 1000
+
+static long bench_emit(__u32 i, void *ctx)
+{
+	emit(EV_EXEC, *(__u64 *)ctx, i, 0, 0);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_getppid")
+int bench_burst(void *ctx)
+{
+	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	bpf_loop(BENCH_BURST, bench_emit, &cgroup_id, 0);
+	return 0;
+}
+#endif
