@@ -46,6 +46,8 @@ function configure(obj: BpfObject): void {
 const resolver = features.has('containers') ? new ContainerResolver() : undefined;
 type Labels = Record<string, string>;
 const perCgroup = new Map<number, { counts: Float64Array; labels?: Labels }>();
+const MAX_CGROUPS = 10000; // past it, new cgroups count together as cgroup="other"
+const OTHER: Labels = { cgroup: 'other', runtime: 'unknown', container: '', pod: '' };
 
 function cgroupLabels(id: number): Labels | undefined {
   const info = resolver!.resolve(id);
@@ -58,8 +60,9 @@ function onEvent(e: RawEvent): void {
   const type = view.getUint32(offset + 16, true);
   const cgroupId = view.getUint32(offset, true) + view.getUint32(offset + 4, true) * 2 ** 32;
   if (resolver) {
-    let c = perCgroup.get(cgroupId);
-    if (!c) perCgroup.set(cgroupId, (c = { counts: new Float64Array(EVENTS.length), labels: cgroupLabels(cgroupId) }));
+    const key = perCgroup.size < MAX_CGROUPS || perCgroup.has(cgroupId) ? cgroupId : -1;
+    let c = perCgroup.get(key);
+    if (!c) perCgroup.set(key, (c = { counts: new Float64Array(EVENTS.length), labels: key === -1 ? OTHER : cgroupLabels(key) }));
     c.counts[type]++;
   }
   if (args['log-events']) {
