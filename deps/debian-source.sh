@@ -23,8 +23,9 @@ stamp=$dest/.node-libbpf-version
 
 say() { echo "$name: $*" >&2; }
 sum_ok() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha256" ]; }
-# Our patches are part of the stamp: changing one re-unpacks the tree.
-patches_sum() { cat "$here"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16; }
+# Our patches and templates (deps/<lib>/*.in, copied in by after_unpack) are part of the
+# stamp: changing one re-unpacks the tree.
+patches_sum() { cat "$here"/patches/*.patch "$here"/*.in 2>/dev/null | sha256sum | cut -c1-16; }
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version $sha256 $(patches_sum)" ]; then
   exit 0 # already unpacked from a verified tarball, with the current patches
