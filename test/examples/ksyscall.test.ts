@@ -25,7 +25,7 @@ describe('examples/ksyscall', () => {
         `python3          ${String(child.pid).padStart(7)}  kill(${child.pid}, 0)`,
         `python3          ${String(child.pid).padStart(7)}  tgkill(${child.pid}, ${child.pid}, 0)`,
       ]);
-    }, 60000);
+    });
   } else {
     test('loads, and attaching fails with ENOENT (no kprobes): the example exits 1 with the BpfError', async () => {
       const { code, stdout, stderr } = await runExample('ksyscall', [], cleanup);
@@ -34,6 +34,6 @@ describe('examples/ksyscall', () => {
       expect(stderr).toMatch(/^BpfError: .*prog 'on_kill': failed to create kprobe '__\w+_sys_kill\+0x0' perf event/);
       expect(stderr).toMatch(/code: 'ENOENT'/);
       expect(stderr).toMatch(/CONFIG_KPROBES/);
-    }, 60000);
+    });
   }
 });

@@ -48,7 +48,7 @@ export function startExample(name: string, args: string[], cleanup: (f: () => vo
       resolve({ code, stdout: lines.map((l) => `${l}\n`).join(''), stderr });
     });
   });
-  const waitForLines = async (pred: (l: string[]) => boolean, what: string, ms = 30000): Promise<void> => {
+  const waitForLines = async (pred: (l: string[]) => boolean, what: string, ms = 120000): Promise<void> => {
     await until(() => pred(lines) || done, what, ms);
     if (!pred(lines)) throw new Error(`${name} exited before ${what}:\n${lines.join('\n')}\n${stderr}`);
   };
@@ -93,7 +93,7 @@ export function gatedPython(code: string, cleanup: (f: () => void) => void, setu
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  const word = (w: string): Promise<void> => until(() => out.includes(w) || child.exitCode !== null, `python to print '${w}'`).then(() => {
+  const word = (w: string): Promise<void> => until(() => out.includes(w) || child.exitCode !== null, `python to print '${w}'`, 120000).then(() => {
     if (!out.includes(w)) throw new Error(`python exited (${child.exitCode}) before '${w}': ${out}`);
   });
   return word('ready').then(() => ({
@@ -137,7 +137,7 @@ export function unlinkTracerTests(c: { example: string; kind: GatedKind; entry: 
       expect(events).toMatch(at(exit, present, ' = 0'));
       expect(events).toMatch(at(entry, missing));
       expect(events).toMatch(at(exit, missing, ' = -2'));
-    }, 60000);
+    });
   } else if (kind === 'fentry') {
     test('is refused at load with EPERM: the example exits 1 with the BpfError', async () => {
       const { code, stdout, stderr } = await runExample(example, [], cleanup);
@@ -146,7 +146,7 @@ export function unlinkTracerTests(c: { example: string; kind: GatedKind; entry: 
       expect(stderr).toMatch(/^BpfError: .*prog 'unlink_(entry|exit)': BPF program load failed/);
       expect(stderr).toMatch(/code: 'EPERM'/);
       expect(stderr).toMatch(/this kernel refuses (BPF )?fentry programs even for root: kernel lockdown/);
-    }, 60000);
+    });
   } else {
     test('loads, and attaching fails with ENOENT (no kprobes): the example exits 1 with the BpfError', async () => {
       const { code, stdout, stderr } = await runExample(example, [], cleanup);
@@ -155,6 +155,6 @@ export function unlinkTracerTests(c: { example: string; kind: GatedKind; entry: 
       expect(stderr).toMatch(/^BpfError: .*prog 'unlink_entry': failed to create kprobe 'do_unlinkat\+0x0' perf event/);
       expect(stderr).toMatch(/code: 'ENOENT'/);
       expect(stderr).toMatch(/CONFIG_KPROBES/);
-    }, 60000);
+    });
   }
 }
