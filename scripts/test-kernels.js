@@ -30,7 +30,7 @@ const { kernelAllowsFor } = require(path.join(dist, 'allows.js'));
 const KERNEL_TEST_FILES = [
   'attach/kernel-gated', 'core/object', 'core/program', 'core/link', 'core/map', 'core/map-types', 'core/map-shared',
   'core/globals', 'core/globals-structs', 'events/ring-buffer', 'events/perf-buffer', 'events/user-ring-buffer',
-  'core/upgrade', 'examples/syscount',
+  'core/upgrade', 'examples/syscount', 'examples/fentry', 'examples/kprobe', 'examples/ksyscall', 'examples/lsm',
 ];
 
 function parseArgs(argv) {

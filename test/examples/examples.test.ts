@@ -36,6 +36,23 @@ describe('examples/execcount', () => {
   }, 30000);
 });
 
+describe('examples/', () => {
+  const names = fs.readdirSync(path.join(root, 'examples')).filter((n) => fs.statSync(path.join(root, 'examples', n)).isDirectory());
+  const tests = fs.readdirSync(path.join(root, 'test', 'examples')).filter((f) => f.endsWith('.test.ts'));
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n## Examples\n')[1].split('\n## ')[0];
+
+  test('at least 10 examples', () => {
+    expect(names.length).toBeGreaterThanOrEqual(10);
+  });
+
+  test.each(names)('%s: index.ts, <name>.bpf.c and README.md, listed in README.md, run by a test here', (name) => {
+    for (const file of ['index.ts', `${name}.bpf.c`, 'README.md']) expect(fs.existsSync(path.join(root, 'examples', name, file))).toBe(true);
+    expect(readme).toContain(`- [\`examples/${name}\`](examples/${name}): `);
+    const runners = tests.filter((t) => new RegExp(`examples/${name}\\b`).test(fs.readFileSync(path.join(root, 'test', 'examples', t), 'utf8')));
+    expect(runners.length).toBeGreaterThan(0);
+  });
+});
+
 describe.each([
   ['README.md', 2],
   ['docs/architecture.md', 1],

@@ -18,6 +18,18 @@ import { trustBtf, validateBtf } from './validate';
 import { codecFor, type Codec, type CodecOptions } from './codec';
 
 const KERNEL_BTF = '/sys/kernel/btf/vmlinux';
+
+/**
+ * Where codec() looks up a type name missing from a Btf: the DWARF fallback
+ * (dwarf/fallback.ts) registers itself here, since btf/ cannot import dwarf/.
+ */
+type MissingTypeLookup = (btf: Btf, name: string) => { btf: Btf; id: number } | undefined;
+let missingTypeLookup: MissingTypeLookup | undefined;
+
+/** Registers the lookup codec() tries for a name this Btf does not have (internal). */
+export function setMissingTypeLookup(lookup: MissingTypeLookup): void {
+  missingTypeLookup = lookup;
+}
 const EINVAL = 22;
 
 /** A BTF type's kind (BTF_KIND_*, lower case). */
@@ -389,12 +401,22 @@ export class Btf {
    * The codec of a type of this BTF (by name as in type(), or by id): decode(), encode(),
    * and decodePartial() for a value of which only some bytes are there (a short record).
    * options.chars decodes chosen `char[]` members as 'bytes' or as a list of 'strings'.
+   * A name this BTF lacks is looked up, for an object's BTF (`obj.btf`), in the DWARF of
+   * its file when it was built with -g, as RingBuffer's options.type is.
    * @example
    * const codec = obj.btf.codec('struct event', { chars: { args: 'strings' } });
    * const e = codec.decodePartial(new DataView(buf.buffer, buf.byteOffset), 0, buf.length);
    */
   codec<T = any>(type: string | number, options?: CodecOptions): Codec<T> {
-    return codecFor<T>(this, this.type(type).id, options);
+    let id: number;
+    try {
+      id = this.type(type).id;
+    } catch (e) {
+      const found = typeof type === 'string' && e instanceof RangeError ? missingTypeLookup?.(this, type) : undefined;
+      if (!found) throw e;
+      return codecFor<T>(found.btf, found.id, options);
+    }
+    return codecFor<T>(this, id, options);
   }
 
   /**

@@ -1,7 +1,7 @@
 // The DWARF fallback of type lookups: a Btf parsed from an object file remembers where its
 // ELF file is, so a type name missing from the BTF (a record type only local variables use)
 // can be looked up in the same file's .debug_info when it was built with -g and kept.
-import type { Btf } from '../btf/btf';
+import { setMissingTypeLookup, type Btf } from '../btf/btf';
 import { DwarfTypes } from './types';
 
 const sources = new WeakMap<Btf, () => Uint8Array>();
@@ -31,6 +31,9 @@ export function dwarfType(btf: Btf, name: string): { btf: Btf; id: number } | un
   }
   return types?.find(name);
 }
+
+// Btf#codec(name) falls back on the DWARF too (btf/ cannot import this module).
+setMissingTypeLookup(dwarfType);
 
 /** What to tell a user whose type is in neither the object's BTF nor its DWARF. */
 export const TYPE_NOWHERE =
