@@ -78,7 +78,8 @@ function expected(e) {
   const { DwarfFormatError } = require(path.join(dist, 'dwarf', 'reader'));
   const { ElfFormatError } = require(path.join(dist, 'elf', 'file'));
   const { BpfError } = require(dist);
-  if (e instanceof DwarfFormatError || e instanceof ElfFormatError || e instanceof BpfError || e instanceof TypeError || e instanceof RangeError) {
+  if (e instanceof DwarfFormatError || e instanceof ElfFormatError || e instanceof BpfError) return;
+  if (e instanceof TypeError || e instanceof RangeError) {
     if (/Cannot read properties|is not a function|is not iterable|Maximum call stack|outside the bounds|Invalid (typed )?array length|Array buffer allocation/.test(e.message)) throw e;
     return;
   }
