@@ -13,6 +13,7 @@ const BENCHMARKS = {
   gen: () => require('./gen'),
   containers: () => require('./containers'),
   metrics: () => require('./metrics'),
+  agent: () => require('./agent'),
 };
 
 const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--n N] [--json FILE]
@@ -24,7 +25,7 @@ const USAGE = `usage: npm run bench -- [NAME...] [--rounds N] [--cpu N|none] [--
   --pods N    containers: pods of 3 containers in the cgroup tree (default 100)
   --k N       containers: mkdir/rmdir cycles timed (default 200)
               symbols: addresses per target (default 100000)
-  --secs S    ringbuf: seconds per pipeline run (default 3)
+  --secs S    ringbuf: seconds per pipeline run; agent: seconds per run (default 3)
   --json FILE also write every round's numbers as JSON
 `;
 

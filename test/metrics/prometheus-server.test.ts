@@ -1,65 +1,26 @@
 // A real Prometheus (Debian's package, installed by scripts/setup.sh) on 127.0.0.1 scrapes
 // this process twice, prom-client's Registry at /metrics and OpenTelemetry's Prometheus
 // exporter at /otel, both fed by a real loaded program; the tests then ask Prometheus' HTTP
-// query API for the series and values the BPF side produced. Prometheus is killed and its
-// directory removed after the tests, whatever happened.
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+// query API for the series and values the BPF side produced (test/support/prometheus.ts).
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { PrometheusExporter as OtelPrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { OpenTelemetryExporter, PrometheusExporter } from 'node-libbpf/metrics';
 import { triggerGetpgid } from '../support/helpers';
 import { EXPECTED, traced, type Traced } from '../support/metrics';
-
-interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
+import { startPrometheus, values, type PrometheusServer, type PromSample } from '../support/prometheus';
 
 let t: Traced;
 let server: http.Server;
-let prometheus: ChildProcess | undefined;
-let dir: string;
-let promUrl: string;
+let prometheus: PrometheusServer | undefined;
 let exporter: PrometheusExporter;
 let otel: OpenTelemetryExporter;
 let otelReader: OtelPrometheusExporter;
 let provider: MeterProvider;
-let prometheusLog = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function getJson(url: string): Promise<any> {
-  const res = await fetch(url);
-  return res.json();
-}
-
-/** Asks Prometheus until `query` returns at least `min` series whose values satisfy `done` (scrapes come every second). */
-async function query(expr: string, done: (r: PromSample[]) => boolean, tries = 120): Promise<PromSample[]> {
-  let last: PromSample[] = [];
-  for (let i = 0; i < tries; i++) {
-    const body = await getJson(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);
-    if (body?.status === 'success') {
-      last = body.data.result as PromSample[];
-      if (done(last)) return last;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return last;
-}
+const query = (expr: string, done: (r: PromSample[]) => boolean): Promise<PromSample[]> => prometheus!.query(expr, done);
 
 beforeAll(async () => {
   t = await traced();
@@ -86,41 +47,21 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-prometheus-'));
-  const job = (name: string, metricsPath: string): string =>
-    `  - job_name: ${name}\n    metrics_path: ${metricsPath}\n    static_configs:\n      - targets: ['${target}']\n`;
-  fs.writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n${job('bpf', '/metrics')}${job('otel', '/otel')}`);
-  const port = await freePort();
-  promUrl = `http://127.0.0.1:${port}`;
-  prometheus = spawn('prometheus', [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  prometheus.stderr!.on('data', (d: Buffer) => (prometheusLog = (prometheusLog + d.toString()).slice(-4000)));
-  prometheus.on('error', (e) => (prometheusLog += `\nspawn prometheus: ${e.message} (scripts/setup.sh installs Debian's prometheus package)`));
-  const ready = prometheus.pid === undefined ? [] : await query('up', (r) => r.filter((s) => s.value[1] === '1').length === 2);
-  if (ready.filter((s) => s.value[1] === '1').length !== 2) throw new Error(`Prometheus did not scrape both targets: ${JSON.stringify(ready)}\n${prometheusLog}`);
+  prometheus = await startPrometheus([
+    { name: 'bpf', target, metricsPath: '/metrics' },
+    { name: 'otel', target, metricsPath: '/otel' },
+  ]);
 }, 120000);
 
 afterAll(async () => {
   // First what holds kernel state (the run statistics are system-wide), then Prometheus and its directory.
   exporter?.close();
   otel?.close();
-  // Only a started process that has not exited yet will emit 'exit'.
-  if (prometheus?.pid !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
-    const exited = new Promise((r) => prometheus!.once('exit', r));
-    prometheus.kill('SIGKILL');
-    await exited;
-  }
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await prometheus?.stop();
   await provider?.shutdown();
   await new Promise((r) => server?.close(r));
   t?.close();
 });
-
-const values = (r: PromSample[], label: string): Record<string, number> =>
-  Object.fromEntries(r.map((s) => [s.metric[label], Number(s.value[1])]));
 
 test('prom-client: the per-pid counter and the struct-keyed counter, as Prometheus stored them', async () => {
   const calls = await query('getpgid_calls_total', (r) => r.length > 0);

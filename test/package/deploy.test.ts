@@ -1,8 +1,10 @@
-// deploy/: the demo agent's Dockerfile and its Kubernetes DaemonSet, read and checked
-// against what `node-libbpf doctor` says an agent needs (AGENT_REQUIREMENTS): every host
-// path mounted at the same place, every capability added, hostPID, and nothing more
-// (not privileged, no other host path). No image registry is reachable here: what the
-// image holds is what test/package/rootfs-smoke.test.ts runs in a slim root.
+// deploy/: the example agent's (examples/agent) Dockerfile and its Kubernetes DaemonSet,
+// read and checked against what `node-libbpf doctor` says an agent needs
+// (AGENT_REQUIREMENTS): every host path mounted at the same place, every capability added,
+// hostPID, and nothing more (not privileged, no other host path); and against the files
+// and flags they name (what they copy exists once built, the flags are the agent's). No
+// image registry and no container runtime here: the image is never built by the tests;
+// what it holds is what test/package/rootfs-smoke.test.ts runs in a slim root.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,13 +16,15 @@ const read = (f: string): string => fs.readFileSync(path.join(root, f), 'utf8');
 
 interface Container {
   image: string;
+  args: string[];
+  ports: { name: string; containerPort: number }[];
   securityContext: { privileged: boolean; allowPrivilegeEscalation: boolean; capabilities: { add: string[]; drop: string[] } };
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec { hostPID: boolean; containers: Container[]; volumes: { name: string; hostPath?: { path: string } }[] }
 
 describe('deploy/daemonset.yaml', () => {
-  const manifest = parseYaml(read('deploy/daemonset.yaml')) as unknown as { kind: string; spec: { template: { spec: PodSpec } } };
+  const manifest = parseYaml(read('deploy/daemonset.yaml')) as unknown as { kind: string; spec: { template: { metadata: { annotations: Record<string, string> }; spec: PodSpec } } };
   const pod = manifest.spec.template.spec;
   const [agent] = pod.containers;
 
@@ -65,6 +69,19 @@ describe('deploy/daemonset.yaml', () => {
     for (const a of report.agent.filter((x) => x.requirement.startsWith('/'))) expect(a).toMatchObject({ met: true });
   });
 
+  test("runs the agent with flags it has, serving where the port and the scrape annotation say", () => {
+    // the option names of the agent's parseArgs()
+    const options = [...read('examples/agent/index.ts').matchAll(/^\s+'?([a-z-]+)'?: \{ type: '(string|boolean)'/gm)].map((m) => m[1]);
+    expect(options).toEqual(expect.arrayContaining(['port', 'host', 'otlp', 'features']));
+    const flags = agent.args.filter((a) => a.startsWith('--')).map((a) => a.slice(2));
+    for (const f of flags) expect([f, options.includes(f)]).toEqual([f, true]);
+    const port = agent.args[agent.args.indexOf('--port') + 1];
+    expect(agent.args[agent.args.indexOf('--host') + 1]).toBe('0.0.0.0'); // the pod's own network namespace
+    expect(agent.ports).toEqual([{ name: 'metrics', containerPort: Number(port) }]);
+    expect(manifest.spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': port });
+    expect(agent.image).toBe('node-libbpf-agent:latest');
+  });
+
   test('the YAML reader refuses what it does not understand', () => {
     expect(() => parseYaml('a: &x 1\nb: *x\n')).toThrow(/unsupported syntax/);
     expect(parseYaml('a:\n  - b: 1\n    c: [x, "y"]\n  - 2\n# c\nd: true\n')).toEqual({ a: [{ b: 1, c: ['x', 'y'] }, 2], d: true });
@@ -74,15 +91,30 @@ describe('deploy/daemonset.yaml', () => {
 describe('deploy/Dockerfile', () => {
   const docker = read('deploy/Dockerfile');
 
-  test('a node slim base, the packed tarball installed with scripts ignored, the demo agent', () => {
+  test('a node slim base, the packed tarball installed with scripts ignored, the example agent', () => {
     expect(docker).toMatch(/^FROM node:\d+-slim$/m);
     expect(docker).toMatch(/npm install --ignore-scripts --omit=dev .*\.\/node-libbpf-\*\.tgz/);
     const copied = [...docker.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
-    expect(copied).toEqual(['node-libbpf-*.tgz', 'build/examples/execcount/index.js', 'build/examples/execcount/execcount.bpf.o']);
+    expect(copied).toEqual(['node-libbpf-*.tgz', 'build/examples/agent/index.js', 'build/examples/agent/agent.bpf.o']);
     // what it copies is what npm run build:examples makes, and the .dockerignore lets through
     for (const f of copied.slice(1)) expect([f, fs.existsSync(path.join(root, f))]).toEqual([f, true]);
     const ignore = read('deploy/Dockerfile.dockerignore');
     for (const f of copied) expect(ignore).toContain(`!${f}`);
-    expect(docker).toMatch(/^ENTRYPOINT \["node", "execcount\/index\.js"\]$/m);
+    // the entry point is the agent copied into ./agent/, next to the object it loads by default
+    expect(docker).toMatch(/^COPY build\/examples\/agent\/index\.js build\/examples\/agent\/agent\.bpf\.o \.\/agent\/$/m);
+    expect(docker).toMatch(/^ENTRYPOINT \["node", "agent\/index\.js"\]$/m);
+    // the port it exposes is the one the DaemonSet serves on
+    const manifest = parseYaml(read('deploy/daemonset.yaml')) as unknown as { spec: { template: { spec: PodSpec } } };
+    expect(docker).toMatch(new RegExp(`^EXPOSE ${manifest.spec.template.spec.containers[0].ports[0].containerPort}$`, 'm'));
+  });
+
+  test('installs the libraries the agent imports, at the versions package.json pins', () => {
+    const pkg = JSON.parse(read('package.json')) as { devDependencies: Record<string, string> };
+    const installed = Object.fromEntries([...docker.matchAll(/ ((?:@[a-z-]+\/)?[a-z-]+)@(\d+\.\d+\.\d+)/g)].map((m) => [m[1], m[2]]));
+    const imported = [...read('examples/agent/index.ts').matchAll(/from '((?:@[a-z-]+\/)?[a-z-]+)[^']*'|import\('((?:@[a-z-]+\/)?[a-z-]+)/g)]
+      .map((m) => m[1] ?? m[2]).filter((m) => m !== 'node-libbpf');
+    expect(imported.length).toBeGreaterThan(0);
+    for (const m of imported) expect([m, installed[m]]).toEqual([m, pkg.devDependencies[m]]);
+    expect(installed['@opentelemetry/api']).toBe(pkg.devDependencies['@opentelemetry/api']); // the peer the metrics entry uses
   });
 });

@@ -50,6 +50,7 @@ export const AGENT_REQUIREMENTS: AgentRequirements = {
     { path: '/sys/kernel/btf', why: 'the running kernel\'s BTF: libbpf relocates CO-RE programs against /sys/kernel/btf/vmlinux (and module BTF)' },
     { path: '/sys/kernel/tracing', why: 'tracefs: libbpf reads tracepoint ids under events/ to attach tracepoint programs, and registers kprobe/uprobe events on kernels without perf-PMU attach' },
     { path: '/sys/fs/bpf', why: 'bpffs: maps and links pinned there outlive an agent restart' },
+    { path: '/sys/fs/cgroup', why: "the host's cgroup tree (cgroup2 at /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts): ContainerResolver turns bpf_get_current_cgroup_id() into containers and pods; a container's own cgroupfs shows only itself" },
   ],
   capabilities: [
     { name: 'CAP_BPF', why: 'create maps, load programs, read BTF (Linux 5.8+; before that only CAP_SYS_ADMIN does)' },
@@ -256,6 +257,7 @@ function agentChecks(): DoctorReport['agent'] {
     '/sys/kernel/btf': fs.existsSync('/sys/kernel/btf/vmlinux'),
     '/sys/kernel/tracing': have.tracefs === '/sys/kernel/tracing',
     '/sys/fs/bpf': have.bpffs === '/sys/fs/bpf',
+    '/sys/fs/cgroup': have.cgroup2 !== null && (have.cgroup2 === '/sys/fs/cgroup' || have.cgroup2.startsWith('/sys/fs/cgroup/')),
   };
   return [
     ...AGENT_REQUIREMENTS.mounts.map((m) => ({ requirement: m.path, met: mounted[m.path], optional: false, why: m.why })),
