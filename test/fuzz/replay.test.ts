@@ -22,7 +22,7 @@ for (const f of fs.existsSync(CRASHES) ? fs.readdirSync(CRASHES).sort() : []) {
 }
 
 test('the corpus has seeds for every target', () => {
-  expect(targets).toEqual(expect.arrayContaining(['btf', 'elf']));
+  expect(targets).toEqual(expect.arrayContaining(['btf', 'dwarf', 'elf']));
   for (const t of targets) expect(inputs.filter(([x]) => x === t).length).toBeGreaterThan(0);
 });
 

@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runWithAddon } from '../support/child';
 import { fixture } from '../support/helpers';
-import { BTF_DUMP_REPRODUCERS, typedefCycle } from '../support/raw-btf';
+import { BpfError, BpfObject, Btf } from 'node-libbpf';
+import { checkMapDefinitions } from '../../src/ts/core/map/definitions';
+import { BTF_DUMP_REPRODUCERS, elfSection, mapTypeChanged, typedefCycle } from '../support/raw-btf';
 
 describe('btf_dump (patches 0001, 0002)', () => {
   test.each(Object.entries(BTF_DUMP_REPRODUCERS))('%s: btfToCHeader returns or throws, never crashes or hangs', (_, bytes) => {
@@ -33,5 +35,43 @@ describe('CO-RE relocation (patch 0003)', () => {
     expect({ signal: r.signal, timedOut: r.timedOut, status: r.status }).toEqual({ signal: null, timedOut: false, status: 0 });
     expect(r.stdout).toMatch(/^error /);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+});
+
+describe('a struct_ops map declared in .maps (patch 0004)', () => {
+  const BPF_MAP_TYPE_STRUCT_OPS = 26;
+  const structOpsInMaps = (): Buffer => mapTypeChanged(fs.readFileSync(fixture('basic')), 'per_cpu', BPF_MAP_TYPE_STRUCT_OPS);
+
+  test('open refuses it with EINVAL naming the map (load dereferenced its NULL struct_ops state)', () => {
+    const r = runWithAddon(`
+      let obj;
+      try { obj = addon.NativeObject.open(Buffer.from(${JSON.stringify(structOpsInMaps().toString('base64'))}, 'base64'), { name: 'sops' }); }
+      catch (e) { console.log('error', e.syscall, e.errno, e.message); }
+      if (obj) obj.load().then(() => console.log('loaded'), (e) => console.log('load error', e.syscall)).finally(() => obj.close());
+    `);
+    expect({ signal: r.signal, timedOut: r.timedOut, status: r.status }).toEqual({ signal: null, timedOut: false, status: 0 });
+    expect(r.stdout).toMatch(/^error bpf_object__open_mem 22 /);
+    // through the API: a BpfError with libbpf's words
+    expect(() => BpfObject.open(structOpsInMaps())).toThrow(/^bpf_object__open_mem: EINVAL .*map 'per_cpu': struct_ops maps must be declared in SEC\("\.struct_ops"\)/);
+  });
+
+  test('the check before load() names the map (for a libbpf without the patch)', () => {
+    const btf = Btf.parse(elfSection(structOpsInMaps(), '.BTF')!);
+    const e = (() => {
+      try {
+        checkMapDefinitions(btf);
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e).toMatchObject({ code: 'EINVAL', syscall: 'bpf_object__load' });
+    expect((e as Error).message).toContain("map 'per_cpu' is declared in .maps as a struct_ops map");
+  });
+
+  test.each(['basic', 'kernel_gated_struct_ops'])('the check passes %s (struct_ops maps of SEC(".struct_ops") are not in .maps)', (name) => {
+    const btf = Btf.parse(elfSection(fs.readFileSync(fixture(name)), '.BTF')!);
+    expect(() => checkMapDefinitions(btf)).not.toThrow();
   });
 });

@@ -105,3 +105,33 @@ export function typedefCycle(elf: Buffer, name: string): Buffer {
   btf.writeUInt32LE(i + 1, offsets[i] + 8);
   return copy;
 }
+
+/**
+ * A copy of ELF object `elf` whose map `name` in .maps is declared of map type `type` (the
+ * number of elements of the array its `__uint(type, ...)` points at; that array type must
+ * not be shared with another `__uint` of the same value).
+ */
+export function mapTypeChanged(elf: Buffer, name: string, type: number): Buffer {
+  const copy = Buffer.from(elf);
+  const btf = elfSection(copy, '.BTF');
+  if (!btf) throw new Error('no .BTF section');
+  const strStart = btf.readUInt32LE(4) + btf.readUInt32LE(16);
+  const str = (off: number): string => btf.toString('latin1', strStart + off, btf.indexOf(0, strStart + off));
+  const offsets = typeOffsets(btf);
+  const kindOf = (id: number): number => (btf.readUInt32LE(offsets[id - 1] + 4) >>> 24) & 0x1f;
+  const v = offsets.findIndex((off) => ((btf.readUInt32LE(off + 4) >>> 24) & 0x1f) === KIND.var && str(btf.readUInt32LE(off)) === name);
+  if (v < 0) throw new Error(`no map ${name}`);
+  const def = btf.readUInt32LE(offsets[v] + 8); // the var's struct
+  if (kindOf(def) !== KIND.struct) throw new Error(`map ${name}: not a struct definition`);
+  const vlen = btf.readUInt32LE(offsets[def - 1] + 4) & 0xffff;
+  for (let i = 0; i < vlen; i++) {
+    const m = offsets[def - 1] + 12 + i * 12;
+    if (str(btf.readUInt32LE(m)) !== 'type') continue;
+    const ptr = btf.readUInt32LE(m + 4);
+    const arr = btf.readUInt32LE(offsets[ptr - 1] + 8);
+    if (kindOf(ptr) !== KIND.ptr || kindOf(arr) !== KIND.array) break;
+    btf.writeUInt32LE(type, offsets[arr - 1] + 12 + 8); // btf_array { type, index_type, nelems }
+    return copy;
+  }
+  throw new Error(`map ${name}: no __uint(type, ...)`);
+}

@@ -13,7 +13,7 @@ import { CLOSED, NOT_LOADED } from '../errors/state';
 import { makeGlobals, type Globals } from './globals';
 import { INTERNAL } from '../base/internal';
 import { Link, nativeLinkOf, swapNativeLink } from './link';
-import { BpfMap, checkMapMemory, innerMapShapes, refineMapLoadError, type MapShape } from './map';
+import { BpfMap, checkMapDefinitions, checkMapMemory, innerMapShapes, refineMapLoadError, type MapShape } from './map';
 import { addon, type NativeLink, type NativeMap, type NativeObject, type NativeProgram } from '../base/native';
 import { attachBySection, Program, type LinkRecipe } from './program';
 
@@ -302,6 +302,8 @@ export class BpfObject implements Disposable {
     const trace: { stack?: string } = {};
     Error.captureStackTrace(trace, BpfObject.prototype.load);
     this.#validateBtf(); // libbpf's CO-RE relocation never returns on some malformed BTF
+    const own = this.#objectBtf();
+    if (own) checkMapDefinitions(own); // a struct_ops map in .maps crashed libbpf's load
     if (this.#maxMapMemory !== undefined) this.#checkMapMemory(this.#maxMapMemory);
     try {
       const started = process.hrtime.bigint();

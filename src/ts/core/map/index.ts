@@ -7,3 +7,4 @@ export { MapMemory } from './memory';
 export { RawMap } from './raw';
 export { refineMapLoadError } from './load-hints';
 export { checkMapMemory, innerMapShapes, type MapShape } from './memory-limit';
+export { checkMapDefinitions } from './definitions';
