@@ -125,6 +125,12 @@ export interface LineProgram {
   compDir?: string;
 }
 
+/** Longer prefixes of compressed sections (Infinity: all of it). */
+interface MoreBytes {
+  info?: (length: number) => Uint8Array;
+  abbrev?: (length: number) => Uint8Array;
+}
+
 interface UnitInfo {
   stmtList?: number;
   compDir?: string | number;
@@ -182,10 +188,12 @@ class UnitFunctions {
 export class FunctionTable {
   readonly #s: Sections;
   readonly #le: boolean;
-  /** Offsets of the units in .debug_info, ascending. */
-  readonly #unitStarts: number[] = [];
-  readonly #unitSizes: (4 | 8)[] = [];
-  readonly #unitEnds: number[] = [];
+  /** Offsets of all units in .debug_info, ascending (read when first needed: it inflates all of .debug_info). */
+  #unitList: number[] | undefined;
+  /** Units' end and offset size, by start. */
+  readonly #headers = new Map<number, { end: number; offsetSize: 4 | 8 } | null>();
+  /** More of a compressed section than was inflated so far (see ElfFile.sectionPrefix). */
+  readonly #more: MoreBytes;
   readonly #units = new Map<number, UnitFunctions>();
   readonly #inlines = new Map<number, UnitInlines | null>();
   readonly #stmtLists = new Map<number, number>();
@@ -199,21 +207,92 @@ export class FunctionTable {
   #arUnit = new Float64Array(0);
   #all: UnitFunctions | undefined;
 
-  private constructor(s: Sections, littleEndian: boolean) {
+  private constructor(s: Sections, littleEndian: boolean, more: MoreBytes = {}) {
     this.#s = s;
     this.#le = littleEndian;
-    const r = new ByteReader(s.info, littleEndian);
+    this.#more = more;
+  }
+
+  /** .debug_info up to at least `end` (all of it for Infinity). */
+  #info(end: number): Uint8Array {
+    if (this.#s.info.length < end && this.#more.info) this.#s.info = this.#more.info(end);
+    return this.#s.info;
+  }
+
+  /** Every unit's start (the whole of .debug_info is read for it). */
+  #allUnits(): number[] {
+    if (this.#unitList) return this.#unitList;
+    const list: number[] = [];
+    const r = new ByteReader(this.#info(Infinity), this.#le);
     while (r.remaining > 0) {
       const start = r.offset;
       try {
         const { length, offsetSize } = r.initialLength();
         r.skip(length);
-        this.#unitStarts.push(start);
-        this.#unitSizes.push(offsetSize);
-        this.#unitEnds.push(r.offset);
+        list.push(start);
+        this.#headers.set(start, { end: r.offset, offsetSize });
       } catch {
         break;
       }
+    }
+    return (this.#unitList = list);
+  }
+
+  /** The unit at `start`: its end and offset size, reading only as far into .debug_info as it. */
+  #header(start: number): { end: number; offsetSize: 4 | 8 } | undefined {
+    let h = this.#headers.get(start);
+    if (h === undefined) {
+      h = null;
+      const head = this.#info(start + 12);
+      if (start >= 0 && start + 4 <= head.length) {
+        const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+        const first = view.getUint32(start, this.#le);
+        let end: number | undefined;
+        let offsetSize: 4 | 8 = 4;
+        if (first === 0xffffffff && start + 12 <= head.length) {
+          const a = view.getUint32(start + 4, this.#le);
+          const b = view.getUint32(start + 8, this.#le);
+          end = start + 12 + (this.#le ? b * TWO32 + a : a * TWO32 + b);
+          offsetSize = 8;
+        } else if (first < 0xfffffff0) {
+          end = start + 4 + first;
+        }
+        if (end !== undefined && this.#info(end).length >= end) h = { end, offsetSize };
+      }
+      this.#headers.set(start, h);
+    }
+    return h ?? undefined;
+  }
+
+  /**
+   * Reads one unit (see parseUnit), its abbreviation table read first from as little of a
+   * compressed .debug_abbrev as holds it. Throws for a malformed unit.
+   */
+  #readUnit(start: number, pending: { lo: number; hi: number; die: number }[], unitInfo: UnitInfo, inl?: UnitInlines): void {
+    const h = this.#header(start);
+    if (!h) return;
+    const r = new ByteReader(this.#s.info, this.#le, start, h.end);
+    r.initialLength();
+    const version = r.u16();
+    if (version >= 2 && version <= 5) {
+      const at = new ByteReader(r.bytes, r.littleEndian, r.offset, r.end);
+      if (version >= 5) at.skip(2);
+      const abbrevOffset = at.sectionOffset(h.offsetSize);
+      if (!this.#abbrevs.has(abbrevOffset)) this.#abbrevs.set(abbrevOffset, this.#abbrevTable(abbrevOffset));
+    }
+    r.offset -= 2;
+    parseUnit(r, start, h.offsetSize, this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo, inl);
+  }
+
+  #abbrevTable(offset: number): Map<number, Abbrev> {
+    // Tables are a few KB: 64 KB past the offset nearly always holds one; else all.
+    if (this.#more.abbrev && this.#s.abbrev.length < offset + 65536) this.#s.abbrev = this.#more.abbrev(offset + 65536);
+    try {
+      return readAbbrevs(this.#s.abbrev, offset, this.#le);
+    } catch (e) {
+      if (!this.#more.abbrev) throw e;
+      this.#s.abbrev = this.#more.abbrev(Infinity);
+      return readAbbrevs(this.#s.abbrev, offset, this.#le);
     }
   }
 
@@ -232,16 +311,14 @@ export class FunctionTable {
 
   #unitRanges(): { lo: number; hi: number; unit: number }[] {
     const out: { lo: number; hi: number; unit: number }[] = [];
-    for (let k = 0; k < this.#unitStarts.length; k++) {
-      const start = this.#unitStarts[k];
+    for (const start of this.#allUnits()) {
       const unitInfo: UnitInfo = { rootSpans: [] };
       try {
-        const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
-        r.initialLength();
-        parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, [], unitInfo);
+        this.#readUnit(start, [], unitInfo);
       } catch {
         continue;
       }
+      this.#rootRead(start, unitInfo);
       for (const [lo, hi] of unitInfo.rootSpans!) if (hi > lo) out.push({ lo, hi, unit: start });
     }
     return out;
@@ -253,13 +330,20 @@ export class FunctionTable {
       const s = src.elf.section(name);
       return s && s.size > 0 ? src.sectionData(s) : undefined;
     };
-    const info = get('.debug_info');
-    const abbrev = get('.debug_abbrev');
-    if (!info || !abbrev) return undefined;
+    // .debug_info and .debug_abbrev as far as the units asked for (when compressed).
+    const infoSection = src.elf.section('.debug_info');
+    const abbrevSection = src.elf.section('.debug_abbrev');
+    if (!infoSection?.size || !abbrevSection?.size) return undefined;
+    const info = src.sectionPrefix(infoSection, 0);
+    const abbrev = src.sectionPrefix(abbrevSection, 0);
+    const more = {
+      info: (n: number) => (n === Infinity ? src.sectionData(infoSection) : src.sectionPrefix(infoSection, n)),
+      abbrev: (n: number) => (n === Infinity ? src.sectionData(abbrevSection) : src.sectionPrefix(abbrevSection, n)),
+    };
     return new FunctionTable({
       info, abbrev, str: get('.debug_str'), lineStr: get('.debug_line_str'), strOffsets: get('.debug_str_offsets'),
       addr: get('.debug_addr'), ranges: get('.debug_ranges'), rnglists: get('.debug_rnglists'), aranges: get('.debug_aranges'),
-    }, src.elf.littleEndian);
+    }, src.elf.littleEndian, more);
   }
 
   static parse(s: Sections, littleEndian = true): FunctionTable {
@@ -284,8 +368,24 @@ export class FunctionTable {
   lineProgramFor(address: number): LineProgram | undefined {
     const unit = this.#unitFor(address);
     if (unit === undefined) return undefined;
-    this.#unit(unit);
+    if (!this.#stmtLists.has(unit) && !this.#units.has(unit)) {
+      // The unit's root DIE only: its DW_AT_stmt_list and DW_AT_comp_dir.
+      const unitInfo: UnitInfo = { rootSpans: [] };
+      try {
+        this.#readUnit(unit, [], unitInfo);
+      } catch {
+        return undefined;
+      }
+      this.#rootRead(unit, unitInfo);
+    }
     return this.#lineProgram(unit);
+  }
+
+  /** Keeps what a unit's root DIE said (its line program and compilation directory). */
+  #rootRead(unit: number, unitInfo: UnitInfo): void {
+    if (unitInfo.stmtList !== undefined) this.#stmtLists.set(unit, unitInfo.stmtList);
+    const dir = typeof unitInfo.compDir === 'number' ? cstrAt(unitInfo.compDir % 2 ? this.#s.lineStr : this.#s.str, Math.floor(unitInfo.compDir / 2)) : unitInfo.compDir;
+    if (dir !== undefined) this.#compDirs.set(unit, dir);
   }
 
   #lineProgram(unit: number): LineProgram | undefined {
@@ -326,20 +426,17 @@ export class FunctionTable {
   /** The unit holding a DIE offset. */
   #unitOf(die: number): number | undefined {
     let unit: number | undefined;
-    for (const u of this.#unitStarts) if (u <= die) unit = u;
+    for (const u of this.#allUnits()) if (u <= die) unit = u;
     return unit;
   }
 
   #unitInlines(start: number): UnitInlines | undefined {
     let inl = this.#inlines.get(start);
     if (inl === undefined) {
-      const k = this.#unitStarts.indexOf(start);
-      inl = k < 0 ? null : new UnitInlines();
+      inl = this.#header(start) ? new UnitInlines() : null;
       if (inl) {
         try {
-          const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
-          r.initialLength();
-          parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, [], {}, inl);
+          this.#readUnit(start, [], {}, inl);
         } catch {
           // a malformed unit: the nodes read before stay
         }
@@ -381,7 +478,7 @@ export class FunctionTable {
   #everything(): UnitFunctions {
     if (!this.#all) {
       const pending: { lo: number; hi: number; die: number }[] = [];
-      for (const start of this.#unitStarts) {
+      for (const start of this.#allUnits()) {
         const fns = this.#unit(start);
         for (let i = 0; i < fns.lo.length; i++) pending.push({ lo: fns.lo[i], hi: fns.hi[i], die: fns.die[i] });
       }
@@ -391,16 +488,10 @@ export class FunctionTable {
   }
 
   #parse(start: number, pending: { lo: number; hi: number; die: number }[]): void {
-    const k = this.#unitStarts.indexOf(start);
-    if (k < 0) return;
-    const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
+    const unitInfo: UnitInfo = {};
     try {
-      r.initialLength();
-      const unitInfo: UnitInfo = {};
-      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo);
-      if (unitInfo.stmtList !== undefined) this.#stmtLists.set(start, unitInfo.stmtList);
-      const dir = typeof unitInfo.compDir === 'number' ? cstrAt(unitInfo.compDir % 2 ? this.#s.lineStr : this.#s.str, Math.floor(unitInfo.compDir / 2)) : unitInfo.compDir;
-      if (dir !== undefined) this.#compDirs.set(start, dir);
+      this.#readUnit(start, pending, unitInfo);
+      this.#rootRead(start, unitInfo);
     } catch {
       // a malformed unit: what was read before stays
     }
@@ -415,7 +506,7 @@ export class FunctionTable {
       if (!d) {
         // a DIE of a unit not read yet (DW_FORM_ref_addr)
         let unit: number | undefined;
-        for (const u of this.#unitStarts) if (u <= o) unit = u;
+        for (const u of this.#allUnits()) if (u <= o) unit = u;
         if (unit === undefined || this.#units.has(unit)) break;
         this.#unit(unit);
         d = this.#names.get(o);
@@ -445,6 +536,19 @@ function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; 
       const align = 2 * addressSize;
       const pad = (align - ((set.offset - setStart) % align)) % align;
       set.skip(pad);
+      if (addressSize === 8) {
+        // The common case read straight from a DataView (a library has thousands of ranges).
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const [a, b] = le ? [0, 4] : [4, 0];
+        let p = set.offset;
+        for (; p + 16 <= set.end; p += 16) {
+          const lo = view.getUint32(p + b, le) * TWO32 + view.getUint32(p + a, le);
+          const len = view.getUint32(p + 8 + b, le) * TWO32 + view.getUint32(p + 8 + a, le);
+          if (lo === 0 && len === 0) break;
+          if (len > 0) out.push({ lo, hi: lo + len, unit });
+        }
+        continue;
+      }
       while (set.remaining >= 2 * addressSize) {
         const lo = readAddr(set, addressSize);
         const len = readAddr(set, addressSize);

@@ -146,13 +146,33 @@ export class LineTable {
     return i === undefined ? undefined : this.#files[i];
   }
 
-  /** The sections a unit's line program reads, for parseUnitAt(). */
-  static sectionsOf(src: ElfSource): { bytes: Uint8Array; strings: StringSections } | undefined {
+  /**
+   * The sections a unit's line program reads, for parseUnitAt(): `bytes(end)` gives at
+   * least the first `end` bytes of .debug_line (a compressed one is inflated only that far).
+   */
+  static sectionsOf(src: ElfSource): { bytes: (end: number) => Uint8Array; strings: StringSections } | undefined {
     const section = src.elf.section('.debug_line');
     if (!section || section.size === 0) return undefined;
     const lineStr = src.elf.section('.debug_line_str');
     const str = src.elf.section('.debug_str');
-    return { bytes: src.sectionData(section), strings: { lineStr: lineStr && src.sectionData(lineStr), str: str && src.sectionData(str) } };
+    return { bytes: (end) => src.sectionPrefix(section, end), strings: { lineStr: lineStr && src.sectionData(lineStr), str: str && src.sectionData(str) } };
+  }
+
+  /** The line table of the unit at `offset`, reading .debug_line only as far as that unit. */
+  static unitFrom(sections: NonNullable<ReturnType<typeof LineTable.sectionsOf>>, offset: number, littleEndian: boolean, compDir?: string): LineTable {
+    const head = sections.bytes(offset + 12);
+    let end = offset + 12;
+    if (offset + 4 <= head.length) {
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      const first = view.getUint32(offset, littleEndian);
+      if (first < 0xfffffff0) end = offset + 4 + first;
+      else if (first === 0xffffffff && offset + 12 <= head.length) {
+        const a = view.getUint32(offset + 4, littleEndian);
+        const b = view.getUint32(offset + 8, littleEndian);
+        end = offset + 12 + (littleEndian ? b * TWO32 + a : a * TWO32 + b);
+      }
+    }
+    return LineTable.parseUnitAt(sections.bytes(end), offset, sections.strings, littleEndian, compDir);
   }
 
   get rowCount(): number {

@@ -33,7 +33,7 @@ export interface Resolved {
 export class ElfModule {
   readonly buildId: string | undefined;
   readonly #src: ElfSource;
-  readonly #symbols: ElfSymbolTable;
+  #symbolTable: ElfSymbolTable | undefined;
   readonly #loads: { offset: number; vaddr: number; filesz: number }[];
   readonly #path: string;
   #debug: ElfModule | null | undefined;
@@ -50,12 +50,16 @@ export class ElfModule {
     this.#src = src;
     this.#debugFileSymbols = debugFileSymbols;
     this.#path = filePath;
-    this.#symbols = safe(() => ElfSymbolTable.fromElf(src)) ?? ElfSymbolTable.empty();
     this.buildId = safe(() => buildId(src));
     this.#loads = src.elf.programHeaders
       .filter((p) => p.type === PT_LOAD)
       .map((p) => ({ offset: p.offset, vaddr: Number(p.vaddr), filesz: p.filesz, x: (p.flags & PF_X) !== 0 }))
       .sort((a, b) => Number(b.x) - Number(a.x)); // executable segments first
+  }
+
+  /** The symbol table, read when first needed (a debug file's only when its symbols are asked for). */
+  get #symbols(): ElfSymbolTable {
+    return (this.#symbolTable ??= safe(() => ElfSymbolTable.fromElf(this.#src)) ?? ElfSymbolTable.empty());
   }
 
   /** An ELF image already in memory (the vDSO). */
@@ -96,10 +100,11 @@ export class ElfModule {
    */
   resolve(vaddr: number, lines: boolean, inlines = false): Resolved {
     const out: Resolved = {};
-    const i = this.#symbols.find(vaddr);
+    const symbols = this.#symbolTable ?? this.#symbols;
+    const i = symbols.find(vaddr);
     if (i >= 0) {
-      out.name = this.#symbols.name(i);
-      out.offset = vaddr - this.#symbols.start(i);
+      out.name = symbols.name(i);
+      out.offset = vaddr - symbols.start(i);
     } else {
       const f = this.#functionTable()?.lookup(vaddr);
       if (f) {
@@ -193,7 +198,7 @@ export class ElfModule {
       const src = this.#functionsSrc;
       if (this.#lineSections === undefined) this.#lineSections = safe(() => LineTable.sectionsOf(src)) ?? null;
       const sections = this.#lineSections;
-      table = sections ? LineTable.parseUnitAt(sections.bytes, offset, sections.strings, src.elf.littleEndian, compDir) : null;
+      table = sections ? safe(() => LineTable.unitFrom(sections, offset, src.elf.littleEndian, compDir)) ?? null : null;
       this.#unitLineTables.set(offset, table);
     }
     return table ?? undefined;
