@@ -303,10 +303,20 @@ export class FunctionTable {
   #aranges(): Float64Array {
     if (this.#arLo) return this.#arLo;
     const ar = this.#s.aranges ? readAranges(this.#s.aranges, this.#le) : this.#unitRanges();
-    ar.sort((x, y) => x.lo - y.lo);
-    this.#arHi = Float64Array.from(ar, (x) => x.hi);
-    this.#arUnit = Float64Array.from(ar, (x) => x.unit);
-    return (this.#arLo = Float64Array.from(ar, (x) => x.lo));
+    const n = ar.length;
+    const lo = new Float64Array(n);
+    for (let i = 0; i < n; i++) lo[i] = ar[i].lo;
+    const order = orderByStart(lo);
+    const sortedLo = new Float64Array(n);
+    this.#arHi = new Float64Array(n);
+    this.#arUnit = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const x = ar[order[j]];
+      sortedLo[j] = x.lo;
+      this.#arHi[j] = x.hi;
+      this.#arUnit[j] = x.unit;
+    }
+    return (this.#arLo = sortedLo);
   }
 
   #unitRanges(): { lo: number; hi: number; unit: number }[] {
@@ -519,6 +529,27 @@ export class FunctionTable {
     const v = linkage ?? name;
     return typeof v === 'number' ? cstrAt(v % 2 ? this.#s.lineStr : this.#s.str, Math.floor(v / 2)) : v;
   }
+}
+
+/**
+ * Indices of `starts` in ascending order: where start * 2^bits + index stays exact (user
+ * space), one native sort of packed keys; else a comparator sort.
+ */
+function orderByStart(starts: Float64Array): Uint32Array {
+  const n = starts.length;
+  const order = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
+  const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
+  if (max * scale + scale < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
+    keys.sort();
+    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => starts[a] - starts[b] || a - b);
 }
 
 function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; unit: number }[] {

@@ -173,7 +173,9 @@ export class ElfFile {
       if (chdr + take >= raw.length) return this.sectionData(which);
       let out: Buffer;
       try {
-        out = zlib.inflateSync(raw.subarray(chdr, chdr + take), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(size, 1) });
+        // One output chunk of about the size wanted: no concatenation of 16 KB chunks.
+        const chunkSize = Math.min(size, Math.max(length + 65536, zlib.constants.Z_MIN_CHUNK));
+        out = zlib.inflateSync(raw.subarray(chdr, chdr + take), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(size, 1), chunkSize });
       } catch {
         return this.sectionData(which); // the whole section says what is wrong
       }
@@ -212,7 +214,7 @@ export class ElfFile {
     try {
       // Loaded here: the runtime entry reads ELF files (DWARF types) but must not load zlib for it.
       const zlib = require('node:zlib') as typeof Zlib;
-      out = zlib.inflateSync(raw.subarray(chdr), { maxOutputLength: Math.max(size, 1) });
+      out = zlib.inflateSync(raw.subarray(chdr), { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, zlib.constants.Z_MIN_CHUNK) });
     } catch (e) {
       fail(`section ${s.name}: does not inflate (${(e as Error).message})`);
     }
