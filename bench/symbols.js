@@ -295,10 +295,6 @@ async function main(args) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-bench-symbols-'));
   log(`symbols: ${n} addresses per target, ${rounds} rounds, ${pin.note}; llvm-symbolizer: ${llvm}`);
   const results = [];
-  const floor = [];
-  for (let r = 0; r < rounds; r++) floor.push(await timeNodeFloor(pin.prefix));
-  const nodeFloorMs = common.median(floor);
-  log(`a bare node process (spawn -> first line): ${nodeFloorMs.toFixed(0)} ms`);
   try {
     const targets = [['libc', LIBC], ['node', fs.realpathSync(process.execPath)]];
     for (const [name, file] of targets) {
@@ -306,18 +302,21 @@ async function main(args) {
       const addrsFile = path.join(tmp, `${name}.txt`);
       fs.writeFileSync(addrsFile, hexLines(addrs));
       const input = { first: hexLines(addrs), rest: hexLines(addrs) };
-      const rows = { llvm: [], a2l: [], names: [], lines: [] };
+      const rows = { llvm: [], a2l: [], names: [], lines: [], floor: [] };
       let last;
       for (let r = 0; r < rounds; r++) {
         const l = await timeStreaming(pin.prefix, llvm, [`--obj=${file}`, '--no-demangle'], input, n, llvmParse);
         rows.llvm.push(l);
         rows.names.push(await timeOurs(pin.prefix, name, file, addrsFile, n, false));
         rows.lines.push(await timeOurs(pin.prefix, name, file, addrsFile, n, true));
+        // in every round, beside the others: the machine's load moves all of them alike
+        rows.floor.push(await timeNodeFloor(pin.prefix));
         // addr2line is slow on node (a linear search per address): timed on the first a2lN only.
         if (r === 0) rows.a2l.push({ ...(await timeStreaming(pin.prefix, 'addr2line', ['-f', '-e', file], { first: hexLines(addrs.subarray(0, a2lN)), rest: hexLines(addrs.subarray(0, a2lN)) }, a2lN, addr2lineParse)) });
         last = { llvm: l, names: rows.names[r], lines: rows.lines[r] };
       }
       const med = (xs, k) => common.median(xs.map((x) => x[k]));
+      const nodeFloorMs = common.median(rows.floor);
       const rate = (ms) => (n * 1000) / ms;
       const diffs = compareNames(addrs, last.names.answers, last.llvm.answers);
       const lineCmp = compareLines(last.lines.answers, last.llvm.answers);
