@@ -202,6 +202,19 @@ function hexLines(addrs) {
   return s;
 }
 
+/** What bounds our cold start from below: a bare node process, spawn -> its first line. */
+function timeNodeFloor(prefix) {
+  return new Promise((resolve, reject) => {
+    const [c, ...rest] = [...prefix, process.execPath, '-e', 'process.stdout.write("x\\n")'];
+    const t0 = performance.now();
+    const p = spawn(c, rest, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let at = 0;
+    p.stdout.once('data', () => (at = performance.now()));
+    p.on('error', reject);
+    p.on('close', () => resolve(at - t0));
+  });
+}
+
 /** One worker run of the Symbolizer, timed from outside like the others. */
 function timeOurs(prefix, target, file, addrsFile, n, lines) {
   return new Promise((resolve, reject) => {
@@ -289,18 +302,21 @@ async function main(args) {
       const addrsFile = path.join(tmp, `${name}.txt`);
       fs.writeFileSync(addrsFile, hexLines(addrs));
       const input = { first: hexLines(addrs), rest: hexLines(addrs) };
-      const rows = { llvm: [], a2l: [], names: [], lines: [] };
+      const rows = { llvm: [], a2l: [], names: [], lines: [], floor: [] };
       let last;
       for (let r = 0; r < rounds; r++) {
         const l = await timeStreaming(pin.prefix, llvm, [`--obj=${file}`, '--no-demangle'], input, n, llvmParse);
         rows.llvm.push(l);
         rows.names.push(await timeOurs(pin.prefix, name, file, addrsFile, n, false));
         rows.lines.push(await timeOurs(pin.prefix, name, file, addrsFile, n, true));
+        // in every round, beside the others: the machine's load moves all of them alike
+        rows.floor.push(await timeNodeFloor(pin.prefix));
         // addr2line is slow on node (a linear search per address): timed on the first a2lN only.
         if (r === 0) rows.a2l.push({ ...(await timeStreaming(pin.prefix, 'addr2line', ['-f', '-e', file], { first: hexLines(addrs.subarray(0, a2lN)), rest: hexLines(addrs.subarray(0, a2lN)) }, a2lN, addr2lineParse)) });
         last = { llvm: l, names: rows.names[r], lines: rows.lines[r] };
       }
       const med = (xs, k) => common.median(xs.map((x) => x[k]));
+      const nodeFloorMs = common.median(rows.floor);
       const rate = (ms) => (n * 1000) / ms;
       const diffs = compareNames(addrs, last.names.answers, last.llvm.answers);
       const lineCmp = compareLines(last.lines.answers, last.llvm.answers);
@@ -321,11 +337,13 @@ async function main(args) {
         disagreements: diffs,
         addr2lineNameAgreement: 1 - a2lDiffs.length / a2lN,
         lineAgreement: lineCmp.both ? lineCmp.same / lineCmp.both : NaN,
+        nodeFloorMs,
       };
       results.push(res);
       log(`\n${name} (${file})`);
       log(`  warm addresses/s: llvm-symbolizer ${common.fmtRate(rate(res.llvm.warmMs))}, addr2line ${common.fmtRate(rate(res.addr2line.warmMs))}, ours names ${common.fmtRate(rate(res.names.warmMs))} (${common.fmtRatio(res.llvm.warmMs / res.names.warmMs)} of llvm), ours file:line ${common.fmtRate(rate(res.lines.warmMs))} (${common.fmtRatio(res.llvm.warmMs / res.lines.warmMs)})`);
       log(`  cold start (spawn -> first answer): llvm-symbolizer ${res.llvm.firstMs.toFixed(0)} ms, addr2line ${res.addr2line.firstMs.toFixed(0)} ms, ours names ${res.names.firstMs.toFixed(0)} ms (${common.fmtRatio(res.names.firstMs / res.llvm.firstMs)} of llvm's time), ours file:line ${res.lines.firstMs.toFixed(0)} ms (${common.fmtRatio(res.lines.firstMs / res.llvm.firstMs)})`);
+      log(`  bound: a bare node process alone takes ${common.fmtRatio(nodeFloorMs / res.llvm.firstMs)} of llvm-symbolizer's cold start (${nodeFloorMs.toFixed(0)} vs ${res.llvm.firstMs.toFixed(0)} ms)`);
       log(`  our cold start, split: node starts ${res.startup.nodeMs.toFixed(0)} ms, require('node-libbpf') ${res.startup.loadMs.toFixed(0)} ms, Symbolizer to its first answer ${res.startup.firstMs.toFixed(0)} ms names / ${res.startupLines.firstMs.toFixed(0)} ms file:line`);
       log(`  cold, all ${n} once: llvm-symbolizer ${res.llvm.coldMs.toFixed(0)} ms, addr2line ${res.addr2line.coldMs.toFixed(0)} ms, ours names ${res.names.coldMs.toFixed(0)} ms (${common.fmtRatio(res.names.coldMs / res.llvm.coldMs)}), ours file:line ${res.lines.coldMs.toFixed(0)} ms (${common.fmtRatio(res.lines.coldMs / res.llvm.coldMs)})`);
       log(`  names agree with llvm-symbolizer: ${(100 * res.nameAgreement).toFixed(3)}% (${diffs.length} differ); with addr2line: ${(100 * res.addr2lineNameAgreement).toFixed(3)}%; file:line agree: ${(100 * res.lineAgreement).toFixed(3)}% of ${lineCmp.both} llvm gave`);

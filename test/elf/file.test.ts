@@ -106,6 +106,26 @@ describe.each([[64, true], [64, false], [32, true], [32, false]] as const)('ElfF
     expect(elf.sectionData('.zdata').equals(payload)).toBe(true);
   });
 
+  test('sectionPrefix() inflates a compressed section only as far as asked, and gives a true prefix', () => {
+    // 4 MB of varied bytes: a prefix of a few hundred KB inflates from a part of the stream.
+    const big = Buffer.alloc(4 << 20);
+    for (let i = 0, x = 1; i < big.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      big[i] = i % 64 < 40 ? (x >>> 24) & 0x0f : i & 0xff;
+    }
+    const e = ElfFile.parse(synthElf(bits, le, [{ name: '.data', data: payload }, { name: '.zbig', flags: SHF_COMPRESSED, data: compressed(bits, le, big) }]));
+    const head = e.sectionPrefix('.zbig', 300000);
+    expect(head.length).toBeGreaterThanOrEqual(300000);
+    expect(head.length).toBeLessThan(big.length);
+    expect(head.equals(big.subarray(0, head.length))).toBe(true);
+    const more = e.sectionPrefix('.zbig', head.length + 1);
+    expect(more.length).toBeGreaterThan(head.length);
+    expect(more.equals(big.subarray(0, more.length))).toBe(true);
+    expect(e.sectionPrefix('.zbig', 4 << 20).equals(big)).toBe(true); // all of it
+    expect(e.sectionPrefix('.zbig', 10).equals(big)).toBe(true); // once whole, whole
+    expect(e.sectionPrefix('.data', 3).equals(payload)).toBe(true); // not compressed: all of it
+  });
+
   test('a compressed section that lies about its size, or does not inflate, is an ElfFormatError', () => {
     const bad = compressed(bits, le, payload);
     bad[bad.length - 3] ^= 0xff;

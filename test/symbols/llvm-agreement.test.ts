@@ -63,3 +63,25 @@ test('libc: file:line agree with llvm-symbolizer where it gives one', async () =
   });
   expect(compared).toBeGreaterThan(400);
 }, 120000);
+
+test('libc: inlined frames agree with llvm-symbolizer --inlining', async () => {
+  const addresses = sample(LIBC, 1000);
+  const out = execFileSync(LLVM_SYMBOLIZER, [`--obj=${LIBC}`, '--no-demangle', '--inlining'], {
+    input: addresses.map((a) => `0x${a.toString(16)}`).join('\n'),
+  }).toString().split('\n\n');
+  const ours = await new Symbolizer({ inlines: true }).symbolize(addresses, { file: LIBC });
+  let inlined = 0;
+  const differ: string[] = [];
+  addresses.forEach((a, i) => {
+    // llvm's frames, innermost first: ours[i].inlined[k] is its frame k with frame k+1's position (the call site).
+    const l = out[i].split('\n');
+    const frames: { name: string; at: string }[] = [];
+    for (let k = 0; k + 1 < l.length; k += 2) frames.push({ name: l[k], at: l[k + 1].replace(/:\d+$/, '') });
+    const theirs = frames.slice(0, -1).map((f, k) => `${f.name}@${frames[k + 1].at}`);
+    const mine = (ours[i].inlined ?? []).map((f) => `${f.name}@${f.file ?? '??'}:${f.line ?? 0}`);
+    if (theirs.length > 0) inlined++;
+    if (mine.join(' ') !== theirs.join(' ')) differ.push(`0x${a.toString(16)}: ${mine.join(' ')} vs ${theirs.join(' ')}`);
+  });
+  expect(differ).toEqual([]);
+  expect(inlined).toBeGreaterThan(100);
+}, 120000);

@@ -20,7 +20,7 @@ function nmAddress(file: string, name: string): number {
 
 /** Where a process mapped a file at offset 0 (the load base of a PIE). */
 function loadBase(pid: number, file: string): number {
-  const real = fs.realpathSync(file);
+  const real = fs.existsSync(file) ? fs.realpathSync(file) : file; // (a path only the process sees: as is)
   const line = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').find((l) => l.endsWith(real) && l.split(/\s+/)[2] === '00000000');
   if (!line) throw new Error(`${real} not mapped by ${pid}`);
   return parseInt(line.split('-')[0], 16);
@@ -74,6 +74,36 @@ describe('Symbolizer: user space', () => {
     expect(fs.readFileSync(`/proc/${child.pid}/maps`, 'utf8')).toContain(`${copy} (deleted)`);
     const [frame] = await new Symbolizer().symbolize([BigInt(base + add + 1)], { pid: child.pid! });
     expect(frame).toMatchObject({ name: 'nlb_target_add', offset: 1, module: copy });
+  });
+
+  test("a container's binary, visible only in the process's own mount namespace, is read through /proc/PID/root", async () => {
+    // The process runs a stripped copy from a tmpfs mounted in a mount namespace of its
+    // own (unshare -m), with its debug file beside it: neither is on the host's path, and
+    // the debug file is found only through /proc/PID/root (map_files gives the binary alone).
+    const staged = tmpCopy(targetBinary());
+    const nowMs = nmAddress(staged, 'now_ms'); // static: named only by the debug file's DWARF
+    execFileSync('objcopy', ['--only-keep-debug', staged, `${staged}.debug`]);
+    execFileSync('strip', ['--strip-all', staged]);
+    execFileSync('objcopy', ['--add-gnu-debuglink=uprobe_target.debug', staged], { cwd: path.dirname(staged) });
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-sym-ns-')));
+    cleanup(() => fs.rmSync(root, { recursive: true, force: true }));
+    const bin = path.join(root, 'uprobe_target');
+    const script = `mount -t tmpfs nlb-sym "${root}" && cp "${staged}" "${staged}.debug" "${root}/" && exec "${bin}"`;
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanup(() => child.kill('SIGKILL'));
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve); // "ready"
+      child.once('exit', (code) => reject(new Error(`unshare exited ${code}`)));
+    });
+    fs.rmSync(staged);
+    fs.rmSync(`${staged}.debug`);
+    expect(fs.existsSync(bin)).toBe(false); // not on the host's path
+    expect(fs.existsSync(`/proc/${child.pid}/root${bin}`)).toBe(true);
+    const base = loadBase(child.pid!, bin);
+    const [frame] = await new Symbolizer().symbolize([BigInt(base + nowMs + 4)], { pid: child.pid! });
+    expect(frame).toMatchObject({ name: 'now_ms', offset: 4, module: bin });
+    expect(path.basename(frame.file!)).toBe('uprobe_target.c');
+    expect(frame.line).toBe(sourceLine('static double now_ms(void)') + 1);
   });
 
   test('normalize() gives file, build ID and file offset; symbolize({ file, offsets }) names them later', async () => {

@@ -11,11 +11,15 @@ import type { ElfSource } from '../elf/lazy-file';
 import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm } from './reader';
 
 const DW_TAG_subprogram = 0x2e;
+const DW_TAG_inlined_subroutine = 0x1d;
 const DW_AT_name = 0x03;
 const DW_AT_stmt_list = 0x10;
+const DW_AT_comp_dir = 0x1b;
 const DW_AT_low_pc = 0x11;
 const DW_AT_high_pc = 0x12;
 const DW_AT_abstract_origin = 0x31;
+const DW_AT_call_file = 0x58;
+const DW_AT_call_line = 0x59;
 const DW_AT_declaration = 0x3c;
 const DW_AT_specification = 0x47;
 const DW_AT_ranges = 0x55;
@@ -31,7 +35,7 @@ const TWO32 = 2 ** 32;
 const WANTED = new Set([
   DW_AT_name, DW_AT_low_pc, DW_AT_high_pc, DW_AT_abstract_origin, DW_AT_declaration, DW_AT_specification, DW_AT_ranges,
   DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_str_offsets_base, DW_AT_addr_base, DW_AT_rnglists_base,
-  DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_stmt_list,
+  DW_AT_GNU_addr_base, DW_AT_GNU_ranges_base, DW_AT_stmt_list, DW_AT_call_file, DW_AT_call_line, DW_AT_comp_dir,
 ]);
 
 interface Abbrev {
@@ -61,6 +65,84 @@ interface DieName {
   linkage?: string | number;
   name?: string | number;
   ref?: number;
+}
+
+/**
+ * The scopes of one unit that inline code: subprograms with code and the
+ * DW_TAG_inlined_subroutine DIEs inside them (nodes in DIE order, so a node's descendants
+ * follow it), and the inlined ones' address ranges (entries, in node order).
+ */
+class UnitInlines {
+  /** Enclosing subprogram or inlined node, -1 for none. */
+  readonly parent: number[] = [];
+  /** The inlined function's DIE (DW_AT_abstract_origin), -1 when unknown. */
+  readonly origin: number[] = [];
+  readonly callFile: number[] = [];
+  readonly callLine: number[] = [];
+  /** The node's own and its descendants' entries: [entryStart, entryEnd). */
+  readonly entryStart: number[] = [];
+  readonly entryEnd: number[] = [];
+  readonly lo: number[] = [];
+  readonly hi: number[] = [];
+  readonly node: number[] = [];
+  /** Subprogram DIE offset -> its node. */
+  readonly byDie = new Map<number, number>();
+
+  add(parent: number, origin: number, callFile: number, callLine: number): number {
+    this.parent.push(parent);
+    this.origin.push(origin);
+    this.callFile.push(callFile);
+    this.callLine.push(callLine);
+    this.entryStart.push(this.lo.length);
+    this.entryEnd.push(-1);
+    return this.parent.length - 1;
+  }
+
+  range(node: number, lo: number, hi: number): void {
+    this.lo.push(lo);
+    this.hi.push(hi);
+    this.node.push(node);
+  }
+
+  close(node: number): void {
+    this.entryEnd[node] = this.lo.length;
+  }
+
+  /** The innermost inlined node of subprogram `sub` holding `address`, or -1. */
+  innermost(sub: number, address: number): number {
+    let best = -1;
+    const end = this.entryEnd[sub] < 0 ? this.lo.length : this.entryEnd[sub];
+    // The last entry in DIE order that holds the address is the deepest (children follow
+    // their parent, siblings do not overlap).
+    for (let k = this.entryStart[sub]; k < end; k++) if (this.lo[k] <= address && address < this.hi[k]) best = this.node[k];
+    return best;
+  }
+}
+
+/** Where a unit's line program is in .debug_line, and the unit's compilation directory. */
+export interface LineProgram {
+  offset: number;
+  compDir?: string;
+}
+
+/** Longer prefixes of compressed sections (Infinity: all of it). */
+interface MoreBytes {
+  info?: (length: number) => Uint8Array;
+  abbrev?: (length: number) => Uint8Array;
+}
+
+interface UnitInfo {
+  stmtList?: number;
+  compDir?: string | number;
+  /** When given, the root DIE's address ranges are put here and the rest is not read. */
+  rootSpans?: [number, number][];
+}
+
+/** A function inlined at an address: its name and where it was inlined (file number in the unit's line table). */
+export interface InlinedCall {
+  name: string | undefined;
+  callFile: number;
+  callLine: number;
 }
 
 /** The functions of one compilation unit, sorted by start. */
@@ -106,42 +188,150 @@ class UnitFunctions {
 export class FunctionTable {
   readonly #s: Sections;
   readonly #le: boolean;
-  /** Offsets of the units in .debug_info, ascending. */
-  readonly #unitStarts: number[] = [];
-  readonly #unitSizes: (4 | 8)[] = [];
-  readonly #unitEnds: number[] = [];
+  /** Offsets of all units in .debug_info, ascending (read when first needed: it inflates all of .debug_info). */
+  #unitList: number[] | undefined;
+  /** Units' end and offset size, by start. */
+  readonly #headers = new Map<number, { end: number; offsetSize: 4 | 8 } | null>();
+  /** More of a compressed section than was inflated so far (see ElfFile.sectionPrefix). */
+  readonly #more: MoreBytes;
   readonly #units = new Map<number, UnitFunctions>();
+  readonly #inlines = new Map<number, UnitInlines | null>();
   readonly #stmtLists = new Map<number, number>();
+  readonly #compDirs = new Map<number, string>();
   readonly #names = new Map<number, DieName>();
   readonly #abbrevs = new Map<number, Map<number, Abbrev>>();
   readonly #fixed = new Map<string, Map<number, number>>();
   /** .debug_aranges: [lo, hi) -> unit offset, sorted by lo. */
-  readonly #arLo: Float64Array;
-  readonly #arHi: Float64Array;
-  readonly #arUnit: Float64Array;
+  #arLo: Float64Array | undefined;
+  #arHi = new Float64Array(0);
+  #arUnit = new Float64Array(0);
   #all: UnitFunctions | undefined;
 
-  private constructor(s: Sections, littleEndian: boolean) {
+  private constructor(s: Sections, littleEndian: boolean, more: MoreBytes = {}) {
     this.#s = s;
     this.#le = littleEndian;
-    const r = new ByteReader(s.info, littleEndian);
+    this.#more = more;
+  }
+
+  /** .debug_info up to at least `end` (all of it for Infinity). */
+  #info(end: number): Uint8Array {
+    if (this.#s.info.length < end && this.#more.info) this.#s.info = this.#more.info(end);
+    return this.#s.info;
+  }
+
+  /** Every unit's start (the whole of .debug_info is read for it). */
+  #allUnits(): number[] {
+    if (this.#unitList) return this.#unitList;
+    const list: number[] = [];
+    const r = new ByteReader(this.#info(Infinity), this.#le);
     while (r.remaining > 0) {
       const start = r.offset;
       try {
         const { length, offsetSize } = r.initialLength();
         r.skip(length);
-        this.#unitStarts.push(start);
-        this.#unitSizes.push(offsetSize);
-        this.#unitEnds.push(r.offset);
+        list.push(start);
+        this.#headers.set(start, { end: r.offset, offsetSize });
       } catch {
         break;
       }
     }
-    const ar = s.aranges ? readAranges(s.aranges, littleEndian) : [];
-    ar.sort((x, y) => x.lo - y.lo);
-    this.#arLo = Float64Array.from(ar, (x) => x.lo);
-    this.#arHi = Float64Array.from(ar, (x) => x.hi);
-    this.#arUnit = Float64Array.from(ar, (x) => x.unit);
+    return (this.#unitList = list);
+  }
+
+  /** The unit at `start`: its end and offset size, reading only as far into .debug_info as it. */
+  #header(start: number): { end: number; offsetSize: 4 | 8 } | undefined {
+    let h = this.#headers.get(start);
+    if (h === undefined) {
+      h = null;
+      const head = this.#info(start + 12);
+      if (start >= 0 && start + 4 <= head.length) {
+        const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+        const first = view.getUint32(start, this.#le);
+        let end: number | undefined;
+        let offsetSize: 4 | 8 = 4;
+        if (first === 0xffffffff && start + 12 <= head.length) {
+          const a = view.getUint32(start + 4, this.#le);
+          const b = view.getUint32(start + 8, this.#le);
+          end = start + 12 + (this.#le ? b * TWO32 + a : a * TWO32 + b);
+          offsetSize = 8;
+        } else if (first < 0xfffffff0) {
+          end = start + 4 + first;
+        }
+        if (end !== undefined && this.#info(end).length >= end) h = { end, offsetSize };
+      }
+      this.#headers.set(start, h);
+    }
+    return h ?? undefined;
+  }
+
+  /**
+   * Reads one unit (see parseUnit), its abbreviation table read first from as little of a
+   * compressed .debug_abbrev as holds it. Throws for a malformed unit.
+   */
+  #readUnit(start: number, pending: { lo: number; hi: number; die: number }[], unitInfo: UnitInfo, inl?: UnitInlines): void {
+    const h = this.#header(start);
+    if (!h) return;
+    const r = new ByteReader(this.#s.info, this.#le, start, h.end);
+    r.initialLength();
+    const version = r.u16();
+    if (version >= 2 && version <= 5) {
+      const at = new ByteReader(r.bytes, r.littleEndian, r.offset, r.end);
+      if (version >= 5) at.skip(2);
+      const abbrevOffset = at.sectionOffset(h.offsetSize);
+      if (!this.#abbrevs.has(abbrevOffset)) this.#abbrevs.set(abbrevOffset, this.#abbrevTable(abbrevOffset));
+    }
+    r.offset -= 2;
+    parseUnit(r, start, h.offsetSize, this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo, inl);
+  }
+
+  #abbrevTable(offset: number): Map<number, Abbrev> {
+    // Tables are a few KB: 64 KB past the offset nearly always holds one; else all.
+    if (this.#more.abbrev && this.#s.abbrev.length < offset + 65536) this.#s.abbrev = this.#more.abbrev(offset + 65536);
+    try {
+      return readAbbrevs(this.#s.abbrev, offset, this.#le);
+    } catch (e) {
+      if (!this.#more.abbrev) throw e;
+      this.#s.abbrev = this.#more.abbrev(Infinity);
+      return readAbbrevs(this.#s.abbrev, offset, this.#le);
+    }
+  }
+
+  /**
+   * The unit address index: .debug_aranges, or without it (clang does not write it by
+   * default) the ranges of each unit's root DIE, read root only (as llvm-symbolizer does).
+   */
+  #aranges(): Float64Array {
+    if (this.#arLo) return this.#arLo;
+    const ar = this.#s.aranges ? readAranges(this.#s.aranges, this.#le) : this.#unitRanges();
+    const n = ar.length;
+    const lo = new Float64Array(n);
+    for (let i = 0; i < n; i++) lo[i] = ar[i].lo;
+    const order = orderByStart(lo);
+    const sortedLo = new Float64Array(n);
+    this.#arHi = new Float64Array(n);
+    this.#arUnit = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      const x = ar[order[j]];
+      sortedLo[j] = x.lo;
+      this.#arHi[j] = x.hi;
+      this.#arUnit[j] = x.unit;
+    }
+    return (this.#arLo = sortedLo);
+  }
+
+  #unitRanges(): { lo: number; hi: number; unit: number }[] {
+    const out: { lo: number; hi: number; unit: number }[] = [];
+    for (const start of this.#allUnits()) {
+      const unitInfo: UnitInfo = { rootSpans: [] };
+      try {
+        this.#readUnit(start, [], unitInfo);
+      } catch {
+        continue;
+      }
+      this.#rootRead(start, unitInfo);
+      for (const [lo, hi] of unitInfo.rootSpans!) if (hi > lo) out.push({ lo, hi, unit: start });
+    }
+    return out;
   }
 
   /** The functions of an ELF file's .debug_info, or undefined when it has none. */
@@ -150,13 +340,20 @@ export class FunctionTable {
       const s = src.elf.section(name);
       return s && s.size > 0 ? src.sectionData(s) : undefined;
     };
-    const info = get('.debug_info');
-    const abbrev = get('.debug_abbrev');
-    if (!info || !abbrev) return undefined;
+    // .debug_info and .debug_abbrev as far as the units asked for (when compressed).
+    const infoSection = src.elf.section('.debug_info');
+    const abbrevSection = src.elf.section('.debug_abbrev');
+    if (!infoSection?.size || !abbrevSection?.size) return undefined;
+    const info = src.sectionPrefix(infoSection, 0);
+    const abbrev = src.sectionPrefix(abbrevSection, 0);
+    const more = {
+      info: (n: number) => (n === Infinity ? src.sectionData(infoSection) : src.sectionPrefix(infoSection, n)),
+      abbrev: (n: number) => (n === Infinity ? src.sectionData(abbrevSection) : src.sectionPrefix(abbrevSection, n)),
+    };
     return new FunctionTable({
       info, abbrev, str: get('.debug_str'), lineStr: get('.debug_line_str'), strOffsets: get('.debug_str_offsets'),
       addr: get('.debug_addr'), ranges: get('.debug_ranges'), rnglists: get('.debug_rnglists'), aranges: get('.debug_aranges'),
-    }, src.elf.littleEndian);
+    }, src.elf.littleEndian, more);
   }
 
   static parse(s: Sections, littleEndian = true): FunctionTable {
@@ -178,15 +375,89 @@ export class FunctionTable {
    * The offset in .debug_line of the line program of the unit holding `address` (found
    * through .debug_aranges), or undefined: then only a whole-table parse can tell.
    */
-  lineProgramFor(address: number): number | undefined {
+  lineProgramFor(address: number): LineProgram | undefined {
     const unit = this.#unitFor(address);
     if (unit === undefined) return undefined;
-    this.#unit(unit);
-    return this.#stmtLists.get(unit);
+    if (!this.#stmtLists.has(unit) && !this.#units.has(unit)) {
+      // The unit's root DIE only: its DW_AT_stmt_list and DW_AT_comp_dir.
+      const unitInfo: UnitInfo = { rootSpans: [] };
+      try {
+        this.#readUnit(unit, [], unitInfo);
+      } catch {
+        return undefined;
+      }
+      this.#rootRead(unit, unitInfo);
+    }
+    return this.#lineProgram(unit);
+  }
+
+  /** Keeps what a unit's root DIE said (its line program and compilation directory). */
+  #rootRead(unit: number, unitInfo: UnitInfo): void {
+    if (unitInfo.stmtList !== undefined) this.#stmtLists.set(unit, unitInfo.stmtList);
+    const dir = typeof unitInfo.compDir === 'number' ? cstrAt(unitInfo.compDir % 2 ? this.#s.lineStr : this.#s.str, Math.floor(unitInfo.compDir / 2)) : unitInfo.compDir;
+    if (dir !== undefined) this.#compDirs.set(unit, dir);
+  }
+
+  #lineProgram(unit: number): LineProgram | undefined {
+    const offset = this.#stmtLists.get(unit);
+    return offset === undefined ? undefined : { offset, compDir: this.#compDirs.get(unit) };
+  }
+
+  /**
+   * The functions inlined at `address`, innermost first, each with its call site (a file
+   * number of the unit's line table, whose .debug_line offset is `lineProgram`); an empty
+   * list when none is. Reads the unit's inlined subroutines the first time it is asked.
+   */
+  inlinedAt(address: number): { calls: InlinedCall[]; lineProgram: LineProgram | undefined } | undefined {
+    let unit = this.#unitFor(address);
+    let fns: UnitFunctions;
+    let i: number;
+    if (unit === undefined) {
+      fns = this.#everything();
+      i = fns.find(address);
+      if (i < 0) return undefined;
+      unit = this.#unitOf(fns.die[i]);
+      if (unit === undefined) return undefined;
+    } else {
+      fns = this.#unit(unit);
+      i = fns.find(address);
+      if (i < 0) return undefined;
+    }
+    const inl = this.#unitInlines(unit);
+    const sub = inl?.byDie.get(fns.die[i]);
+    if (!inl || sub === undefined) return undefined;
+    const calls: InlinedCall[] = [];
+    for (let n = inl.innermost(sub, address), guard = 0; n >= 0 && n !== sub && guard < 256; n = inl.parent[n], guard++) {
+      calls.push({ name: inl.origin[n] >= 0 ? this.#resolve(inl.origin[n]) : undefined, callFile: inl.callFile[n], callLine: inl.callLine[n] });
+    }
+    return { calls, lineProgram: this.#lineProgram(unit) };
+  }
+
+  /** The unit holding a DIE offset. */
+  #unitOf(die: number): number | undefined {
+    let unit: number | undefined;
+    for (const u of this.#allUnits()) if (u <= die) unit = u;
+    return unit;
+  }
+
+  #unitInlines(start: number): UnitInlines | undefined {
+    let inl = this.#inlines.get(start);
+    if (inl === undefined) {
+      inl = this.#header(start) ? new UnitInlines() : null;
+      if (inl) {
+        try {
+          this.#readUnit(start, [], {}, inl);
+        } catch {
+          // a malformed unit: the nodes read before stay
+        }
+      }
+      this.#inlines.set(start, inl);
+    }
+    return inl ?? undefined;
   }
 
   #unitFor(address: number): number | undefined {
-    const lo = this.#arLo;
+    const lo = this.#aranges();
     let a = 0;
     let b = lo.length - 1;
     let i = -1;
@@ -217,7 +488,7 @@ export class FunctionTable {
   #everything(): UnitFunctions {
     if (!this.#all) {
       const pending: { lo: number; hi: number; die: number }[] = [];
-      for (const start of this.#unitStarts) {
+      for (const start of this.#allUnits()) {
         const fns = this.#unit(start);
         for (let i = 0; i < fns.lo.length; i++) pending.push({ lo: fns.lo[i], hi: fns.hi[i], die: fns.die[i] });
       }
@@ -227,14 +498,10 @@ export class FunctionTable {
   }
 
   #parse(start: number, pending: { lo: number; hi: number; die: number }[]): void {
-    const k = this.#unitStarts.indexOf(start);
-    if (k < 0) return;
-    const r = new ByteReader(this.#s.info, this.#le, start, this.#unitEnds[k]);
+    const unitInfo: UnitInfo = {};
     try {
-      r.initialLength();
-      const unitInfo: { stmtList?: number } = {};
-      parseUnit(r, start, this.#unitSizes[k], this.#s, this.#abbrevs, this.#fixed, this.#names, pending, unitInfo);
-      if (unitInfo.stmtList !== undefined) this.#stmtLists.set(start, unitInfo.stmtList);
+      this.#readUnit(start, pending, unitInfo);
+      this.#rootRead(start, unitInfo);
     } catch {
       // a malformed unit: what was read before stays
     }
@@ -249,7 +516,7 @@ export class FunctionTable {
       if (!d) {
         // a DIE of a unit not read yet (DW_FORM_ref_addr)
         let unit: number | undefined;
-        for (const u of this.#unitStarts) if (u <= o) unit = u;
+        for (const u of this.#allUnits()) if (u <= o) unit = u;
         if (unit === undefined || this.#units.has(unit)) break;
         this.#unit(unit);
         d = this.#names.get(o);
@@ -262,6 +529,27 @@ export class FunctionTable {
     const v = linkage ?? name;
     return typeof v === 'number' ? cstrAt(v % 2 ? this.#s.lineStr : this.#s.str, Math.floor(v / 2)) : v;
   }
+}
+
+/**
+ * Indices of `starts` in ascending order: where start * 2^bits + index stays exact (user
+ * space), one native sort of packed keys; else a comparator sort.
+ */
+function orderByStart(starts: Float64Array): Uint32Array {
+  const n = starts.length;
+  const order = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
+  const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
+  if (max * scale + scale < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
+    keys.sort();
+    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => starts[a] - starts[b] || a - b);
 }
 
 function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; unit: number }[] {
@@ -279,6 +567,19 @@ function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; 
       const align = 2 * addressSize;
       const pad = (align - ((set.offset - setStart) % align)) % align;
       set.skip(pad);
+      if (addressSize === 8) {
+        // The common case read straight from a DataView (a library has thousands of ranges).
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const [a, b] = le ? [0, 4] : [4, 0];
+        let p = set.offset;
+        for (; p + 16 <= set.end; p += 16) {
+          const lo = view.getUint32(p + b, le) * TWO32 + view.getUint32(p + a, le);
+          const len = view.getUint32(p + 8 + b, le) * TWO32 + view.getUint32(p + 8 + a, le);
+          if (lo === 0 && len === 0) break;
+          if (len > 0) out.push({ lo, hi: lo + len, unit });
+        }
+        continue;
+      }
       while (set.remaining >= 2 * addressSize) {
         const lo = readAddr(set, addressSize);
         const len = readAddr(set, addressSize);
@@ -367,7 +668,7 @@ function skipForm(r: ByteReader, form: number, ctx: FormContext): void {
   }
 }
 
-function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Sections, cache: Map<number, Map<number, Abbrev>>, fixedSizes: Map<string, Map<number, number>>, names: Map<number, DieName>, pending: { lo: number; hi: number; die: number }[], unitInfo: { stmtList?: number } = {}): void {
+function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Sections, cache: Map<number, Map<number, Abbrev>>, fixedSizes: Map<string, Map<number, number>>, names: Map<number, DieName>, pending: { lo: number; hi: number; die: number }[], unitInfo: UnitInfo = {}, inl?: UnitInlines): void {
   const le = r.littleEndian;
   const version = r.u16();
   if (version < 2 || version > 5) return;
@@ -423,6 +724,10 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
 
   let depth = 0;
   let first = true;
+  // With `inl`: the open subprogram and inlined scopes, with the depth of their DIE.
+  const scopeDepth: number[] = [];
+  const scopeNode: number[] = [];
+  try {
   while (r.remaining > 0) {
     const at = r.offset; // the DIE's offset in .debug_info (the reader spans the section)
     const code = r.uleb128();
@@ -433,12 +738,21 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
     const ab = abbrevs.get(code);
     if (!ab) return;
     const isSub = ab.tag === DW_TAG_subprogram;
-    if (first || isSub) {
+    const isInlined = inl !== undefined && ab.tag === DW_TAG_inlined_subroutine;
+    if (inl) {
+      while (scopeDepth.length > 0 && scopeDepth[scopeDepth.length - 1] >= depth) {
+        scopeDepth.pop();
+        inl.close(scopeNode.pop()!);
+      }
+    }
+    if (first || isSub || isInlined) {
       let low: FormValue | undefined;
       let hi: FormValue | undefined;
       let ranges: FormValue | undefined;
       const d: DieName = {};
       let declaration = false;
+      let callFile = 0;
+      let callLine = 0;
       for (let i = 0; i < ab.attrs.length; i++) {
         const attr = ab.attrs[i];
         if (!WANTED.has(attr)) {
@@ -454,10 +768,13 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
           case DW_AT_linkage_name: case DW_AT_MIPS_linkage_name: d.linkage = lazyStr(v); break;
           case DW_AT_abstract_origin: case DW_AT_specification: d.ref = ref(v); break;
           case DW_AT_declaration: declaration = true; break;
+          case DW_AT_call_file: if (v.kind === 'constant') callFile = Number(v.value); break;
+          case DW_AT_call_line: if (v.kind === 'constant') callLine = Number(v.value); break;
           case DW_AT_str_offsets_base: if (v.kind === 'sectionOffset') strOffsetsBase = v.value; break;
           case DW_AT_addr_base: case DW_AT_GNU_addr_base: if (v.kind === 'sectionOffset') addrBase = v.value; break;
           case DW_AT_rnglists_base: if (v.kind === 'sectionOffset') rnglistsBase = v.value; break;
           case DW_AT_GNU_ranges_base: if (v.kind === 'sectionOffset') rangesBase = v.value; break;
+          case DW_AT_comp_dir: if (first) unitInfo.compDir = lazyStr(v); break;
           case DW_AT_stmt_list:
             if (first && (v.kind === 'sectionOffset' || v.kind === 'constant')) unitInfo.stmtList = v.kind === 'constant' ? Number(v.value) : v.value;
             break;
@@ -468,15 +785,48 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
       if (first) {
         first = false;
         base = lo ?? 0;
+        if (unitInfo.rootSpans) {
+          if (lo !== undefined && hi) {
+            const end = hi.kind === 'address' || hi.kind === 'addrx' ? address(hi) : hi.kind === 'constant' ? lo + Number(hi.value) : undefined;
+            if (end !== undefined) unitInfo.rootSpans.push([lo, end]);
+          } else if (ranges) {
+            unitInfo.rootSpans.push(...rangeList(ranges, version, base, s, rnglistsBase, rangesBase, addrBase, addressSize, offsetSize, le));
+          }
+          return;
+        }
       } else {
         const dieAt = at;
-        names.set(dieAt, d);
+        const spans: [number, number][] = [];
         if (!declaration) {
           if (lo !== undefined && hi) {
             const end = hi.kind === 'address' || hi.kind === 'addrx' ? address(hi) : hi.kind === 'constant' ? lo + Number(hi.value) : undefined;
-            if (end !== undefined) pending.push({ lo, hi: end, die: dieAt });
+            if (end !== undefined) spans.push([lo, end]);
           } else if (ranges) {
-            for (const [a, b] of rangeList(ranges, version, base, s, rnglistsBase, rangesBase, addrBase, addressSize, offsetSize, le)) pending.push({ lo: a, hi: b, die: dieAt });
+            spans.push(...rangeList(ranges, version, base, s, rnglistsBase, rangesBase, addrBase, addressSize, offsetSize, le));
+          }
+        }
+        if (isInlined) {
+          const parent = scopeNode.length > 0 ? scopeNode[scopeNode.length - 1] : -1;
+          const node = inl.add(parent, d.ref ?? -1, callFile, callLine);
+          for (const [a, b] of spans) inl.range(node, a, b);
+          if (ab.children) {
+            scopeDepth.push(depth);
+            scopeNode.push(node);
+          } else {
+            inl.close(node);
+          }
+        } else {
+          names.set(dieAt, d);
+          for (const [a, b] of spans) pending.push({ lo: a, hi: b, die: dieAt });
+          if (inl && spans.length > 0) {
+            const node = inl.add(-1, dieAt, 0, 0);
+            inl.byDie.set(dieAt, node);
+            if (ab.children) {
+              scopeDepth.push(depth);
+              scopeNode.push(node);
+            } else {
+              inl.close(node);
+            }
           }
         }
       }
@@ -487,6 +837,9 @@ function parseUnit(r: ByteReader, unitStart: number, offsetSize: 4 | 8, s: Secti
     }
     if (ab.children) depth++;
     else if (depth === 0) break; // a root without children
+  }
+  } finally {
+    while (scopeNode.length > 0) inl?.close(scopeNode.pop()!);
   }
 }
 

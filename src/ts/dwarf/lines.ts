@@ -53,6 +53,13 @@ class Rows {
   }
 }
 
+/** A one-unit table's file numbering: its files' indices in the table, the first file number, its compilation directory. */
+interface UnitFiles {
+  unitFiles: number[];
+  fileBase: number;
+  compDir?: string;
+}
+
 /** Where a unit's file names are: the byte sections line_strp and strp forms point into. */
 interface StringSections {
   lineStr?: Uint8Array;
@@ -67,6 +74,9 @@ export class LineTable {
   readonly #seqFirst: Int32Array;
   readonly #seqLast: Int32Array;
   readonly #files: string[];
+  /** A one-unit table's file numbers (DW_AT_call_file's): indices into #files, and the first number. */
+  #unitFiles: number[] = [];
+  #fileBase = 1;
 
   private constructor(rows: Rows, seqs: { start: number; end: number; first: number; last: number }[], files: string[]) {
     this.#rows = rows;
@@ -109,27 +119,60 @@ export class LineTable {
   }
 
   /** The line table of the one unit whose program starts at `offset` in .debug_line. */
-  static parseUnitAt(bytes: Uint8Array, offset: number, strings: StringSections = {}, littleEndian = true): LineTable {
+  static parseUnitAt(bytes: Uint8Array, offset: number, strings: StringSections = {}, littleEndian = true, compDir?: string): LineTable {
     const rows = new Rows();
     const seqs: { start: number; end: number; first: number; last: number }[] = [];
     const files: string[] = [];
+    let unit: UnitFiles | undefined;
     try {
       const r = new ByteReader(bytes, littleEndian, offset);
       const { length, offsetSize } = r.initialLength();
-      runUnit(r.sub(length), offsetSize, strings, rows, seqs, files);
+      unit = { unitFiles: [], fileBase: 1, compDir };
+      runUnit(r.sub(length), offsetSize, strings, rows, seqs, files, unit);
     } catch {
       // a malformed unit: its rows so far
     }
-    return new LineTable(rows, seqs, files);
+    const table = new LineTable(rows, seqs, files);
+    if (unit) {
+      table.#unitFiles = unit.unitFiles;
+      table.#fileBase = unit.fileBase;
+    }
+    return table;
   }
 
-  /** The sections a unit's line program reads, for parseUnitAt(). */
-  static sectionsOf(src: ElfSource): { bytes: Uint8Array; strings: StringSections } | undefined {
+  /** The path of file number `n` of a one-unit table (parseUnitAt), as DW_AT_call_file numbers it. */
+  fileName(n: number): string | undefined {
+    const i = this.#unitFiles[n - this.#fileBase];
+    return i === undefined ? undefined : this.#files[i];
+  }
+
+  /**
+   * The sections a unit's line program reads, for parseUnitAt(): `bytes(end)` gives at
+   * least the first `end` bytes of .debug_line (a compressed one is inflated only that far).
+   */
+  static sectionsOf(src: ElfSource): { bytes: (end: number) => Uint8Array; strings: StringSections } | undefined {
     const section = src.elf.section('.debug_line');
     if (!section || section.size === 0) return undefined;
     const lineStr = src.elf.section('.debug_line_str');
     const str = src.elf.section('.debug_str');
-    return { bytes: src.sectionData(section), strings: { lineStr: lineStr && src.sectionData(lineStr), str: str && src.sectionData(str) } };
+    return { bytes: (end) => src.sectionPrefix(section, end), strings: { lineStr: lineStr && src.sectionData(lineStr), str: str && src.sectionData(str) } };
+  }
+
+  /** The line table of the unit at `offset`, reading .debug_line only as far as that unit. */
+  static unitFrom(sections: NonNullable<ReturnType<typeof LineTable.sectionsOf>>, offset: number, littleEndian: boolean, compDir?: string): LineTable {
+    const head = sections.bytes(offset + 12);
+    let end = offset + 12;
+    if (offset + 4 <= head.length) {
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      const first = view.getUint32(offset, littleEndian);
+      if (first < 0xfffffff0) end = offset + 4 + first;
+      else if (first === 0xffffffff && offset + 12 <= head.length) {
+        const a = view.getUint32(offset + 4, littleEndian);
+        const b = view.getUint32(offset + 8, littleEndian);
+        end = offset + 12 + (littleEndian ? b * TWO32 + a : a * TWO32 + b);
+      }
+    }
+    return LineTable.parseUnitAt(sections.bytes(end), offset, sections.strings, littleEndian, compDir);
   }
 
   get rowCount(): number {
@@ -174,7 +217,7 @@ export class LineTable {
 }
 
 /** Runs one unit's line-number program, appending its rows and sequences. */
-function runUnit(r: ByteReader, offsetSize: 4 | 8, strings: StringSections, rows: Rows, seqs: { start: number; end: number; first: number; last: number }[], files: string[]): void {
+function runUnit(r: ByteReader, offsetSize: 4 | 8, strings: StringSections, rows: Rows, seqs: { start: number; end: number; first: number; last: number }[], files: string[], unit?: UnitFiles): void {
   const version = r.u16();
   if (version < 2 || version > 5) return;
   let addressSize = 8;
@@ -197,16 +240,20 @@ function runUnit(r: ByteReader, offsetSize: 4 | 8, strings: StringSections, rows
   // The unit's files, as indices into the table-wide `files` (file numbers are 1-based
   // before DWARF 5, 0-based from 5 on).
   const ctx: FormContext = { version, offsetSize, addressSize };
-  const unitFiles: number[] = [];
+  const unitFiles: number[] = unit?.unitFiles ?? [];
   const fileBase = version >= 5 ? 0 : 1;
+  if (unit) unit.fileBase = fileBase;
   if (version >= 5) {
     const dirs = readEntries(r, ctx, strings).map((e) => e.path);
     // Relative directories are relative to the compilation directory, entry 0.
     const dirOf = (i: number): string => (i === 0 || (dirs[i] ?? '').startsWith('/') ? dirs[i] ?? '' : joinPath(dirs[0] ?? '', dirs[i] ?? ''));
     for (const e of readEntries(r, ctx, strings)) unitFiles.push(files.push(joinPath(dirOf(e.dir), e.path)) - 1);
   } else {
-    const dirs = [''];
-    for (let d = r.cstr(); d !== ''; d = r.cstr()) dirs.push(d);
+    // Directory 0 and relative directories are the compilation directory's (DW_AT_comp_dir,
+    // when the caller knows it), as llvm-symbolizer and addr2line make paths absolute.
+    const compDir = unit?.compDir ?? '';
+    const dirs = [compDir];
+    for (let d = r.cstr(); d !== ''; d = r.cstr()) dirs.push(joinPath(compDir, d));
     for (let f = r.cstr(); f !== ''; f = r.cstr()) {
       const dir = r.uleb128();
       r.uleb128(); // mtime

@@ -79,6 +79,8 @@ export class ElfFile {
   private readonly view: DataView;
   private readonly byName = new Map<string, ElfSection>();
   private readonly inflated = new Map<number, Buffer>();
+  /** Compressed sections inflated in part: the first bytes of their contents. */
+  private readonly prefixes = new Map<number, Buffer>();
 
   private constructor(readonly buffer: Buffer) {
     if (buffer.length < 16 || buffer.readUInt32BE(0) !== 0x7f454c46) fail('not an ELF file (no \\x7fELF magic)');
@@ -139,8 +141,50 @@ export class ElfFile {
     if (!out) {
       out = this.inflate(s, raw);
       this.inflated.set(s.index, out);
+      this.prefixes.delete(s.index);
     }
     return out;
+  }
+
+  /**
+   * At least the first `length` bytes of a section's contents (all of them when it has
+   * fewer): what sectionData() gives, except that a compressed section is inflated only as
+   * far as needed (a reader of one DWARF unit need not inflate a library's whole
+   * .debug_info). The bytes given are a prefix of the contents, never other bytes.
+   */
+  sectionPrefix(which: string | number, wanted: number): Buffer {
+    let length = wanted;
+    const s = typeof which === 'number' ? this.sections[which] : this.byName.get(which);
+    if (!s || (s.flags & SHF_COMPRESSED) === 0 || this.inflated.has(s.index)) return this.sectionData(which);
+    const have = this.prefixes.get(s.index);
+    if (have && have.length >= length) return have;
+    const chdr = this.bits === 64 ? 24 : 12;
+    const raw = this.buffer.subarray(s.offset, s.offset + s.size);
+    if (raw.length < chdr) return this.sectionData(which);
+    const ctype = this.view.getUint32(s.offset, this.littleEndian);
+    const size = this.bits === 64 ? this.off(s.offset + 8) : this.view.getUint32(s.offset + 4, this.littleEndian);
+    // Past three quarters, all of it; a prefix at least twice the last, so growing costs at most twice the whole.
+    if (have) length = Math.max(length, have.length * 2);
+    if (ctype !== ELFCOMPRESS_ZLIB || size > MAX_INFLATED || length >= size * 0.75) return this.sectionData(which);
+    const zlib = require('node:zlib') as typeof Zlib;
+    // Compressed bytes in proportion to the bytes wanted, with a margin; more when short.
+    let take = Math.ceil(((length + 65536) / size) * (raw.length - chdr) * 1.25);
+    for (;;) {
+      if (chdr + take >= raw.length) return this.sectionData(which);
+      let out: Buffer;
+      try {
+        // One output chunk of about the size wanted: no concatenation of 16 KB chunks.
+        const chunkSize = Math.min(size, Math.max(length + 65536, zlib.constants.Z_MIN_CHUNK));
+        out = zlib.inflateSync(raw.subarray(chdr, chdr + take), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(size, 1), chunkSize });
+      } catch {
+        return this.sectionData(which); // the whole section says what is wrong
+      }
+      if (out.length >= length) {
+        this.prefixes.set(s.index, out);
+        return out;
+      }
+      take *= 2;
+    }
   }
 
   /** The NUL-terminated string at `offset` in a string table section. */
@@ -170,7 +214,7 @@ export class ElfFile {
     try {
       // Loaded here: the runtime entry reads ELF files (DWARF types) but must not load zlib for it.
       const zlib = require('node:zlib') as typeof Zlib;
-      out = zlib.inflateSync(raw.subarray(chdr), { maxOutputLength: Math.max(size, 1) });
+      out = zlib.inflateSync(raw.subarray(chdr), { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, zlib.constants.Z_MIN_CHUNK) });
     } catch (e) {
       fail(`section ${s.name}: does not inflate (${(e as Error).message})`);
     }

@@ -27,6 +27,8 @@ export function readBytesAt(path: string, offset: number, length: number): Buffe
 export interface ElfSource {
   readonly elf: ElfFile;
   sectionData(section: ElfSection): Buffer;
+  /** At least the first `length` bytes of a section's contents (see ElfFile.sectionPrefix). */
+  sectionPrefix(section: ElfSection, length: number): Buffer;
   segmentData(ph: ElfProgramHeader): Buffer;
 }
 
@@ -36,6 +38,7 @@ export function elfInMemory(bytes: Buffer): ElfSource {
   return {
     elf,
     sectionData: (s) => elf.sectionData(s.index),
+    sectionPrefix: (s, length) => elf.sectionPrefix(s.index, length),
     segmentData: (ph) => {
       if (ph.offset + ph.filesz > bytes.length) throw new ElfFormatError(`malformed ELF: segment at ${ph.offset} lies outside the file`);
       return bytes.subarray(ph.offset, ph.offset + ph.filesz);
@@ -97,6 +100,12 @@ export class LazyElfFile implements ElfSource {
   sectionData(section: ElfSection): Buffer {
     if (section.type !== SHT_NOBITS) this.#read(section.offset, section.size);
     return this.elf.sectionData(section.index);
+  }
+
+  /** At least the first `length` bytes of a section's contents, inflating no more of a compressed one than that. */
+  sectionPrefix(section: ElfSection, length: number): Buffer {
+    if (section.type !== SHT_NOBITS) this.#read(section.offset, section.size);
+    return this.elf.sectionPrefix(section.index, length);
   }
 
   /** A segment's bytes in the file (p_filesz of them). */

@@ -9,6 +9,7 @@ import { buildId, debugLink } from '../elf/notes';
 import { ElfSymbolTable } from '../elf/symbols';
 import { FunctionTable } from '../dwarf/functions';
 import { LineTable } from '../dwarf/lines';
+import type { InlinedFrame } from './frame';
 
 const PT_LOAD = 1;
 const PF_X = 1;
@@ -26,12 +27,13 @@ export interface Resolved {
   offset?: number;
   file?: string;
   line?: number;
+  inlined?: InlinedFrame[];
 }
 
 export class ElfModule {
   readonly buildId: string | undefined;
   readonly #src: ElfSource;
-  readonly #symbols: ElfSymbolTable;
+  #symbolTable: ElfSymbolTable | undefined;
   readonly #loads: { offset: number; vaddr: number; filesz: number }[];
   readonly #path: string;
   #debug: ElfModule | null | undefined;
@@ -48,12 +50,16 @@ export class ElfModule {
     this.#src = src;
     this.#debugFileSymbols = debugFileSymbols;
     this.#path = filePath;
-    this.#symbols = safe(() => ElfSymbolTable.fromElf(src)) ?? ElfSymbolTable.empty();
     this.buildId = safe(() => buildId(src));
     this.#loads = src.elf.programHeaders
       .filter((p) => p.type === PT_LOAD)
       .map((p) => ({ offset: p.offset, vaddr: Number(p.vaddr), filesz: p.filesz, x: (p.flags & PF_X) !== 0 }))
       .sort((a, b) => Number(b.x) - Number(a.x)); // executable segments first
+  }
+
+  /** The symbol table, read when first needed (a debug file's only when its symbols are asked for). */
+  get #symbols(): ElfSymbolTable {
+    return (this.#symbolTable ??= safe(() => ElfSymbolTable.fromElf(this.#src)) ?? ElfSymbolTable.empty());
   }
 
   /** An ELF image already in memory (the vDSO). */
@@ -92,12 +98,13 @@ export class ElfModule {
    * or its debug file); then, with `debugFileSymbols`, where neither knows the code (no
    * DWARF: assembly, libgcc), the debug file's symbol table.
    */
-  resolve(vaddr: number, lines: boolean): Resolved {
+  resolve(vaddr: number, lines: boolean, inlines = false): Resolved {
     const out: Resolved = {};
-    const i = this.#symbols.find(vaddr);
+    const symbols = this.#symbolTable ?? this.#symbols;
+    const i = symbols.find(vaddr);
     if (i >= 0) {
-      out.name = this.#symbols.name(i);
-      out.offset = vaddr - this.#symbols.start(i);
+      out.name = symbols.name(i);
+      out.offset = vaddr - symbols.start(i);
     } else {
       const f = this.#functionTable()?.lookup(vaddr);
       if (f) {
@@ -121,7 +128,28 @@ export class ElfModule {
         out.line = row.line;
       }
     }
+    if (inlines) {
+      const inlined = this.#inlined(vaddr);
+      if (inlined) out.inlined = inlined;
+    }
     return out;
+  }
+
+  /**
+   * The functions DWARF says were inlined at `vaddr`, innermost first, each with the
+   * place it was inlined at (DW_AT_call_file and DW_AT_call_line); undefined for none.
+   */
+  #inlined(vaddr: number): InlinedFrame[] | undefined {
+    const found = this.#functionTable()?.inlinedAt(vaddr);
+    if (!found || found.calls.length === 0) return undefined;
+    const unit = found.lineProgram === undefined ? undefined : this.#unitLineTableAt(found.lineProgram.offset, found.lineProgram.compDir);
+    return found.calls.map((c) => {
+      const frame: InlinedFrame = { name: c.name ?? '??' };
+      const file = unit?.fileName(c.callFile);
+      if (file !== undefined) frame.file = file;
+      if (c.callLine > 0) frame.line = c.callLine;
+      return frame;
+    });
   }
 
   /** The separate debug file, when there is one (looked for once). */
@@ -158,14 +186,19 @@ export class ElfModule {
   #unitLines(vaddr: number): LineTable | undefined {
     if (this.#lines) return undefined; // the whole table is parsed already
     const functions = this.#functionTable();
-    const offset = functions?.lineProgramFor(vaddr);
-    if (offset === undefined || !this.#functionsSrc) return undefined;
+    const program = functions?.lineProgramFor(vaddr);
+    return program === undefined ? undefined : this.#unitLineTableAt(program.offset, program.compDir);
+  }
+
+  /** The line table of the unit whose program is at `offset` in .debug_line (parsed once). */
+  #unitLineTableAt(offset: number, compDir: string | undefined): LineTable | undefined {
+    if (!this.#functionsSrc) return undefined;
     let table = this.#unitLineTables.get(offset);
     if (table === undefined) {
       const src = this.#functionsSrc;
       if (this.#lineSections === undefined) this.#lineSections = safe(() => LineTable.sectionsOf(src)) ?? null;
       const sections = this.#lineSections;
-      table = sections ? LineTable.parseUnitAt(sections.bytes, offset, sections.strings, src.elf.littleEndian) : null;
+      table = sections ? safe(() => LineTable.unitFrom(sections, offset, src.elf.littleEndian, compDir)) ?? null : null;
       this.#unitLineTables.set(offset, table);
     }
     return table ?? undefined;

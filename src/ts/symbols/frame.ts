@@ -1,12 +1,16 @@
 // What the Symbolizer returns for one address.
 
-/** A function the compiler inlined at this address (innermost first), from DWARF. */
+/**
+ * A function the compiler inlined at this address, from DWARF (DW_TAG_inlined_subroutine):
+ * its name and the place it was inlined at (its call site: DW_AT_call_file, DW_AT_call_line),
+ * which lies in the next entry's function or, for the last entry, in the frame's function.
+ */
 export interface InlinedFrame {
-  /** The inlined function's name. */
+  /** The inlined function's name (its linkage name when DWARF has one, as llvm-symbolizer gives it). */
   name: string;
-  /** Its source file, when DWARF names one. */
+  /** The source file of the call that was inlined, when DWARF names one. */
   file?: string;
-  /** Its source line. */
+  /** The source line of that call. */
   line?: number;
 }
 
@@ -37,7 +41,13 @@ export interface Frame {
   file?: string;
   /** The source line. */
   line?: number;
-  /** Functions inlined at this address, innermost first (not filled in yet). */
+  /**
+   * Functions inlined at this address, innermost first (with `inlines: true`, where DWARF
+   * describes the code). The source position `file`:`line` lies in `inlined[0]`; each entry's
+   * own file:line is where it was inlined. As a stack, outermost last:
+   * `inlined[0].name` at `file:line`, `inlined[i].name` at `inlined[i-1]`'s file:line,
+   * `name` at the last entry's file:line.
+   */
   inlined?: InlinedFrame[];
 }
 

@@ -20,6 +20,12 @@ export interface SymbolizerOptions {
   /** Also give file:line from DWARF line tables (default true; names alone are faster cold). */
   lines?: boolean;
   /**
+   * Also give the functions inlined at each address (`Frame.inlined`, from DWARF's
+   * DW_TAG_inlined_subroutine; default false: it reads each unit's DIEs a second time, when
+   * an address in it is first asked about).
+   */
+  inlines?: boolean;
+  /**
    * Name code that neither the file's symbol table nor DWARF describes (libgcc's helpers,
    * assembly without debug info) from the separate debug file's symbol table (default
    * false: names then agree with llvm-symbolizer's, which leaves such code unnamed).
@@ -42,6 +48,8 @@ export type SymbolizeTarget =
       pid: number;
       /** file:line from DWARF for this call (default: the Symbolizer's `lines`). */
       lines?: boolean;
+      /** Inlined functions for this call (default: the Symbolizer's `inlines`). */
+      inlines?: boolean;
     }
   | {
       /** Kernel addresses (kallsyms, modules, BPF programs). */
@@ -54,6 +62,8 @@ export type SymbolizeTarget =
       offsets?: boolean;
       /** file:line from DWARF for this call (default: the Symbolizer's `lines`). */
       lines?: boolean;
+      /** Inlined functions for this call (default: the Symbolizer's `inlines`). */
+      inlines?: boolean;
     };
 
 /** Addresses as stacks hold them: a BigUint64Array (no object per frame) or bigints. */
@@ -81,6 +91,7 @@ interface CachedModule {
  */
 export class Symbolizer {
   readonly #lines: boolean;
+  readonly #inlines: boolean;
   readonly #perfMaps: boolean;
   readonly #debugFileSymbols: boolean;
   readonly #kernelRefreshMs: number;
@@ -99,9 +110,10 @@ export class Symbolizer {
    * console.log(frames.map((f) => f.name ?? f.address.toString(16)).join(';'));
    */
   constructor(options?: SymbolizerOptions) {
-    const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'debugFileSymbols', 'perfMaps', 'kernelRefreshMs']);
+    const o = checkOptions<SymbolizerOptions>(options, 'options', ['lines', 'inlines', 'debugFileSymbols', 'perfMaps', 'kernelRefreshMs']);
     this.#debugFileSymbols = optionalBoolean(o.debugFileSymbols, 'options.debugFileSymbols') ?? false;
     this.#lines = optionalBoolean(o.lines, 'options.lines') ?? true;
+    this.#inlines = optionalBoolean(o.inlines, 'options.inlines') ?? false;
     this.#perfMaps = optionalBoolean(o.perfMaps, 'options.perfMaps') ?? true;
     this.#kernelRefreshMs = o.kernelRefreshMs === undefined ? 1000 : checkInteger(o.kernelRefreshMs, 'options.kernelRefreshMs', 0, 2 ** 31 - 1);
   }
@@ -121,8 +133,8 @@ export class Symbolizer {
     const words = toWords(addresses);
     const t = checkTarget(target);
     if (t.kind === 'kernel') return this.#kernelFrames(words);
-    if (t.kind === 'file') return this.#fileFrames(words, t.file, t.offsets, t.lines ?? this.#lines);
-    return this.#processFrames(words, t.pid, t.lines ?? this.#lines);
+    if (t.kind === 'file') return this.#fileFrames(words, t.file, t.offsets, t.lines ?? this.#lines, t.inlines ?? this.#inlines);
+    return this.#processFrames(words, t.pid, t.lines ?? this.#lines, t.inlines ?? this.#inlines);
   }
 
   /**
@@ -213,7 +225,7 @@ export class Symbolizer {
     return out;
   }
 
-  #fileFrames(words: Uint32Array, file: string, offsets: boolean, lines: boolean): Frame[] {
+  #fileFrames(words: Uint32Array, file: string, offsets: boolean, lines: boolean, inlines: boolean): Frame[] {
     const n = words.length >>> 1;
     const module = this.#moduleAt(file);
     const out: Frame[] = new Array(n);
@@ -222,7 +234,7 @@ export class Symbolizer {
       const a = words[2 * i + 1] * TWO32 + words[2 * i];
       if (module) {
         const vaddr = offsets ? module.toVirtual(a) : a;
-        Object.assign(frame, module.resolve(vaddr, lines));
+        Object.assign(frame, module.resolve(vaddr, lines, inlines));
         if (frame.name === undefined) frame.offset = offsets ? a : module.toFileOffset(a);
       }
       out[i] = frame;
@@ -230,7 +242,7 @@ export class Symbolizer {
     return out;
   }
 
-  #processFrames(words: Uint32Array, pid: number, lines: boolean): Frame[] {
+  #processFrames(words: Uint32Array, pid: number, lines: boolean, inlines: boolean): Frame[] {
     const n = words.length >>> 1;
     const out: Frame[] = new Array(n);
     const maps = ProcessMaps.read(pid);
@@ -250,7 +262,7 @@ export class Symbolizer {
         const fileOffset = a - mapping!.start + mapping!.offset;
         frame.module = mapping!.path;
         if (module) {
-          Object.assign(frame, module.resolve(module.toVirtual(fileOffset), lines));
+          Object.assign(frame, module.resolve(module.toVirtual(fileOffset), lines, inlines));
         }
         if (frame.name === undefined) frame.offset = fileOffset;
         continue;
@@ -383,7 +395,7 @@ function optionalBoolean(v: unknown, name: string): boolean | undefined {
   return v as boolean | undefined;
 }
 
-type Target = { kind: 'pid'; pid: number; lines?: boolean } | { kind: 'kernel' } | { kind: 'file'; file: string; offsets: boolean; lines?: boolean };
+type Target = { kind: 'pid'; pid: number; lines?: boolean; inlines?: boolean } | { kind: 'kernel' } | { kind: 'file'; file: string; offsets: boolean; lines?: boolean; inlines?: boolean };
 
 function checkTarget(target: unknown): Target {
   const expected = 'an object { pid }, { kernel: true } or { file }';
@@ -397,11 +409,11 @@ function checkTarget(target: unknown): Target {
     return { kind: 'kernel' };
   }
   if (kinds[0] === 'pid') {
-    checkOptions(target, 'target', ['pid', 'lines']);
-    return { kind: 'pid', pid: checkInteger(t.pid, 'target.pid', 1, 2 ** 31 - 1), lines: optionalBoolean(t.lines, 'target.lines') };
+    checkOptions(target, 'target', ['pid', 'lines', 'inlines']);
+    return { kind: 'pid', pid: checkInteger(t.pid, 'target.pid', 1, 2 ** 31 - 1), lines: optionalBoolean(t.lines, 'target.lines'), inlines: optionalBoolean(t.inlines, 'target.inlines') };
   }
-  checkOptions(target, 'target', ['file', 'offsets', 'lines']);
-  return { kind: 'file', file: checkString(t.file, 'target.file'), offsets: optionalBoolean(t.offsets, 'target.offsets') ?? false, lines: optionalBoolean(t.lines, 'target.lines') };
+  checkOptions(target, 'target', ['file', 'offsets', 'lines', 'inlines']);
+  return { kind: 'file', file: checkString(t.file, 'target.file'), offsets: optionalBoolean(t.offsets, 'target.offsets') ?? false, lines: optionalBoolean(t.lines, 'target.lines'), inlines: optionalBoolean(t.inlines, 'target.inlines') };
 }
 
 /** The addresses as little-endian 32-bit words (low, high), without a bigint per address. */
