@@ -152,9 +152,10 @@ E Enum(const Napi::CallbackInfo& info, size_t i, const char* what) {
 // tells "this kernel lacks it" from "this process may not" (EPERM) by it.
 // libbpf_probe_bpf_helper answers 1 ("assume supported") when the load failed without a
 // verifier log naming the helper, as an EPERM does: `refusedOnly` reports that refusal.
+// (EACCES is the verifier's own "rejected", not a permission.)
 static Napi::Value ProbeAnswer(Napi::Env env, int ret, const char* call, const LogCapture& log, bool refusedOnly = false) {
   int err = errno;
-  bool refused = err == EPERM || err == EACCES;
+  bool refused = err == EPERM;
   if (Check(env, ret, call, log) == 1 && !(refusedOnly && refused)) return Napi::Number::New(env, 1);
   return Napi::Number::New(env, -err);
 }

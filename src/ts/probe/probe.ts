@@ -238,13 +238,12 @@ function attachProbe(kind: AttachKind): ProbeResult {
   }
 }
 
-// A probe the kernel refused with EPERM/EACCES says nothing about the kernel: this
-// process may not use BPF (no CAP_BPF, kernel.unprivileged_bpf_disabled).
-const PERMISSION = new Set([os.constants.errno.EPERM, os.constants.errno.EACCES]);
+// A probe the kernel refused with EPERM says nothing about the kernel: this process may
+// not use BPF (no CAP_BPF, kernel.unprivileged_bpf_disabled). (EACCES is the verifier's.)
+const PERMISSION = new Set([os.constants.errno.EPERM]);
 
 function denied(errno: number, need: PermissionNeed): ProbeResult {
-  const code = errno === os.constants.errno.EACCES ? 'EACCES' : 'EPERM';
-  return { supported: false, reason: `${code} (${permissionHint(need)})`, errno, code };
+  return { supported: false, reason: `EPERM (${permissionHint(need)})`, errno, code: 'EPERM' };
 }
 
 function programType(name: string): ProbeResult {
