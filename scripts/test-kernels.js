@@ -199,6 +199,7 @@ async function main() {
   const outDir = path.join(root, 'build', 'kernels', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(outDir, { recursive: true });
   const cacheDir = path.join(root, 'build', 'jest-cache');
+  fs.mkdirSync(cacheDir, { recursive: true }); // the guests bind a copy of it; --no-host has no host run to make it
   const fixturesDir = path.join(root, 'build', 'fixtures');
   // Fetch (or find in the cache) every kernel before starting any VM: downloads don't race the VMs.
   for (const spec of opts.kernels) {

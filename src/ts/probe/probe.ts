@@ -226,7 +226,7 @@ function attachProbe(kind: AttachKind): ProbeResult {
   try {
     if (recipe.cgroup) {
       dir = path.join(cgroup2Root() as string, `nlb-probe-${process.pid}-${Date.now().toString(36)}`);
-      fs.mkdirSync(dir);
+      fs.mkdirSync(dir, { mode: 0o755 }); // never world-writable, whatever the umask
       native.targetPath = dir;
     }
     addon.probeAttach(native);
