@@ -5,6 +5,7 @@
 // and fsopen()s a bpffs there; the parent sets the delegate_* options on it (only a
 // privileged process may) and fsmount()s it; the child moves the mount to MOUNTPOINT and
 // execs the command, which creates the token from it (BpfObject.open's bpfToken option).
+// In a chroot (the kernel-matrix guests) see leave_chroot().
 //
 //   token-helper MOUNTPOINT DELEGATE command [args...]
 //     DELEGATE: 'all' (every command, map, program and attach type) or 'none'
@@ -80,6 +81,43 @@ static void write_file(const char *path, const char *text) {
   close(fd);
 }
 
+// unshare(CLONE_NEWUSER) refuses a chrooted caller (EPERM), and the kernel-matrix guests
+// run the tests chrooted into the host's files. There (where a probe child cannot unshare)
+// this process steps out to PID 1's root, the mount namespace's; the child re-enters the
+// old root by its path, in its own user and mount namespaces (chroot is allowed there).
+static char old_root[4096];
+static char old_cwd[4096];
+
+static int userns_allowed(void) {
+  pid_t pid = fork();
+  if (pid < 0) fail("fork");
+  if (pid == 0) _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+  int status;
+  if (waitpid(pid, &status, 0) != pid) fail("waitpid");
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void leave_chroot(void) {
+  if (userns_allowed()) return;
+  if (!getcwd(old_cwd, sizeof(old_cwd))) fail("getcwd");
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int ns_root = open("/proc/1/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || ns_root < 0) fail("open(/proc/1/root)");
+  if (fchdir(ns_root) != 0 || chroot(".") != 0) fail("chroot(/proc/1/root)");
+  char link[64];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", root);
+  ssize_t n = readlink(link, old_root, sizeof(old_root) - 1);  // now relative to the real root
+  if (n <= 0) fail("readlink(old root)");
+  old_root[n] = '\0';
+  close(root);
+  close(ns_root);
+}
+
+static void reenter_chroot(void) {
+  if (!old_root[0]) return;
+  if (chroot(old_root) != 0 || chdir(old_cwd) != 0) fail("chroot back");
+}
+
 static int child(int sock, const char *mountpoint, char **argv) {
   char go;
   if (unshare(CLONE_NEWUSER) != 0) fail("unshare(CLONE_NEWUSER)");
@@ -87,6 +125,7 @@ static int child(int sock, const char *mountpoint, char **argv) {
   if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) fail("setresuid");
   if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount(MS_PRIVATE)");
+  reenter_chroot();
   int fs = syscall(SYS_fsopen, "bpf", 0);
   if (fs < 0) {
     int e = errno;
@@ -133,6 +172,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: token-helper MOUNTPOINT all|none command [args...]\n");
     return 2;
   }
+  leave_chroot();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail("socketpair");
   pid_t pid = fork();
