@@ -7,24 +7,30 @@
 #   orig              the orig tarball's file name in the source package
 #   check             a file that must exist in the unpacked tree
 #   env_var           the environment variable naming a local copy of the tarball
-# and optionally a function after_unpack (runs in the new tree's parent, $dest set),
 # and the paths here (the library's deps/ directory) and dest (where the tree goes).
+# Optionally: cache_file (the tarball's name in the cache; default $orig), upstream (what
+# from_upstream fetches, for messages), a function from_upstream (another source, tried before Debian's archive; it writes "$tarball.part"
+# and returns 0, the checksum is checked here) and a function after_unpack (runs once the
+# tree is in place, $dest set).
 #
 # Sources, first that works wins; every tarball is checked against sha256:
 #   1. ${!env_var}       a local copy of the orig tarball
-#   2. the cache         ${NODE_LIBBPF_CACHE:-~/.cache/node-libbpf}/<orig>
-#   3. Debian's archive  `apt-get source --download-only`, with a private apt configuration
+#   2. the cache         ${NODE_LIBBPF_CACHE:-~/.cache/node-libbpf}/<cache_file>
+#   3. from_upstream     when the caller has one
+#   4. Debian's archive  `apt-get source --download-only`, with a private apt configuration
 #                        (a deb-src entry for $debian_suite using the archive URI this
 #                        machine's apt already uses). The system's apt setup is not touched.
+# After the checksum, our own fixes in deps/<lib>/patches/*.patch are applied in name order.
 set -euo pipefail
 cache=${NODE_LIBBPF_CACHE:-${LIBBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/node-libbpf}}
-tarball=$cache/$orig
+tarball=$cache/${cache_file:-$orig}
 stamp=$dest/.node-libbpf-version
 
 say() { echo "$name: $*" >&2; }
 sum_ok() { [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$sha256" ]; }
-# Our patches are part of the stamp: changing one re-unpacks the tree.
-patches_sum() { cat "$here"/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16; }
+# Our patches and templates (deps/<lib>/*.in, copied in by after_unpack) are part of the
+# stamp: changing one re-unpacks the tree.
+patches_sum() { cat "$here"/patches/*.patch "$here"/*.in 2>/dev/null | sha256sum | cut -c1-16; }
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version $sha256 $(patches_sum)" ]; then
   exit 0 # already unpacked from a verified tarball, with the current patches
@@ -83,13 +89,17 @@ CONF
 if [ -f "$tarball" ] && sum_ok "$tarball" && [ -z "${!env_var:-}" ]; then
   say "using cached $tarball"
 elif from_local; then say "using $env_var"
+elif declare -F from_upstream >/dev/null && from_upstream; then
+  sum_ok "$tarball.part" || { say "the upstream tarball has the wrong sha256 (want $sha256)"; rm -f "$tarball.part"; exit 1; }
+  mv "$tarball.part" "$tarball"
+  say "fetched the upstream release $version"
 elif from_debian; then say "fetched Debian's source package ${debian_package:-$name}=$debian_version"
 else
   cat >&2 <<MSG
 $name: could not get $name $version (sha256 $sha256).
-  Tried: \$$env_var, the cache ($tarball), and Debian's source package
+  Tried: \$$env_var, the cache ($tarball),${upstream:+ $upstream,} and Debian's source package
   ${debian_package:-$name}=$debian_version (suite $debian_suite, deb-src).
-  Offline? Download Debian's $orig elsewhere, then run:
+  Offline? Download Debian's $orig${upstream:+ or $upstream} elsewhere, then run:
     $env_var=/path/to/$orig npm run build
 MSG
   exit 1
@@ -100,7 +110,9 @@ tar -xf "$tarball" -C "$dest.tmp" --strip-components=1
 [ -f "$dest.tmp/$check" ] || { say "tarball does not look like $name (no $check)"; exit 1; }
 for p in "$here"/patches/*.patch; do
   [ -f "$p" ] || continue
-  patch -d "$dest.tmp" -p1 -s < "$p" || { say "patch $(basename "$p") does not apply"; exit 1; }
+  command -v patch >/dev/null || { say "the 'patch' program is needed to apply deps/$name/patches"; exit 1; }
+  patch -d "$dest.tmp" -p1 -s --forward --batch --no-backup-if-mismatch < "$p" || { say "patch $(basename "$p") does not apply"; exit 1; }
+  say "applied $(basename "$p")"
 done
 rm -rf "$dest" && mv "$dest.tmp" "$dest"
 if declare -F after_unpack >/dev/null; then after_unpack; fi

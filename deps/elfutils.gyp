@@ -49,7 +49,7 @@
       '<(src)/elf32_getchdr.c', '<(src)/elf64_getchdr.c', '<(src)/gelf_getchdr.c',
       '<(src)/elf_compress.c', '<(src)/elf_compress_gnu.c',
     ],
-    'include_dirs': ['elfutils/config', '<(src)', 'elfutils/src/lib'],
+    'include_dirs': ['elfutils/src/ours', '<(src)', 'elfutils/src/lib'],
     'defines': ['HAVE_CONFIG_H', '_GNU_SOURCE'],
     'cflags': ['-fPIC', '-w', '-O2', '-std=gnu99', '-fvisibility=hidden'],
     'cflags!': ['-fno-omit-frame-pointer'],

@@ -69,9 +69,9 @@ function listFiles(dir) {
 function sourceFingerprint() {
   const files = [
     'binding.gyp', 'deps/libbpf.gyp', 'deps/elfutils.gyp', 'deps/zlib.gyp',
-    'deps/libbpf/VERSION', 'deps/elfutils/VERSION', 'deps/zlib/VERSION',
+    'deps/libbpf/VERSION', 'deps/elfutils/VERSION', 'deps/elfutils/config.h.in', 'deps/zlib/VERSION',
   ].map((f) => path.join(root, f));
-  for (const dir of ['src/native', 'deps/elfutils/config', 'deps/elfutils/patches', 'deps/zlib/patches', 'deps/libbpf/patches']) {
+  for (const dir of ['src/native', 'deps/elfutils/patches', 'deps/zlib/patches', 'deps/libbpf/patches']) {
     files.push(...listFiles(path.join(root, dir)));
   }
   const hash = require('node:crypto').createHash('sha256');

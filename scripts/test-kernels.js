@@ -30,7 +30,7 @@ const { kernelAllowsFor } = require(path.join(dist, 'allows.js'));
 const KERNEL_TEST_FILES = [
   'attach/kernel-gated', 'core/object', 'core/program', 'core/link', 'core/map', 'core/map-types', 'core/map-shared',
   'core/globals', 'core/globals-structs', 'events/ring-buffer', 'events/perf-buffer', 'events/user-ring-buffer',
-  'examples/syscount',
+  'core/upgrade', 'examples/syscount',
 ];
 
 function parseArgs(argv) {
@@ -199,7 +199,7 @@ async function main() {
   const outDir = path.join(root, 'build', 'kernels', new Date().toISOString().replace(/[:.]/g, '-'));
   fs.mkdirSync(outDir, { recursive: true });
   const cacheDir = path.join(root, 'build', 'jest-cache');
-  fs.mkdirSync(cacheDir, { recursive: true }); // the guests bind a copy of it; --no-host has no host run to make it
+  fs.mkdirSync(cacheDir, { recursive: true }); // the guests see the host's tree read-only (--no-host made none)
   const fixturesDir = path.join(root, 'build', 'fixtures');
   // Fetch (or find in the cache) every kernel before starting any VM: downloads don't race the VMs.
   for (const spec of opts.kernels) {

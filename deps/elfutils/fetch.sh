@@ -10,7 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/VERSION"
 name=elfutils dest=$here/src check=libelf/elf_begin.c env_var=ELFUTILS_TARBALL
 # The public headers alone in out/include, so users of the library do not see its private ones.
+# Our config.h (deps/elfutils/config.h.in, what ./configure would write for libelf alone) goes
+# in the unpacked tree, so deps/ holds no C of elfutils' shape beside our own sources.
 after_unpack() {
+  mkdir -p "$dest/ours" && cp "$here/config.h.in" "$dest/ours/config.h"
   mkdir -p "$dest/out/include"
   for h in libelf/libelf.h libelf/gelf.h libelf/nlist.h; do cp "$dest/$h" "$dest/out/include/"; done
 }
