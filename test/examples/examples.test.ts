@@ -83,6 +83,9 @@ describe.each([
     if (code.includes('BpfMap.create') && code.includes('drain()')) {
       expect(stdout).toBe('[ [ 1, 11n ], [ 2, 20n ] ]\nundefined\n');
     }
+    if (code.includes('not-a-pin')) {
+      expect(stdout).toMatch(/^'\/tmp' is not on a BPF filesystem \(statfs type 0x[0-9a-f]+, bpffs is 0xcafe4a11\)/);
+    }
     if (code.includes('attachIter')) {
       expect(stdout).toBe('true\ntrue\ntrue\ntrue iter\ntrue\n');
     }

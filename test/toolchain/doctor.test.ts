@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { BpfObject, FEATURE_REQUIREMENTS, probe } from 'node-libbpf';
-import { doctor } from 'node-libbpf/toolchain';
+import { doctor, formatDoctor } from 'node-libbpf/toolchain';
 import { hintFor } from '../../src/ts/errors/hints';
 import { fixture, root } from '../support/helpers';
-import { kernelAllows } from '../support/kernel';
+import { kernelAllows, kernelAtLeast } from '../support/kernel';
 
 const CLI = path.join(root, 'dist', 'cli', 'main.js');
 
@@ -144,6 +144,46 @@ describe('doctor', () => {
     const lockdown = fs.existsSync('/sys/kernel/security/lockdown') ? /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/security/lockdown', 'utf8'))![1] : null;
     expect(report.lockdown).toBe(lockdown);
   });
+
+  test('privileges: every effective capability by name, lockdown, unprivileged BPF, tracefs access', () => {
+    const capEff = BigInt(`0x${/^CapEff:\s*(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]}`);
+    // linux/capability.h: 12 NET_ADMIN, 21 SYS_ADMIN, 38 PERFMON, 39 BPF.
+    for (const [name, bit] of [['CAP_NET_ADMIN', 12n], ['CAP_SYS_ADMIN', 21n], ['CAP_PERFMON', 38n], ['CAP_BPF', 39n]] as const) {
+      expect([name, report.privileges.effective.includes(name)]).toEqual([name, ((capEff >> bit) & 1n) === 1n]);
+    }
+    let bits = 0;
+    for (let b = 0n; b < 64n; b++) bits += Number((capEff >> b) & 1n);
+    expect(report.privileges.effective).toHaveLength(bits);
+    const text = formatDoctor(report);
+    expect(text).toContain(`             effective: ${report.privileges.effective.join(' ') || 'none'}`);
+    const unpriv = Number(fs.readFileSync('/proc/sys/kernel/unprivileged_bpf_disabled', 'utf8'));
+    expect(text).toMatch(new RegExp(`^unprivileged_bpf_disabled ${unpriv} \\(unprivileged BPF (allowed|off)`, 'm'));
+    expect(text).toContain(`lockdown     ${report.lockdown ?? 'unknown (securityfs not mounted at /sys/kernel/security)'}`);
+    if (report.mounts.tracefs !== null) {
+      expect(report.mounts.tracefsReadable).toBe(true); // root reads it
+      expect(text).toMatch(new RegExp(`^tracefs      ${report.mounts.tracefs}$`, 'm'));
+    }
+  });
+
+  test('BPF token: the kernel has BPF_TOKEN_CREATE from 6.9, and delegated bpffs mounts are listed', () => {
+    expect(report.token.supported).toBe(kernelAtLeast(6, 9));
+    const delegated = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'bpf' && /delegate_/.test(f[3]));
+    expect(report.token.delegated.map((d) => d.path)).toEqual(delegated.map((f) => f[1]));
+    expect(formatDoctor(report)).toMatch(new RegExp(`^BPF token    ${kernelAtLeast(6, 9) ? 'supported \\(BPF_TOKEN_CREATE\\)' : 'not supported \\(Linux 6\\.9\\+\\)'}; delegated bpffs: `, 'm'));
+  });
+
+  test('a delegated bpffs mount shows with its delegate_* options', () => {
+    if (!kernelAtLeast(6, 9)) return expect(report.token.supported).toBe(false);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-doctor-bpffs-'));
+    const mounted = spawnSync('mount', ['-t', 'bpf', '-o', 'delegate_cmds=map_create:prog_load,delegate_maps=hash', 'bpf', dir]);
+    try {
+      expect(mounted.status).toBe(0);
+      expect(doctor().token.delegated).toContainEqual({ path: dir, options: { delegate_cmds: 'map_create:prog_load', delegate_maps: 'hash' } });
+    } finally {
+      spawnSync('umount', [dir]);
+      fs.rmdirSync(dir);
+    }
+  }, 120000);
 
   test('probe results: what the kernel allows and refuses', () => {
     expect(report.attach.fentry).toEqual(probe.attach('fentry'));

@@ -96,7 +96,7 @@ static std::string OptString(Napi::Object opts, const char* key) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 
-// open(pathOrBytes, { name, btfCustomPath, kconfig, pinRoot, kernelLogLevel })
+// open(pathOrBytes, { name, btfCustomPath, kconfig, pinRoot, kernelLogLevel, bpfToken })
 Napi::Value ObjectHandle::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
@@ -108,6 +108,9 @@ Napi::Value ObjectHandle::Open(const Napi::CallbackInfo& info) {
   if (!kconfig.empty()) o.kconfig = kconfig.c_str();
   if (!pinRoot.empty()) o.pin_root_path = pinRoot.c_str();
   if (opts.Get("kernelLogLevel").IsNumber()) o.kernel_log_level = opts.Get("kernelLogLevel").As<Napi::Number>().Uint32Value();
+  // A bpffs with delegation for libbpf's BPF token; "" prevents a token (libbpf's convention).
+  std::string token = OptString(opts, "bpfToken");
+  if (opts.Get("bpfToken").IsString()) o.bpf_token_path = token.c_str();
 
   LogCapture log;
   bpf_object* obj;

@@ -147,22 +147,42 @@ E Enum(const Napi::CallbackInfo& info, size_t i, const char* what) {
 
 }  // namespace
 
+// libbpf's probes answer 1 or 0; on 0 the errno of the kernel's refusal is still set (its
+// cleanup only closes fds it got). Returns 1, or minus that errno (0 when none): a caller
+// tells "this kernel lacks it" from "this process may not" (EPERM) by it.
+// libbpf_probe_bpf_helper answers 1 ("assume supported") when the load failed without a
+// verifier log naming the helper, as an EPERM does: `refusedOnly` reports that refusal.
+// (EACCES is the verifier's own "rejected", not a permission.)
+static Napi::Value ProbeAnswer(Napi::Env env, int ret, const char* call, const LogCapture& log, bool refusedOnly = false) {
+  int err = errno;
+  bool refused = err == EPERM;
+  if (Check(env, ret, call, log) == 1 && !(refusedOnly && refused)) return Napi::Number::New(env, 1);
+  return Napi::Number::New(env, -err);
+}
+
 Napi::Value ProbeProgramType(const Napi::CallbackInfo& info) {
   LogCapture log;
-  int ret = libbpf_probe_bpf_prog_type(Enum<bpf_prog_type>(info, 0, "type"), nullptr);
-  return Napi::Boolean::New(info.Env(), Check(info.Env(), ret, "libbpf_probe_bpf_prog_type", log) == 1);
+  auto type = Enum<bpf_prog_type>(info, 0, "type");
+  errno = 0;
+  int ret = libbpf_probe_bpf_prog_type(type, nullptr);
+  return ProbeAnswer(info.Env(), ret, "libbpf_probe_bpf_prog_type", log);
 }
 
 Napi::Value ProbeMapType(const Napi::CallbackInfo& info) {
   LogCapture log;
-  int ret = libbpf_probe_bpf_map_type(Enum<bpf_map_type>(info, 0, "type"), nullptr);
-  return Napi::Boolean::New(info.Env(), Check(info.Env(), ret, "libbpf_probe_bpf_map_type", log) == 1);
+  auto type = Enum<bpf_map_type>(info, 0, "type");
+  errno = 0;
+  int ret = libbpf_probe_bpf_map_type(type, nullptr);
+  return ProbeAnswer(info.Env(), ret, "libbpf_probe_bpf_map_type", log);
 }
 
 Napi::Value ProbeHelper(const Napi::CallbackInfo& info) {
   LogCapture log;
-  int ret = libbpf_probe_bpf_helper(Enum<bpf_prog_type>(info, 0, "program type"), Enum<bpf_func_id>(info, 1, "helper"), nullptr);
-  return Napi::Boolean::New(info.Env(), Check(info.Env(), ret, "libbpf_probe_bpf_helper", log) == 1);
+  auto type = Enum<bpf_prog_type>(info, 0, "program type");
+  auto helper = Enum<bpf_func_id>(info, 1, "helper");
+  errno = 0;
+  int ret = libbpf_probe_bpf_helper(type, helper, nullptr);
+  return ProbeAnswer(info.Env(), ret, "libbpf_probe_bpf_helper", log, true);
 }
 
 namespace {

@@ -288,6 +288,8 @@ export interface OpenOptions {
   kconfig?: string;
   pinRoot?: string;
   kernelLogLevel?: number;
+  /** libbpf's bpf_token_path: a delegated bpffs, or '' for no token. */
+  bpfToken?: string;
 }
 
 /** How probeAttach loads (`r0 = retval; exit`) and attaches one tiny program. */
@@ -358,9 +360,10 @@ interface Addon {
   btfToCHeader(path: string | Uint8Array, base?: string | Uint8Array): string;
   btfRawData(path: string | Uint8Array, base?: string | Uint8Array): Buffer;
   btfMinCore(btfPath: string, objectPath: string): Buffer;
-  probeProgramType(type: number): boolean;
-  probeMapType(type: number): boolean;
-  probeHelper(programType: number, helper: number): boolean;
+  /** 1 when supported, else minus the errno of the kernel's refusal (0 when it set none). */
+  probeProgramType(type: number): number;
+  probeMapType(type: number): number;
+  probeHelper(programType: number, helper: number): number;
   probeAttach(recipe: NativeProbeRecipe): void;
   helperNames(): string[];
   attachTypes(): string[];

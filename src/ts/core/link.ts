@@ -3,6 +3,7 @@
 // the object's close(), so GC timing never detaches anything.
 import { argTypeError, checkString } from '../base/args';
 import { checkInternal, INTERNAL } from '../base/internal';
+import { checkUnpinPath, refinePinError } from '../errors/bpffs';
 import { checkReadOptions, iterateChunks, readIterator, type IterReadOptions } from './iter';
 import { decodeLinkInfo, type LinkInfo } from './link-info';
 import { addon, type NativeLink } from '../base/native';
@@ -111,11 +112,18 @@ export class Link implements Disposable {
    * @example link.pin('/sys/fs/bpf/my_link');
    */
   pin(path: string): void {
-    this.#native.pin(checkString(path, 'path'));
+    checkString(path, 'path');
+    try {
+      this.#native.pin(path);
+    } catch (e) {
+      throw refinePinError(e, path);
+    }
   }
 
-  /** Remove the pin made by pin(). */
+  /** Remove the pin made by pin() (refused, BpfError EINVAL, if that path is no longer on bpffs). */
   unpin(): void {
+    const pinned = this.#native.pinPath();
+    if (pinned) checkUnpinPath(pinned, 'bpf_link__unpin');
     this.#native.unpin();
   }
 

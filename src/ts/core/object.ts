@@ -36,9 +36,35 @@ export interface OpenOptions {
    * object decides alone how much kernel memory load() takes.
    */
   maxMapMemory?: number;
+  /**
+   * A BPF token (Linux 6.9+) for load(): the root of a bpffs mounted with delegation
+   * options (`delegate_cmds`, `delegate_maps`, `delegate_progs`, `delegate_attachs`) by a
+   * privileged process for this process's user namespace. libbpf creates the token from it
+   * at load and uses it for every map, BTF and program it creates, so a process without
+   * CAP_BPF in the initial user namespace (an agent in a user-namespaced container) can
+   * load what the mount delegates. `false`: no token, even where LIBBPF_BPF_TOKEN_PATH is
+   * set. Default: LIBBPF_BPF_TOKEN_PATH when set (then required), else libbpf tries
+   * /sys/fs/bpf and goes on without a token when it has no delegation.
+   * @example
+   * ```ts
+   * const obj = BpfObject.open('agent.bpf.o', { bpfToken: '/sys/fs/bpf' });
+   * ```
+   */
+  bpfToken?: string | false;
 }
 
-const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel', 'maxMapMemory'] as const;
+const OPTION_NAMES = ['btfCustomPath', 'kconfig', 'pinRoot', 'name', 'logLevel', 'maxMapMemory', 'bpfToken'] as const;
+
+// A directory path (a bpffs mount), or false for "no token" (libbpf's empty path).
+function tokenPath(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === false) return '';
+  if (typeof value !== 'string' || value.length === 0) throw argTypeError('options.bpfToken', 'a path to a bpffs mount, or false', value);
+  checkString(value, 'options.bpfToken');
+  const st = fs.statSync(value, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw argRangeError('options.bpfToken', 'a directory (a bpffs mount)', value);
+  return value;
+}
 
 /** Options of `obj.upgrade(next, options)`: how the next version opens, and what it may change. */
 export interface UpgradeOptions extends OpenOptions {
@@ -186,6 +212,7 @@ export class BpfObject implements Disposable {
       pinRoot: checkOptionalString(o.pinRoot, 'options.pinRoot'),
       kconfig: kconfigString(o.kconfig),
       kernelLogLevel: o.logLevel === undefined ? undefined : checkInteger(o.logLevel, 'options.logLevel', 0, 7),
+      bpfToken: tokenPath(o.bpfToken),
     });
     const obj = new BpfObject(INTERNAL, native);
     obj.#source = source;

@@ -8,6 +8,7 @@ import {
 import * as net from '../attach/net';
 import { BpfError, withDetail } from '../errors/bpf-error';
 import { noAttachTargetError, refineAttachError } from '../errors/attach-hints';
+import { refinePinError } from '../errors/bpffs';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from '../base/internal';
 import { IterLink, Link, PROGRAMS } from './link';
 import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
@@ -371,7 +372,12 @@ export class Program {
 
   /** Pin the loaded program on bpffs. */
   pin(path: string): void {
-    this.#native.pin(checkString(path, 'path'));
+    checkString(path, 'path');
+    try {
+      this.#native.pin(path);
+    } catch (e) {
+      throw refinePinError(e, path);
+    }
   }
 
   /** Remove a pin made by pin(). */

@@ -1,6 +1,9 @@
 // Hints: the usual cause of a kernel or libbpf refusal, by errno name, libbpf call and
 // what libbpf printed, for BpfError.hint.
+import * as fs from 'node:fs';
 import { BpfError, withDetail } from './bpf-error';
+import { notOnBpffsHint } from './bpffs';
+import { missingCapabilityHint, needOfCall, needOfProgramType, permissionHint } from './capabilities';
 import { requirementIn } from './requirements';
 import { loadRefusalHint, traceHint } from './trace-hints';
 
@@ -11,11 +14,35 @@ const NOT_A_LINK: Record<string, string> = {
   bpf_link_get_info_by_fd: 'a classic tc filter shows in `tc filter show`; a socket filter has no kernel-side record',
 };
 
+const TOKEN_HINT =
+  'options.bpfToken (or LIBBPF_BPF_TOKEN_PATH) must name the root of a bpffs mounted with delegate_cmds/delegate_maps/delegate_progs/delegate_attachs ' +
+  "by a privileged process for this process's user namespace (not the initial one); BPF tokens need Linux 6.9+";
+
+// The file libbpf read the tracepoint's id from (its debug line, else its rule: debugfs's
+// tracing directory when it exists, else tracefs).
+function tracepointIdFile(text: string): string | undefined {
+  const opened = /failed to open '([^']+)'/.exec(text)?.[1];
+  if (opened) return opened;
+  const tp = /tracepoint '([^'/]+)\/([^']+)'/.exec(text);
+  if (!tp) return undefined;
+  const root = fs.existsSync('/sys/kernel/debug/tracing') ? '/sys/kernel/debug/tracing' : '/sys/kernel/tracing';
+  return `${root}/events/${tp[1]}/${tp[2]}/id`;
+}
+
 export function hintFor(code: string, syscall: string, text: string): string | undefined {
   const traced = traceHint(code, syscall, text);
   if (traced) return traced;
   if (/kernel BTF is missing|failed to find valid kernel BTF/.test(text)) {
     return 'this kernel exposes no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y, or pass btfCustomPath';
+  }
+  const notBpffs = /specified path (\S+) is not on BPF FS/.exec(text);
+  if (notBpffs) return notOnBpffsHint(notBpffs[1]) ?? 'pins live on a bpffs mount such as /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)';
+  if (/to (open BPF FS mount|create BPF token) /.test(text)) return TOKEN_HINT;
+  if ((code === 'EACCES' || code === 'EPERM') && /tracepoint .*perf event ID/.test(text)) {
+    const file = tracepointIdFile(text);
+    return `tracefs is mounted but this process may not read ${file ? `'${file}'` : "the tracepoint's id under events/"}: ` +
+      'attaching a tracepoint needs read access to tracefs (root, CAP_DAC_OVERRIDE, or tracefs mounted with a gid= or mode= that lets this user in) besides CAP_BPF and CAP_PERFMON; ' +
+      'raw_tp and tp_btf programs need no tracefs';
   }
   if (/tracepoint .*perf event ID/.test(text) || (code === 'ENOENT' && /tracepoint/.test(text))) {
     return 'is tracefs mounted (mount -t tracefs tracefs /sys/kernel/tracing) and does the tracepoint exist?';
@@ -44,9 +71,7 @@ export function hintFor(code: string, syscall: string, text: string): string | u
       if (code === 'EACCES' && syscall === 'bpf_object__load') return undefined;
       if (code === 'EPERM' && syscall === 'bpf_map_update_elem') return 'the map is frozen (freeze()) or read-only for user space';
       if (syscall === 'bpf_obj_get') return 'the path is not on a bpffs mount, or this process may not open it';
-      return process.getuid?.() === 0
-        ? 'refused although running as root: kernel lockdown, an LSM policy or a seccomp filter forbids this program type or operation here'
-        : 'BPF needs CAP_BPF plus CAP_PERFMON (tracing) or CAP_NET_ADMIN (networking), or root; kernel.unprivileged_bpf_disabled forbids it otherwise';
+      return permissionHint(needOfCall(syscall));
     case 'EFORMAT':
     case 'ELIBELF':
       if (/btf/i.test(text) && !syscall.startsWith('bpf_object__open')) return 'the BTF file (btfCustomPath) is not valid BTF or ELF with BTF';
@@ -105,7 +130,11 @@ export function refineLoadError(e: unknown, programs: readonly { name: string; t
   }
   if (!(e instanceof BpfError) || e.code !== 'EPERM' || !e.program || e.constructor !== BpfError) return e;
   const program = programs.find((p) => p.name === e.program);
-  const hint = program && loadRefusalHint(program.type, program.expectedAttachType);
+  if (!program) return e;
+  // Without the capabilities the program type needs, that is the cause, not lockdown.
+  const missing = missingCapabilityHint(needOfProgramType(program.type));
+  if (missing) return withDetail(e, undefined, missing);
+  const hint = loadRefusalHint(program.type, program.expectedAttachType);
   if (!hint) return e;
   return withDetail(e, undefined, hint);
 }

@@ -3,10 +3,12 @@
 // program of that kind and attaches it the kernel's own way (a BPF link, a perf event, a
 // socket option), network kinds inside a private network namespace, then closes it all.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { argRangeError, checkString } from '../base/args';
 import { Btf } from '../btf/btf';
 import { BpfError } from '../errors/bpf-error';
+import { needOfProgramType, permissionHint, type PermissionNeed } from '../errors/capabilities';
 import { FEATURE_REQUIREMENTS } from '../errors/requirements';
 import { addon, type NativeProbeRecipe } from '../base/native';
 
@@ -112,15 +114,19 @@ function cgroup2Root(): string | undefined {
   return undefined;
 }
 
-function tracepointId(): number | undefined {
+// The id of a syscall tracepoint, or why there is none: no tracefs, or one this user may not read.
+function tracepointId(): number | string {
+  let denied: string | undefined;
   for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    const file = `${root}/events/syscalls/sys_enter_getpid/id`;
     try {
-      return Number(fs.readFileSync(`${root}/events/syscalls/sys_enter_getpid/id`, 'utf8').trim());
-    } catch {
-      // try the next mount point
+      return Number(fs.readFileSync(file, 'utf8').trim());
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') denied ??= `tracefs is mounted but this user may not read it (${code} on ${file})`;
     }
   }
-  return undefined;
+  return denied ?? 'no tracefs with syscall tracepoints (mount -t tracefs tracefs /sys/kernel/tracing)';
 }
 
 type Recipe = Omit<NativeProbeRecipe, 'progType' | 'expectedAttachType' | 'linkAttachType'> & {
@@ -159,7 +165,7 @@ function recipeFor(kind: AttachKind): Recipe | string {
     case 'raw_tp': return { prog: 'raw_tracepoint', attach: 'raw_tp', rawTp: 'sys_enter' };
     case 'tracepoint': {
       const id = tracepointId();
-      if (id === undefined) return 'no tracefs with syscall tracepoints (mount -t tracefs tracefs /sys/kernel/tracing)';
+      if (typeof id === 'string') return id;
       return { prog: 'tracepoint', attach: 'perf', perf: { type: 2, config: id }, link: 'perf_event' };
     }
     case 'kprobe': {
@@ -220,7 +226,7 @@ function attachProbe(kind: AttachKind): ProbeResult {
   try {
     if (recipe.cgroup) {
       dir = path.join(cgroup2Root() as string, `nlb-probe-${process.pid}-${Date.now().toString(36)}`);
-      fs.mkdirSync(dir);
+      fs.mkdirSync(dir, { mode: 0o755 }); // never world-writable, whatever the umask
       native.targetPath = dir;
     }
     addon.probeAttach(native);
@@ -232,22 +238,36 @@ function attachProbe(kind: AttachKind): ProbeResult {
   }
 }
 
+// A probe the kernel refused with EPERM says nothing about the kernel: this process may
+// not use BPF (no CAP_BPF, kernel.unprivileged_bpf_disabled). (EACCES is the verifier's.)
+const PERMISSION = new Set([os.constants.errno.EPERM]);
+
+function denied(errno: number, need: PermissionNeed): ProbeResult {
+  return { supported: false, reason: `EPERM (${permissionHint(need)})`, errno, code: 'EPERM' };
+}
+
 function programType(name: string): ProbeResult {
   const id = lookup(names().prog, name, 'a program type', 'name');
-  if (addon.probeProgramType(id)) return { supported: true };
+  const answer = addon.probeProgramType(id);
+  if (answer === 1) return { supported: true };
+  if (PERMISSION.has(-answer)) return denied(-answer, needOfProgramType(name));
   return unavailable(`the kernel refuses BPF_PROG_TYPE_${name.toUpperCase()} programs`, name);
 }
 
 function mapType(name: string): ProbeResult {
   const id = lookup(names().map, name, 'a map type', 'name');
-  if (addon.probeMapType(id)) return { supported: true };
+  const answer = addon.probeMapType(id);
+  if (answer === 1) return { supported: true };
+  if (PERMISSION.has(-answer)) return denied(-answer, 'bpf');
   return unavailable(`the kernel cannot create BPF_MAP_TYPE_${name.toUpperCase()} maps`, name);
 }
 
 function helper(programType: string, helperName: string): ProbeResult {
   const prog = lookup(names().prog, programType, 'a program type', 'programType');
   const id = lookup(names().helper, typeof helperName === 'string' ? helperName.replace(/^bpf_/, '') : helperName, 'a helper', 'helper');
-  if (addon.probeHelper(prog, id)) return { supported: true };
+  const answer = addon.probeHelper(prog, id);
+  if (answer === 1) return { supported: true };
+  if (PERMISSION.has(-answer)) return denied(-answer, needOfProgramType(programType));
   return { supported: false, reason: `bpf_${helperName.replace(/^bpf_/, '')} is not available to ${programType} programs on this kernel` };
 }
 

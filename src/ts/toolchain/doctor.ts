@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { addon, addonLoadError } from '../base/native';
+import { Btf } from '../btf/btf';
+import { effectiveCapabilities } from '../errors/capabilities';
 import { ATTACH_KINDS, probe, type ProbeResult } from '../probe/probe';
 
 /** Kernel config options doctor reports (without the CONFIG_ prefix). */
@@ -14,7 +16,7 @@ export const CONFIG_KEYS = [
   'NET_SCH_INGRESS', 'NET_XGRESS', 'NETFILTER_BPF_LINK', 'XDP_SOCKETS',
 ] as const;
 
-const CAPS = { CAP_NET_ADMIN: 12, CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+const BPF_CAPS = ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE', 'CAP_PERFMON', 'CAP_BPF'] as const;
 
 /** What an agent needs from its container: see AGENT_REQUIREMENTS. */
 export interface AgentRequirements {
@@ -108,6 +110,20 @@ export interface DoctorReport {
     uid: number;
     /** Which of the capabilities BPF asks for the process has (effective set). */
     capabilities: Record<'CAP_NET_ADMIN' | 'CAP_SYS_ADMIN' | 'CAP_SYS_RESOURCE' | 'CAP_PERFMON' | 'CAP_BPF', boolean>;
+    /** Every capability in the effective set (CapEff of /proc/self/status), by name ('CAP_BPF', ...). */
+    effective: string[];
+  };
+  /** BPF tokens: delegated BPF access for a user namespace (Linux 6.9+; BpfObject.open's bpfToken option). */
+  token: {
+    /** Whether the kernel has BPF_TOKEN_CREATE (its BTF names it in enum bpf_cmd); null without kernel BTF. */
+    supported: boolean | null;
+    /** The bpffs mounts this process sees that delegate something (delegate_cmds, ... mount options). */
+    delegated: {
+      /** The mount point. */
+      path: string;
+      /** The delegate_* options as mounted, e.g. { delegate_cmds: 'map_create:prog_load' }. */
+      options: Record<string, string>;
+    }[];
   };
   /** kernel.unprivileged_bpf_disabled: 0 allowed, 1 or 2 refused to unprivileged users. */
   unprivilegedBpfDisabled: number | null;
@@ -121,6 +137,8 @@ export interface DoctorReport {
     bpffs: string | null;
     /** tracefs, for tracepoints, kprobes and uprobes. */
     tracefs: string | null;
+    /** Whether this process may read tracefs's events/ (tracepoint attach reads ids there); null when not mounted. */
+    tracefsReadable: boolean | null;
     /** cgroup v2, for cgroup programs and iterators. */
     cgroup2: string | null;
   };
@@ -183,20 +201,50 @@ export function kernelConfig(): { source: string | null; values: Record<string, 
 }
 
 function mounts(): DoctorReport['mounts'] {
-  const out: DoctorReport['mounts'] = { bpffs: null, tracefs: null, cgroup2: null };
+  const out: DoctorReport['mounts'] = { bpffs: null, tracefs: null, tracefsReadable: null, cgroup2: null };
   for (const line of (read('/proc/self/mounts') ?? '').split('\n')) {
     const [, dir, type] = line.split(' ');
     if (type === 'bpf') out.bpffs ??= dir;
     if (type === 'tracefs') out.tracefs ??= dir;
     if (type === 'cgroup2') out.cgroup2 ??= dir;
   }
+  if (out.tracefs !== null) out.tracefsReadable = readable(`${out.tracefs}/events`);
   return out;
 }
 
+function readable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// /proc/self/mounts escapes blanks in paths as octal (\040).
+const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+function token(): DoctorReport['token'] {
+  let supported: boolean | null = null;
+  try {
+    supported = !!Btf.fromKernel().find('bpf_cmd', 'enum')?.values?.some((v) => v.name === 'BPF_TOKEN_CREATE');
+  } catch {
+    // no kernel BTF: unknown
+  }
+  const delegated: DoctorReport['token']['delegated'] = [];
+  for (const line of (read('/proc/self/mounts') ?? '').split('\n')) {
+    const [, dir, type, opts] = line.split(' ');
+    if (type !== 'bpf') continue;
+    const options = Object.fromEntries((opts ?? '').split(',').filter((o) => o.startsWith('delegate_')).map((o) => o.split('=') as [string, string]));
+    if (Object.keys(options).length) delegated.push({ path: unescape(dir), options });
+  }
+  return { supported, delegated };
+}
+
 function capabilities(): DoctorReport['privileges']['capabilities'] {
-  const eff = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(read('/proc/self/status') ?? '')?.[1] ?? '0'}`);
-  const caps = {} as Record<keyof typeof CAPS, boolean>;
-  for (const [name, bit] of Object.entries(CAPS)) caps[name as keyof typeof CAPS] = ((eff >> BigInt(bit)) & 1n) === 1n;
+  const held = effectiveCapabilities();
+  const caps = {} as Record<(typeof BPF_CAPS)[number], boolean>;
+  for (const name of BPF_CAPS) caps[name] = held.has(name);
   return caps;
 }
 
@@ -236,7 +284,8 @@ export function doctor(): DoctorReport {
     kernel: { release: os.release(), version: os.version() },
     config: kernelConfig(),
     btf: { vmlinux: !!vmlinux, size: vmlinux?.size, modules },
-    privileges: { uid: process.getuid?.() ?? -1, capabilities: capabilities() },
+    privileges: { uid: process.getuid?.() ?? -1, capabilities: capabilities(), effective: [...effectiveCapabilities()] },
+    token: token(),
     unprivilegedBpfDisabled: readNumber('/proc/sys/kernel/unprivileged_bpf_disabled'),
     lockdown: lockdown ? /\[(\w+)\]/.exec(lockdown)?.[1] ?? lockdown : null,
     lsms: read('/sys/kernel/security/lsm')?.split(',') ?? null,
@@ -272,6 +321,12 @@ function agentChecks(): DoctorReport['agent'] {
 
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
 
+function tokenLine(t: DoctorReport['token']): string {
+  const kernel = t.supported === null ? 'unknown (no kernel BTF)' : t.supported ? 'supported (BPF_TOKEN_CREATE)' : 'not supported (Linux 6.9+)';
+  const mounts = t.delegated.map((d) => `${d.path} (${Object.entries(d.options).map(([k, v]) => `${k}=${v}`).join(',')})`);
+  return `${kernel}; delegated bpffs: ${mounts.length ? mounts.join(', ') : 'none visible'}`;
+}
+
 function line(name: string, r: ProbeResult): string {
   return `  ${r.supported ? 'ok ' : 'no '} ${name}${r.reason ? `: ${r.reason}` : ''}${!r.supported && r.needs ? ` [needs ${r.needs}]` : ''}`;
 }
@@ -299,12 +354,14 @@ export function formatDoctor(r: DoctorReport): string {
     ...(cfg.length ? [`             ${cfg.join(' ')}`] : []),
     `BTF          ${r.btf.vmlinux ? `/sys/kernel/btf/vmlinux (${((r.btf.size ?? 0) / 2 ** 20).toFixed(1)} MiB), ${r.btf.modules} module BTF(s)` : 'none: CO-RE needs CONFIG_DEBUG_INFO_BTF=y, or btfCustomPath (see `node-libbpf gen min-btf`)'}`,
     `privileges   uid ${r.privileges.uid}; ${caps}`,
+    `             effective: ${r.privileges.effective.length ? r.privileges.effective.join(' ') : 'none'}`,
     `unprivileged_bpf_disabled ${unprivText}`,
     `lockdown     ${r.lockdown ?? 'unknown (securityfs not mounted at /sys/kernel/security)'}`,
     `LSMs         ${r.lsms?.join(',') ?? (c.LSM ? `unknown; built with ${c.LSM}` : 'unknown')}`,
     `bpffs        ${m.bpffs ?? 'not mounted (mount -t bpf bpf /sys/fs/bpf)'}`,
-    `tracefs      ${m.tracefs ?? 'not mounted (mount -t tracefs tracefs /sys/kernel/tracing)'}`,
+    `tracefs      ${m.tracefs === null ? 'not mounted (mount -t tracefs tracefs /sys/kernel/tracing)' : m.tracefsReadable ? m.tracefs : `${m.tracefs}, mounted but not readable by uid ${r.privileges.uid} (tracepoint attach reads ids under events/: run as root, with CAP_DAC_OVERRIDE, or mount tracefs with gid=/mode=)`}`,
     `cgroup2      ${m.cgroup2 ?? 'not mounted'}`,
+    `BPF token    ${tokenLine(r.token)}`,
     `JIT          ${r.jit === null ? 'unknown' : r.jit ? `on (bpf_jit_enable=${r.jit})` : 'off (interpreter)'}`,
     `memlock      ${r.memlock ?? 'unknown'}${r.memlock && r.memlock !== 'unlimited' ? ' (kernels since 5.11 charge BPF memory to the cgroup instead)' : ''}`,
     '',

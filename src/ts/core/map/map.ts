@@ -8,6 +8,7 @@ import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from '../.
 import { Btf } from '../../btf/btf';
 import { codecFor, rawCodec, type Codec } from '../../btf/codec';
 import { BpfError, withDetail } from '../../errors/bpf-error';
+import { checkUnpinPath, refinePinError } from '../../errors/bpffs';
 import { CLOSED, MAP_CLOSED } from '../../errors/state';
 import type { Link } from '../link';
 import { BatchCursor } from './batch';
@@ -607,14 +608,23 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */
   pin(path: string): void {
-    this.#native.pin(checkString(path, 'path'));
+    checkString(path, 'path');
+    try {
+      this.#native.pin(path);
+    } catch (e) {
+      throw refinePinError(e, path);
+    }
     if (this.#native.isStandalone()) this.#pinPath = path;
   }
 
-  /** Remove the pin (at `path`, or where pin() or the object's pinRoot put it). */
+  /**
+   * Remove the pin (at `path`, or where pin() or the object's pinRoot put it). A path whose
+   * directory is not on bpffs is refused (BpfError EINVAL) and nothing is unlinked.
+   */
   unpin(path?: string): void {
     const target = path === undefined ? this.#pinPath : checkString(path, 'path');
     if (this.#native.isStandalone() && target === undefined) throw argTypeError('path', 'the path to unpin', path);
+    if (target !== undefined) checkUnpinPath(target, this.#native.isStandalone() ? 'unlink' : 'bpf_map__unpin');
     this.#native.unpin(target);
     if (target === this.#pinPath) this.#pinPath = undefined;
   }
