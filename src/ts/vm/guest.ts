@@ -10,7 +10,7 @@ export const GUEST_OUT = '/tmp/nlb-vm/out';
 // PID 1. /mnt/host is the host's / (read-only 9p); the command runs chrooted in ROOT:
 // /mnt/host itself, or a root filesystem directory under it (another architecture's user
 // space: VmOptions.root). There the guest's /proc, /sys (with bpffs, tracefs, debugfs,
-// cgroup2 under it) and /dev are bound over the host's, /tmp is a tmpfs, /boot holds only
+// cgroup2 under it) and /dev are bound over the host's, /tmp and /run are tmpfs, /boot holds only
 // the guest kernel's config, and the host's output directory is mounted writable at
 // GUEST_OUT.
 /** The init script, for a chroot at /mnt/host + `root` (a host path, '' for the host's /). */
@@ -45,6 +45,8 @@ mkdir -p /hosttmp && mount -o bind /mnt/host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmpfs $ROOT/tmp
 keep=$(sed -n 's/^cd //p' /run.sh | tr -d "'")
 case "$keep" in /tmp/?*) mkdir -p "$ROOT$keep" && mount -o bind "/hosttmp\${keep#/tmp}" "$ROOT$keep" || say "cannot keep $keep";; esac
+# A writable /run (a tmpfs, as a booted system has): \`ip netns add\` makes its files there.
+[ -d $ROOT/run ] && mount -t tmpfs -o mode=755 tmpfs $ROOT/run
 # libbpf resolves __kconfig externs from /boot/config-$(uname -r): the guest kernel's own.
 [ -d $ROOT/boot ] && mount -t tmpfs tmpfs $ROOT/boot && cp /boot/config-* $ROOT/boot/
 mkdir -p $ROOT${GUEST_OUT} && mount -t 9p -o "$p9" out $ROOT${GUEST_OUT} || say "cannot mount the output share"
