@@ -7,6 +7,7 @@
 //
 // Only subprogram DIEs (and each unit's root) have their attributes decoded; every other
 // DIE is skipped form by form.
+import { orderByStart } from '../elf/address-table';
 import type { ElfSource } from '../elf/lazy-file';
 import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm } from './reader';
 
@@ -529,27 +530,6 @@ export class FunctionTable {
     const v = linkage ?? name;
     return typeof v === 'number' ? cstrAt(v % 2 ? this.#s.lineStr : this.#s.str, Math.floor(v / 2)) : v;
   }
-}
-
-/**
- * Indices of `starts` in ascending order: where start * 2^bits + index stays exact (user
- * space), one native sort of packed keys; else a comparator sort.
- */
-function orderByStart(starts: Float64Array): Uint32Array {
-  const n = starts.length;
-  const order = new Uint32Array(n);
-  let max = 0;
-  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
-  const scale = 2 ** Math.max(1, Math.ceil(Math.log2(n + 1)));
-  if (max * scale + scale < 2 ** 53) {
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
-    keys.sort();
-    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
-    return order;
-  }
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort((a, b) => starts[a] - starts[b] || a - b);
 }
 
 function readAranges(bytes: Uint8Array, le: boolean): { lo: number; hi: number; unit: number }[] {

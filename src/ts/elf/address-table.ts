@@ -37,3 +37,26 @@ export function sortedOrder(key: Float64Array, n: number): Uint32Array {
   if (sorted) return order;
   return order.sort((a, b) => key[a] - key[b] || a - b);
 }
+
+/**
+ * Indices 0..n-1 by `starts` ascending, ties in index order. Where every start and index fit
+ * together in a double (start * 2^bits + index < 2^53, true of user-space code), one native
+ * numeric sort of the packed keys; otherwise a comparator sort.
+ * @internal
+ */
+export function orderByStart(starts: Float64Array, n = starts.length): Uint32Array {
+  const order = new Uint32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
+  const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const scale = 2 ** bits;
+  if (max * scale + scale < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
+    keys.sort();
+    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => starts[a] - starts[b] || a - b);
+}

@@ -9,7 +9,7 @@
 //     has a size and the address lies past its end (then no symbol: padding, or code the
 //     table does not describe).
 // Names are decoded from the string table when first asked for.
-import { lastAtOrBefore } from './address-table';
+import { lastAtOrBefore, orderByStart } from './address-table';
 import type { ElfSection } from './file';
 import type { ElfSource } from './lazy-file';
 
@@ -105,7 +105,7 @@ export class ElfSymbolTable {
     }
     // Sort by address, stable (table order among equals): keep, of each address, the
     // largest size, the last in table order among equal sizes.
-    const order = sortByStart(starts, n);
+    const order = orderByStart(starts, n);
     const outStarts = new Float64Array(n);
     const outSizes = new Float64Array(n);
     const outNames = new Uint32Array(n);
@@ -151,26 +151,4 @@ export class ElfSymbolTable {
   size(i: number): number {
     return this.#sizes[i];
   }
-}
-
-/**
- * Indices 0..n-1 by `starts` ascending, ties in index order. Where every start and index fit
- * together in a double (start * 2^bits + index < 2^53, true of user-space code), one native
- * numeric sort of the packed keys; otherwise a comparator sort.
- */
-function sortByStart(starts: Float64Array, n: number): Uint32Array {
-  const order = new Uint32Array(n);
-  let max = 0;
-  for (let i = 0; i < n; i++) if (starts[i] > max) max = starts[i];
-  const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
-  const scale = 2 ** bits;
-  if (max * scale + scale < 2 ** 53) {
-    const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = starts[i] * scale + i;
-    keys.sort();
-    for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
-    return order;
-  }
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort((a, b) => starts[a] - starts[b] || a - b);
 }
