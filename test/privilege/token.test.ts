@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BpfError, BpfObject } from 'node-libbpf';
-import { distDir, fixture, root } from '../support/helpers';
+import { fixture, root } from '../support/helpers';
 import { kernelAtLeast } from '../support/kernel';
+import { stagedPackage } from '../support/privilege';
 
 const TOKENS = kernelAtLeast(6, 9);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nlb-token-'));
@@ -32,9 +33,10 @@ interface Result {
 
 // Runs `body` (statements using step(), lib, fixture) in the user namespace, with the bpffs at `mountpoint`.
 function inUserNamespace(delegate: 'all' | 'none', body: string, env: NodeJS.ProcessEnv = {}): Result {
+  const pkg = stagedPackage(); // uid 65534 outside: the checkout may be out of its reach
   const code = `
-    const lib = require(${JSON.stringify(distDir())});
-    const fixture = (name) => ${JSON.stringify(fixture('NAME'))}.replace('NAME', name);
+    const lib = require(${JSON.stringify(pkg.dist)});
+    const fixture = (name) => ${JSON.stringify(pkg.fixturePattern)}.replace('NAME', name);
     const out = {};
     async function step(name, fn) {
       try { out[name] = { ok: true, value: await fn() }; }
@@ -42,7 +44,7 @@ function inUserNamespace(delegate: 'all' | 'none', body: string, env: NodeJS.Pro
     }
     (async () => { ${body} })().then(() => console.log(JSON.stringify(out)), (e) => { console.error(e); process.exit(3); });`;
   const r = spawnSync(helper, [mountpoint, delegate, process.execPath, '-e', code], {
-    cwd: root, encoding: 'utf8', timeout: 60000, killSignal: 'SIGKILL', env: { ...process.env, LIBBPF_BPF_TOKEN_PATH: undefined, ...env },
+    cwd: pkg.dir, encoding: 'utf8', timeout: 60000, killSignal: 'SIGKILL', env: { ...process.env, LIBBPF_BPF_TOKEN_PATH: undefined, ...env },
   });
   const last = r.stdout.trim().split('\n').pop();
   return { status: r.status, stderr: r.stderr, steps: r.status === 0 && last ? JSON.parse(last) : {} };
