@@ -272,16 +272,19 @@ describe('async iteration', () => {
       const pb = track(new PerfBuffer<Sample>(obj.map('events'), { type: 'sample_event', highWaterMark, maxBatch: 4, pageCount: 1 }));
       const calls = 50;
       let producerDone = false;
+      let received = 0;
       const producing = (async () => {
         for (let i = 0; i < calls; i++) {
           await trigger.fire();
           await sleep(1);
         }
+        // The kernel reports earlier drops (PERF_RECORD_LOST) at the next write that fits: wait
+        // for the consumer to empty the buffer first, or a loaded machine's last write drops too.
+        while (received < Number(obj.globals.sent)) await sleep(5);
         obj.globals.n_events = 1;
         await trigger.fire(); // brings the report of earlier drops
         producerDone = true;
       })();
-      let received = 0;
       let maxQueued = 0;
       let lostSeen = 0;
       const watchdog = setInterval(() => {
