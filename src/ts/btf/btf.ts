@@ -153,6 +153,10 @@ const HEADER_LEN = 24;
 const MAGIC = 0xeb9f;
 const MODIFIERS = new Set<BtfKind>(['typedef', 'const', 'volatile', 'restrict', 'type_tag']);
 const MAX_CHAIN = 256;
+// Types one typeName() visits at most. Depth alone does not bound it: a func_proto whose
+// return and parameter types name it again branches at every level (5^32 visits for four
+// parameters; a fuzzed input took 27 s before this bound).
+const NAME_STEPS = 1024;
 const VOID: BtfType = Object.freeze({ id: 0, kind: 'void', name: '' }) as BtfType;
 
 // Captured once: inside vm contexts (e.g. jest) each global lookup in a hot loop is slow.
@@ -265,6 +269,7 @@ export class Btf {
   private readonly cache: (BtfType | undefined)[];
   private buf: Buffer | undefined;
   private nameIndex: NameIndex | undefined;
+  private nameSteps = 0; // what is left of NAME_STEPS in the typeName() under way
   private ptrSize = 0;
   /** Parsed by libbpf first (fromLibbpf): our decoding failures are BpfErrors. */
   private libbpfChecked = false;
@@ -464,6 +469,7 @@ export class Btf {
 
   /** C-ish spelling for messages: 'u32', 'struct event', 'char[16]', 'int *'. */
   typeName(id: number): string {
+    this.nameSteps = NAME_STEPS;
     return this.nameDepth(id, 0);
   }
 
@@ -489,7 +495,7 @@ export class Btf {
   }
 
   private nameDepth(id: number, depth: number): string {
-    if (depth > 32) return '…';
+    if (depth > 32 || --this.nameSteps < 0) return '…';
     const t = this.typeById(id);
     const inner = (i: number): string => this.nameDepth(i, depth + 1);
     switch (t.kind) {

@@ -106,26 +106,38 @@ export interface UpgradeResult {
   };
 }
 
-// A map's BTF type as a layout string: two versions' maps are compatible when equal.
-function btfShape(btf: Btf | undefined, id: number, depth = 0): string {
-  if (!btf || id === 0) return 'void';
-  if (depth > 10) return '...';
-  const t: BtfType = btf.typeById(id);
-  const inner = (i: number | undefined): string => btfShape(btf, i ?? 0, depth + 1);
-  switch (t.kind) {
-    case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag': case 'var':
-      return inner(t.type);
-    case 'int': return `i${t.size}${t.signed ? 's' : 'u'}${t.bits}`;
-    case 'float': return `f${t.size}`;
-    case 'ptr': return 'p';
-    case 'enum': case 'enum64': return `e${t.size}`;
-    case 'array': return `${inner(t.elemType)}[${t.nelems}]`;
-    case 'struct': case 'union':
-      return `${t.kind}${t.size}{${(t.members ?? []).map((m) => `${m.name}@${m.bitOffset}:${m.bitSize}:${inner(m.type)}`).join(',')}}`;
-    case 'datasec':
-      return `sec${t.size}{${(t.vars ?? []).map((v) => `${btf.typeById(v.type).name}@${v.offset}:${inner(v.type)}`).join(',')}}`;
-    default: return t.kind;
-  }
+// A map's BTF type as a layout string: two versions' maps are compatible when equal. A
+// struct or union is spelled out once and then named by its order of first appearance
+// (`#n`), so the string grows with the number of types, not with the paths to them (a
+// struct reached through many members would otherwise be repeated at every level).
+function btfShape(btf: Btf | undefined, root: number): string {
+  if (!btf) return 'void';
+  const composites = new Map<number, number>();
+  const shape = (id: number | undefined, depth: number): string => {
+    if (!id) return 'void';
+    if (depth > 64) return '...';
+    const t: BtfType = btf.typeById(id);
+    const inner = (i: number | undefined): string => shape(i, depth + 1);
+    switch (t.kind) {
+      case 'typedef': case 'const': case 'volatile': case 'restrict': case 'type_tag': case 'var':
+        return inner(t.type);
+      case 'int': return `i${t.size}${t.signed ? 's' : 'u'}${t.bits}`;
+      case 'float': return `f${t.size}`;
+      case 'ptr': return 'p';
+      case 'enum': case 'enum64': return `e${t.size}`;
+      case 'array': return `${inner(t.elemType)}[${t.nelems}]`;
+      case 'struct': case 'union': {
+        const seen = composites.get(id);
+        if (seen !== undefined) return `#${seen}`;
+        composites.set(id, composites.size);
+        return `${t.kind}${t.size}{${(t.members ?? []).map((m) => `${m.name}@${m.bitOffset}:${m.bitSize}:${inner(m.type)}`).join(',')}}`;
+      }
+      case 'datasec':
+        return `sec${t.size}{${(t.vars ?? []).map((v) => `${btf.typeById(v.type).name}@${v.offset}:${inner(v.type)}`).join(',')}}`;
+      default: return t.kind;
+    }
+  };
+  return shape(root, 0);
 }
 
 const READ_ONLY = /\.(rodata|kconfig)/;
