@@ -389,23 +389,52 @@ describe('ContainerResolver lifetime and arguments', () => {
   test('the watches keep the process alive only after ref()', async () => {
     // A node child with a resolver: it says 'ready', then waits for `dir` to appear.
     const dir = path.join(testDir, `docker-${hex64()}.scope`);
-    const child = (ref: boolean): Promise<string> =>
+    const child = (ref: boolean): Promise<{ out: string; err: string; code: number | null }> =>
       new Promise((resolve) => {
+        // The listener closes the resolver from inside the 'add' event (what a one-shot waiter does).
         const script = `const { ContainerResolver } = require(${JSON.stringify(distDir())});
           const r = new ContainerResolver();${ref ? ' r.ref();' : ''}
           r.on('add', (i) => { if (i.cgroupPath === ${JSON.stringify(under(dir))}) { console.log('seen', i.runtime); r.close(); } });
           console.log('ready');`;
-        const p = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const p = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
         let out = '';
+        let err = '';
         p.stdout.on('data', (d: Buffer) => {
           out += d;
           if (ref && out === 'ready\n') fs.mkdirSync(dir);
         });
-        p.on('exit', () => resolve(out));
+        p.stderr.on('data', (d: Buffer) => (err += d));
+        p.on('close', (code) => resolve({ out, err, code }));
       });
-    expect(await child(false)).toBe('ready\n'); // exited at once: nothing else kept it alive
+    expect(await child(false)).toEqual({ out: 'ready\n', err: '', code: 0 }); // exited at once: nothing else kept it alive
     expect(fs.existsSync(dir)).toBe(false);
-    expect(await child(true)).toBe('ready\nseen docker\n'); // waited for the cgroup, exited once closed
+    // Waited for the cgroup, exited once closed (and closing inside the listener threw nothing).
+    expect(await child(true)).toEqual({ out: 'ready\nseen docker\n', err: '', code: 0 });
+  });
+
+  test('close() inside an add or remove listener stops the walk: no throw, no watch left behind', () => {
+    const top = mkCgroup('closing');
+    for (const d of ['a', 'a/b', 'a/b/c', 'd']) fs.mkdirSync(path.join(top, d));
+    const before = inotifyWatches();
+    const resolver = new ContainerResolver({ root: top });
+    expect(resolver.size).toBe(5);
+    const seen: string[] = [];
+    resolver.on('add', (i) => {
+      seen.push(i.cgroupPath);
+      resolver.close();
+    });
+    fs.mkdirSync(path.join(top, 'e'));
+    fs.mkdirSync(path.join(top, 'e', 'f'));
+    resolver.refresh(); // what an inotify event does: the walk meets e, the listener closes
+    expect(seen).toEqual(['/e']);
+    expect(inotifyWatches()).toBe(before);
+    const again = new ContainerResolver({ root: top });
+    again.on('remove', () => again.close());
+    fs.rmdirSync(path.join(top, 'a', 'b', 'c'));
+    fs.rmdirSync(path.join(top, 'a', 'b'));
+    again.refresh();
+    expect(inotifyWatches()).toBe(before);
+    expect(() => again.resolve(1n)).toThrow(new TypeError('ContainerResolver is closed'));
   });
 
   test('watch: false holds no watches and sees no new cgroups', () => {

@@ -222,6 +222,7 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
       return known.info;
     }
     if (known) this.removeTree(rel);
+    if (this.closed) return undefined; // by a 'remove' listener
     const info: CgroupInfo<M> = { id: st.ino, cgroupPath: rel, ...parseCgroupPath(rel) };
     const entry: Entry<M> = { info, watcher: undefined, children: new Set() };
     this.byPath.set(rel, entry);
@@ -235,7 +236,8 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
     // The watch first, then the listing: a child made in between is seen by one of them.
     if (this.watch) entry.watcher = this.watchDir(abs, rel);
     if (this.started) this.emit('add', info);
-    for (const d of this.listDirs(abs)) this.add(childPath(rel, d));
+    // A listener may have closed the resolver: nothing more is added then.
+    for (const d of this.listDirs(abs)) if (!this.closed) this.add(childPath(rel, d));
     return info;
   }
 
@@ -275,22 +277,26 @@ export class ContainerResolver<M = unknown> extends EventEmitter {
       this.removeTree(rel);
       return;
     }
-    // Seen before: its children may have changed while no event said so (a refresh).
-    const entry = this.byPath.get(rel)!;
+    // Seen before: its children may have changed while no event said so (a refresh). An
+    // 'add' or 'remove' listener may close the resolver at any step of this.
+    const entry = this.byPath.get(rel);
+    if (!entry) return;
     const present = new Set(this.listDirs(rel === '/' ? this.root : path.join(this.root, rel)).map((d) => childPath(rel, d)));
-    for (const c of [...entry.children]) if (!present.has(c)) this.removeTree(c);
+    for (const c of [...entry.children]) if (!present.has(c) && !this.closed) this.removeTree(c);
     for (const c of present) this.reconcile(c);
   }
 
   private removeTree(rel: string): void {
     const entry = this.byPath.get(rel);
     if (!entry) return;
-    for (const c of entry.children) this.removeTree(c);
+    for (const c of entry.children) if (!this.closed) this.removeTree(c);
+    if (this.closed) return;
     entry.watcher?.close();
     this.byPath.delete(rel);
     if (rel !== '/') this.byPath.get(path.posix.dirname(rel))?.children.delete(rel);
     entry.info.removed = true;
     this.emit('remove', entry.info);
+    if (this.closed) return; // closed by a 'remove' listener: close() already forgot everything
     if (this.retainMs === 0) this.forget(entry.info);
     else {
       this.retired.push({ info: entry.info, at: Date.now() });
