@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BpfError, BpfObject, ContainerResolver, RingBuffer, parseCgroupPath, readBigUint64, type CgroupInfo, type RawEvent } from '../../src/ts/index';
 import { cgroup2MountPoint } from '../../src/ts/containers/mount';
 import { distDir, fixture, spawnGatedGetpgid } from '../support/helpers';
+import { removeCgroup } from '../support/net';
 
 /** The machine's cgroup2 mount, or one this file mounts (as root) when there is none. */
 function cgroup2Root(): { root: string; unmount?: () => void } {
@@ -31,28 +32,6 @@ const base = path.join(root, `nlb_containers_${process.pid}`);
 const hex64 = (): string => randomBytes(32).toString('hex');
 const under = (abs: string): string => `/${path.relative(root, abs)}`;
 
-/** Moves what is left in `dir` and below to the root cgroup, then removes the directories, deepest first. */
-function removeCgroupTree(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  for (const d of fs.readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) removeCgroupTree(path.join(dir, d.name));
-  for (let attempt = 0; ; attempt++) {
-    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-      try {
-        fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
-      } catch {
-        // exiting
-      }
-    }
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt === 50) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-    }
-  }
-}
-
 let testDir = '';
 let counter = 0;
 beforeAll(() => fs.mkdirSync(base));
@@ -60,9 +39,9 @@ beforeEach(() => {
   testDir = path.join(base, `t${counter++}`);
   fs.mkdirSync(testDir);
 });
-afterEach(() => removeCgroupTree(testDir));
+afterEach(() => removeCgroup(testDir, root));
 afterAll(() => {
-  removeCgroupTree(base);
+  removeCgroup(base, root);
   unmount?.();
 });
 

@@ -154,33 +154,37 @@ export function cgroup2Root(): string {
 }
 
 /**
- * A new cgroup v2 directory. remove() moves what is still in it (a child killed by a
- * failing test may not have exited yet) back to the root, then removes it, retrying
- * briefly while the kernel finishes the exits.
+ * Removes the cgroup `dir` and every cgroup below it, deepest first, after moving what is
+ * still in them (a child killed by a failing test may not have exited yet) to `root`, the
+ * cgroup2 mount; retries briefly while the kernel finishes the exits. Gone already: nothing.
  */
+export function removeCgroup(dir: string, root = cgroup2Root()): void {
+  if (!fs.existsSync(dir)) return;
+  for (const d of fs.readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) removeCgroup(path.join(dir, d.name), root);
+  for (let attempt = 0; ; attempt++) {
+    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
+      } catch {
+        // exiting
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt === 50) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
+/** A new cgroup v2 directory; remove() is removeCgroup() of it. */
 export function makeCgroup(): { path: string; remove(): void } {
   const root = cgroup2Root();
   const dir = path.join(root, `nlb_test_${unique()}`);
   fs.mkdirSync(dir);
-  const remove = (): void => {
-    for (let attempt = 0; ; attempt++) {
-      for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-        try {
-          fs.writeFileSync(path.join(root, 'cgroup.procs'), pid);
-        } catch {
-          // exiting
-        }
-      }
-      try {
-        fs.rmdirSync(dir);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt === 50) throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-      }
-    }
-  };
-  return { path: dir, remove };
+  return { path: dir, remove: () => removeCgroup(dir, root) };
 }
 
 /**
