@@ -45,22 +45,12 @@ from_local() {
   cp "$file" "$tarball.part" && mv "$tarball.part" "$tarball"
 }
 
-# The archive URI of the machine's own apt sources (deb822 first, then one-line format).
-archive_uri() {
-  local f uri=
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk '/^URIs:/{print $2; exit}' "$f")
-    [ -z "$uri" ] || break
-  done
-  [ -n "$uri" ] || uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-  [ -n "$uri" ] && echo "$uri"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/apt-archive.sh"
 
 from_debian() {
   command -v apt-get >/dev/null || return 1
   local uri apt=$cache/apt-$debian_suite
-  uri=$(archive_uri) || return 1
+  uri=$(apt_archive_uri) || return 1
   mkdir -p "$apt"/{lists/partial,cache/archives/partial,etc/sources.list.d,etc/preferences.d,src}
   touch "$apt/status"
   cat > "$apt/etc/sources.list.d/src.sources" <<SRC

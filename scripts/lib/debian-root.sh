@@ -6,17 +6,7 @@
 # when missing).
 cache=${NODE_LIBBPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/node-libbpf}
 
-# The archive URI of the machine's own apt sources (deb822 first, then one-line format).
-debian_archive_uri() {
-  local f uri=
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk '/^URIs:/{print $2; exit}' "$f")
-    [ -z "$uri" ] || break
-  done
-  [ -n "$uri" ] || uri=$(awk '$1=="deb"{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-  [ -n "$uri" ] && echo "$uri"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../../deps/apt-archive.sh"
 
 # debian_root NAME SUITE VARIANT [PACKAGE...]: prints the root's path; makes it first
 # when it is missing or was made with other packages.
@@ -32,7 +22,7 @@ debian_root() {
   fi
   [ "$(id -u)" = 0 ] || { echo "debian-root: making $name needs root (debootstrap, chroot)" >&2; return 1; }
   command -v debootstrap >/dev/null || debian_root_install_debootstrap || return 1
-  uri=$(debian_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
+  uri=$(apt_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
   echo "debian-root: making $name ($suite, $variant${*:+, with $*}); cached in $root" >&2
   rm -rf "$root.tmp" && mkdir -p "$cache/roots"
   debootstrap --variant="$variant" "$suite" "$root.tmp" "$uri" >"$cache/roots/$name.log" 2>&1 \
@@ -98,7 +88,7 @@ debian_foreign_root() {
   fi
   [ "$(id -u)" = 0 ] || { echo "debian-root: making $name needs root (debootstrap)" >&2; return 1; }
   command -v debootstrap >/dev/null || debian_root_install_debootstrap || return 1
-  uri=$(debian_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
+  uri=$(apt_archive_uri) || { echo "debian-root: no Debian archive in /etc/apt" >&2; return 1; }
   echo "debian-root: making $name ($suite, minbase, $arch, unpacked only); cached in $root" >&2
   rm -rf "$root.tmp"
   debootstrap --foreign --variant=minbase --arch="$arch" "$suite" "$root.tmp" "$uri" >"$cache/roots/$name.log" 2>&1 \
