@@ -116,6 +116,7 @@ async function main() {
   fs.writeFileSync(path.join(ROOT, 'build', 'fuzz', 'summary.json'), `${JSON.stringify(stats, null, 2)}\n`);
   console.log(`fuzz: ${stats.inputs} inputs (${names.join(', ')}${o.asan ? ', ASAN' : ''}), ${stats.crashes} crashes, ${stats.hangs} hangs, ${stats.unexpected} unexpected, ${stats.unreproduced} not reproduced alone; seed ${o.seed}`);
   for (const f of stats.saved) console.log(`fuzz: saved ${f}`);
+  if (stats.saved.length) console.log(`fuzz: the fixtures seeding these inputs were built in ${ROOT} and carry that path: the same --seed makes the same inputs only in a checkout there (docs/fuzzing.md)`);
   process.exitCode = stats.crashes + stats.hangs + stats.unexpected > 0 ? 1 : 0;
 }
 
