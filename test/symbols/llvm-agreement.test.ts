@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { LazyElfFile } from '../../src/ts/elf/lazy-file';
+import { ElfSymbolTable } from '../../src/ts/elf/symbols';
 import { Symbolizer } from '../../src/ts/index';
 
 const LLVM_SYMBOLIZER = '/usr/lib/llvm-19/bin/llvm-symbolizer';
@@ -85,3 +86,30 @@ test('libc: inlined frames agree with llvm-symbolizer --inlining', async () => {
   expect(differ).toEqual([]);
   expect(inlined).toBeGreaterThan(100);
 }, 120000);
+
+test('the first lookups of a table (a scan, for a fast first answer) choose as its address index does', () => {
+  // node's .symtab (~110k symbols), libc's .dynsym and its debug file's .symtab (aliases,
+  // ifuncs, sizes 0): each sampled address, plus symbol starts and ends, asked of fresh
+  // tables (their first four lookups scan) and of one whose index is built.
+  const debug = execFileSync('readelf', ['-n', LIBC]).toString().match(/Build ID: ([0-9a-f]{2})([0-9a-f]+)/);
+  const files = [fs.realpathSync(process.execPath), LIBC, ...(debug ? [`/usr/lib/debug/.build-id/${debug[1]}/${debug[2]}.debug`] : [])];
+  let compared = 0;
+  for (const file of files.filter((f) => fs.existsSync(f))) {
+    const src = LazyElfFile.open(file);
+    const indexed = ElfSymbolTable.fromElf(src);
+    for (let i = 0; i < 5; i++) indexed.find(0); // the fifth builds the index
+    const addresses = sample(file === files[2] ? LIBC : file, 120).map(Number);
+    for (let i = 0; i < 40; i++) {
+      const k = Math.floor((i * indexed.length) / 40);
+      addresses.push(indexed.start(k), indexed.start(k) + Math.max(indexed.size(k), 1), indexed.start(k) - 1);
+    }
+    let fresh = ElfSymbolTable.fromElf(src);
+    addresses.forEach((a, i) => {
+      if (i % 4 === 0) fresh = ElfSymbolTable.fromElf(src);
+      expect([a, fresh.find(a)]).toEqual([a, indexed.find(a)]);
+      compared++;
+    });
+    src.close();
+  }
+  expect(compared).toBeGreaterThanOrEqual(2 * 240);
+});
