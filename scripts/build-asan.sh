@@ -15,8 +15,9 @@ for f in binding.gyp src package.json; do ln -sfn "$top/$f" "$tree/$f"; done
 # libbpf's archive into the source tree's deps/.
 [ -L "$tree/deps" ] && rm "$tree/deps"
 mkdir -p "$tree/deps"
-cp deps/libbpf.gyp "$tree/deps/libbpf.gyp"
-ln -sfn "$top/deps/libbpf" "$tree/deps/libbpf"
+# Every gyp file of deps/ (libbpf's depends on elfutils' and zlib's) and their trees.
+for g in deps/*.gyp; do cp "$g" "$tree/$g"; done
+for d in deps/*/; do d=${d%/}; ln -sfn "$top/$d" "$tree/$d"; done
 san='-fsanitize=address -fno-omit-frame-pointer -g'
 # node's headers: npm's nodedir setting, as `npm run build` uses (offline machines)
 nodedir=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}
