@@ -9,8 +9,9 @@
 //             agent's ring per call) and a getppid() loop on the same CPU: events/s the agent
 //             consumes (bpf_buffer_delivered_total) and drops (bpf_buffer_dropped_total),
 //             against `run.sh rb SECS` (a C producer thread and ring_buffer__poll on the same
-//             CPU) in the same round; then the same load paced at fractions of that rate, to
-//             find what it sustains with no drops. Rounds alternate C and the agent.
+//             CPU) in the same round; then the same load paced (the generator sleeping
+//             between bursts), bisecting the highest rate it sustains with no drops.
+//             Rounds alternate C and the agent.
 // features    The agent as shipped, with an exec storm (spawnSync('/bin/true') in a loop) and
 //             a loopback TCP connect storm (connect, close, in a loop) beside it on the same
 //             CPU, once with every feature, once without each of exec, tcp, runqlat,
@@ -26,6 +27,8 @@ const common = require('./common');
 const AGENT = path.join(common.ROOT, 'build', 'examples', 'agent', 'index.js');
 const BENCH_OBJ = path.join(common.BUILD, 'bench', 'agent-bench.bpf.o');
 const FEATURES = ['exec', 'tcp', 'runqlat', 'containers'];
+// examples/agent's programs per feature (its PROGRAMS): their kernel run time is each feature's exact BPF cost.
+const PROGRAMS = { exec: ['exec_start', 'exec_exit'], tcp: ['tcp_state'], runqlat: ['runq_wakeup', 'runq_wakeup_new', 'runq_switch'] };
 const TARGET = 0.5;
 const C_RB = /^rb: (\d+) events\/s consumed .*?(\d+) consumed, (\d+) dropped/;
 const TICK = 100; // USER_HZ: /proc/PID/stat's clock ticks per second
@@ -33,12 +36,22 @@ const TICK = 100; // USER_HZ: /proc/PID/stat's clock ticks per second
 // ---------------------------------------------------------------- load workers
 
 async function workerPpid(secs, rate) {
-  // each getppid() (process.ppid reads it anew) makes the bench program emit 1000 events
+  // each getppid() (process.ppid reads it anew) makes the bench program emit 1000 events.
+  // Paced (rate > 0): call k is due at k * 1000 / rate seconds, and the worker sleeps until
+  // then. It must sleep, not spin: it shares its one CPU with the agent, and a spinning
+  // generator took that CPU from the consumer, so every paced run dropped (1-25%).
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(Math.round(secs * 1e9));
+  const nap = new Int32Array(new SharedArrayBuffer(4));
   let calls = 0;
   for (let now = t0; now < end; now = process.hrtime.bigint()) {
-    if (rate && (calls * 1000) / (Number(now - t0) / 1e9) > rate) continue; // paced: spin until behind
+    if (rate) {
+      const aheadMs = (calls * 1000 * 1000) / rate - Number(now - t0) / 1e6;
+      if (aheadMs > 0) {
+        Atomics.wait(nap, 0, 0, aheadMs);
+        continue;
+      }
+    }
     process.ppid;
     calls++;
   }
@@ -143,6 +156,11 @@ function rssMiB(pid) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Context switches on the machine so far (/proc/stat's ctxt): what runqlat's programs run on. */
+function contextSwitches() {
+  return Number(/^ctxt (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))[1]);
+}
+
 /** The agent (bench build) fed by getppid() bursts for `secs`, at `rate` events/s (0: as fast as it goes). */
 async function eventPath(prefix, secs, rate) {
   const agent = await startAgent(prefix, ['--object', BENCH_OBJ]);
@@ -170,7 +188,12 @@ async function featureRun(prefix, features, secs, scrapeHz) {
   try {
     await sleep(300);
     const runTime = () => metric(agent.url, 'bpf_program_run_time_seconds_total');
+    const sum = (name, progs) => Promise.all(progs.map((p) => metric(agent.url, name, `program="${p}"`))).then((v) => v.reduce((a, b) => a + b, 0));
+    const perFeature = async () => Object.fromEntries(await Promise.all(Object.entries(PROGRAMS).map(async ([f, progs]) =>
+      [f, { time: await sum('bpf_program_run_time_seconds_total', progs), runs: await sum('bpf_program_runs_total', progs) }])));
     const b0 = await runTime();
+    const f0 = await perFeature();
+    const ctxt0 = contextSwitches();
     const d0 = await metric(agent.url, 'bpf_buffer_delivered_total');
     const cpu0 = cpuSeconds(agent.pid);
     let scrapes = 0;
@@ -188,8 +211,11 @@ async function featureRun(prefix, features, secs, scrapeHz) {
     await sleep(300);
     const cpu = cpuSeconds(agent.pid) - cpu0; // the agent process: user + system
     const bpf = (await runTime()) - b0; // its programs, in the kernel, wherever they ran
+    const f1 = await perFeature();
+    const bpfByFeature = Object.fromEntries(Object.keys(f1).map((f) => [f, { time: f1[f].time - f0[f].time, runs: f1[f].runs - f0[f].runs }]));
+    const switches = contextSwitches() - ctxt0;
     const events = (await metric(agent.url, 'bpf_buffer_delivered_total')) - d0;
-    return { features: features.join(',') || '-', scrapes, execsPerSec: exec.execs / exec.secs, connectsPerSec: tcp.connects / tcp.secs, cpu, bpf, events, ...rssMiB(agent.pid) };
+    return { features: features.join(',') || '-', scrapes, execs: exec.execs, connects: tcp.connects, switches, execsPerSec: exec.execs / exec.secs, connectsPerSec: tcp.connects / tcp.secs, cpu, bpf, bpfByFeature, events, ...rssMiB(agent.pid) };
   } finally {
     await agent.stop();
   }
@@ -236,14 +262,28 @@ async function main(args) {
   console.log(`                ${f2(common.median(ours.map((o) => o.cpuPerMillion)))} agent CPU s per million events; RSS ${f2(common.median(ours.map((o) => o.rss)), 1)} MiB (peak ${f2(common.median(ours.map((o) => o.peak)), 1)})`);
   console.log(`  agent event path / C raw consumption: ${common.fmtRatio(ratio)} (target >= ${TARGET}x)`);
 
-  // 2. paced: what it sustains with no drops
+  // 2. paced: the highest rate it sustains with no drops, by bisection between 0 and the
+  // saturated rate (six runs: to 1/64 of it); every run is printed.
   const paced = [];
-  for (const frac of [0.25, 0.5, 0.75]) {
-    const rate = Math.round(sat * frac);
+  let lo = 0;
+  let hi = sat;
+  let best;
+  for (let step = 0; step < 6; step++) {
+    const rate = Math.round((lo + hi) / 2);
     const o = await eventPath(prefix, secs, rate);
-    paced.push({ frac, rate, ...o });
-    console.log(`  paced at ${common.fmtRate(rate)}/s (${frac} of saturated): ${common.fmtRate(o.rate)} events/s delivered, ${o.dropped} dropped, ${f2(o.cpuPerMillion)} CPU s per million events`);
+    paced.push({ rate, ...o });
+    const clean = o.dropped === 0 && o.offered >= 0.95 * rate; // no drops, and the load really came at that rate
+    if (clean) {
+      lo = rate;
+      best = { rate, ...o };
+    } else {
+      hi = rate;
+    }
+    console.log(`  paced at ${common.fmtRate(rate)}/s (${f2(rate / sat)} of saturated): ${common.fmtRate(o.rate)} events/s delivered, ${o.dropped} dropped, ${f2(o.cpuPerMillion)} CPU s per million events${clean ? '' : ' (not sustained)'}`);
   }
+  console.log(best
+    ? `  sustained without drops: ${common.fmtRate(best.rate)} events/s (${f2(best.rate / sat)} of saturated, ${common.fmtRatio(best.rate / common.median(c.map((x) => x.rate)))} of C's raw rate), ${f2(best.cpuPerMillion)} agent CPU s per million events, RSS ${f2(best.rss, 1)} MiB`
+    : `  sustained without drops: none of the rates tried (lowest ${common.fmtRate(paced[paced.length - 1].rate)}/s)`);
 
   // 3. per feature, under the exec and TCP storms
   const configs = [
@@ -264,6 +304,15 @@ async function main(args) {
     const cost = ((all.cpu + all.bpf) - (r.cpu + r.bpf)) / secs;
     console.log(`    ${r.name.replace('without ', '').padEnd(11)} ${f2(cost * 100, 1)}%`);
   }
+  // Per unit of load, from the all-features run alone (no difference of two noisy runs):
+  // each feature's programs' kernel run time, and the agent's user-space CPU per event.
+  const unit = { exec: ['exec', 'execs', all.execs], tcp: ['connection', 'connections', all.connects], runqlat: ['context switch', 'context switches', all.switches] };
+  console.log('  per unit of load (all-features run; BPF: the feature\'s programs\' own runs and run time, as the kernel counts them machine-wide):');
+  for (const [f, [one, many, n]] of Object.entries(unit)) {
+    const b = all.bpfByFeature[f];
+    console.log(`    ${f.padEnd(11)} BPF ${f2((b.time / n) * 1e6, 2)} µs per ${one} (${n} ${many}; ${b.runs} runs of ${f2((b.time / Math.max(1, b.runs)) * 1e9, 0)} ns; ${f2((b.time / secs) * 100, 2)}% of a CPU)`);
+  }
+  console.log(`    user space  ${f2((all.cpu / all.events) * 1e6, 1)} µs of agent CPU per ring event (${all.events} events: exec/exit/connect records, counted per container)`);
   const scrape = feat[feat.length - 1];
   console.log(`    scrape      ${f2(((scrape.cpu - all.cpu) / secs) * 100, 1)}% (${scrape.scrapes} scrapes: ${f2(((scrape.cpu - all.cpu) / Math.max(1, scrape.scrapes)) * 1000, 1)} ms each)`);
 
