@@ -1,6 +1,7 @@
 // fentry: every file removal that reaches the kernel's do_unlinkat(), seen at its entry
 // (fentry) and at its exit with the result (fexit). BPF trampolines give the programs
 // the function's typed arguments: no pt_regs, and fexit sees the arguments too.
+// Newer kernels (7.2) call the function filename_unlinkat(): index.ts retargets both there.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -1,5 +1,6 @@
 // fentry: every file removal (unlink, unlinkat, rm) as the kernel's do_unlinkat() sees
-// it: the file's name at entry, and at exit the result (0, or -errno such as -2, ENOENT).
+// it (filename_unlinkat() in newer kernels, 7.2 among them: the same function renamed): the file's name at
+// entry, and at exit the result (0, or -errno such as -2, ENOENT).
 //
 //   node build/examples/fentry/index.js [--duration SECONDS]
 //
@@ -9,7 +10,7 @@
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BpfObject, RingBuffer } from 'node-libbpf';
+import { BpfObject, Btf, RingBuffer } from 'node-libbpf';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,11 +28,14 @@ interface UnlinkEvent {
 }
 
 async function main(): Promise<void> {
-  // 1. Open and load: the verifier checks each program against do_unlinkat's BTF.
+  // 1. Open; the sections say fentry/do_unlinkat and fexit/do_unlinkat. Where the running
+  //    kernel has the function under its newer name, point both programs at it.
   const obj = BpfObject.open(path.join(__dirname, 'fentry.bpf.o'));
-  await obj.load();
+  const target = Btf.fromKernel().find('do_unlinkat', 'func') ? 'do_unlinkat' : 'filename_unlinkat';
+  if (target !== 'do_unlinkat') for (const name of ['unlink_entry', 'unlink_exit']) obj.program(name).setAttachTarget(target);
 
-  // 2. Attach both: the sections fentry/do_unlinkat and fexit/do_unlinkat say where.
+  // 2. Load (the verifier checks each program against the function's BTF) and attach both.
+  await obj.load();
   obj.attach();
 
   // 3. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`.
@@ -49,7 +53,7 @@ async function main(): Promise<void> {
     },
     { type: 'struct unlink_event', signal: stop.signal },
   );
-  console.log('tracing do_unlinkat() with fentry/fexit; Ctrl-C to stop');
+  console.log(`tracing ${target}() with fentry/fexit; Ctrl-C to stop`);
 
   // 5. Wait for the abort, then close: detaches both programs.
   await once(stop.signal, 'abort');

@@ -1,5 +1,6 @@
 // kprobe: every file removal (unlink, unlinkat, rm) from a kprobe on the kernel's
-// do_unlinkat(): the file's name at entry, and from a kretprobe the result (0, or -errno).
+// do_unlinkat() (filename_unlinkat() in newer kernels, 7.2 among them: the same function
+// renamed): the file's name at entry, and from a kretprobe the result (0, or -errno).
 //
 //   node build/examples/kprobe/index.js [--duration SECONDS]
 //
@@ -8,7 +9,7 @@
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BpfObject, RingBuffer } from 'node-libbpf';
+import { BpfObject, Btf, RingBuffer } from 'node-libbpf';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,9 +31,14 @@ async function main(): Promise<void> {
   const obj = BpfObject.open(path.join(__dirname, 'kprobe.bpf.o'));
   await obj.load();
 
-  // 2. Attach both: the sections kprobe/do_unlinkat and kretprobe/do_unlinkat say where.
-  //    (prog.attachKprobe('do_unlinkat', { retprobe: true }) does the same by hand.)
-  obj.attach();
+  // 2. Attach both. The sections kprobe/do_unlinkat and kretprobe/do_unlinkat say where;
+  //    where the running kernel has the function under its newer name, attach by hand.
+  const target = Btf.fromKernel().find('do_unlinkat', 'func') ? 'do_unlinkat' : 'filename_unlinkat';
+  if (target === 'do_unlinkat') obj.attach();
+  else {
+    obj.program('unlink_entry').attachKprobe(target);
+    obj.program('unlink_exit').attachKprobe(target, { retprobe: true });
+  }
 
   // 3. Stop on Ctrl-C, SIGTERM or --duration: each aborts `stop`.
   const stop = new AbortController();
@@ -49,7 +55,7 @@ async function main(): Promise<void> {
     },
     { type: 'struct unlink_event', signal: stop.signal },
   );
-  console.log('tracing do_unlinkat() with a kprobe and a kretprobe; Ctrl-C to stop');
+  console.log(`tracing ${target}() with a kprobe and a kretprobe; Ctrl-C to stop`);
 
   // 5. Wait for the abort, then close: detaches both probes.
   await once(stop.signal, 'abort');

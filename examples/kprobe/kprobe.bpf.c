@@ -1,6 +1,7 @@
 // kprobe: every file removal that reaches the kernel's do_unlinkat(), from a kprobe at
 // its entry (the name, read from the registers) and a kretprobe at its return (the
 // result). A kretprobe no longer has the arguments: the entry keeps the name per thread.
+// Newer kernels (7.2) call the function filename_unlinkat(): index.ts attaches there.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

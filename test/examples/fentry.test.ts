@@ -1,10 +1,10 @@
 // examples/fentry against the real kernel: this process's unlink() calls seen by
 // fentry/fexit on do_unlinkat(), or the EPERM refusal where the kernel refuses fentry.
 import { cleanupAfterEach } from '../support/helpers';
-import { unlinkTracerTests } from '../support/examples';
+import { unlinkFunction, unlinkTracerTests } from '../support/examples';
 
 const cleanup = cleanupAfterEach();
 
 describe('examples/fentry', () => {
-  unlinkTracerTests({ example: 'fentry', kind: 'fentry', entry: 'fentry', exit: 'fexit', ready: 'tracing do_unlinkat() with fentry/fexit; Ctrl-C to stop' }, cleanup);
+  unlinkTracerTests({ example: 'fentry', kind: 'fentry', entry: 'fentry', exit: 'fexit', ready: `tracing ${unlinkFunction()}() with fentry/fexit; Ctrl-C to stop` }, cleanup);
 });

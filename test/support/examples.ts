@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { Btf } from 'node-libbpf';
 import { until } from './events';
 import { root } from './helpers';
 import { kernelAllows, type GatedKind } from './kernel';
@@ -107,6 +108,11 @@ export function gatedPython(code: string, cleanup: (f: () => void) => void, setu
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The kernel function every unlink goes through: do_unlinkat(), renamed filename_unlinkat() in newer kernels (7.2). */
+export function unlinkFunction(): string {
+  return Btf.fromKernel().find('do_unlinkat', 'func') ? 'do_unlinkat' : 'filename_unlinkat';
+}
+
 /**
  * The tests of examples/fentry and examples/kprobe: both report this process's unlink()
  * calls, the file's name at entry and do_unlinkat()'s result at exit (0, or -2 for a
@@ -152,7 +158,7 @@ export function unlinkTracerTests(c: { example: string; kind: GatedKind; entry: 
       const { code, stdout, stderr } = await runExample(example, [], cleanup);
       expect(code).toBe(1);
       expect(stdout).toBe('');
-      expect(stderr).toMatch(/^BpfError: .*prog 'unlink_entry': failed to create kprobe 'do_unlinkat\+0x0' perf event/);
+      expect(stderr).toMatch(new RegExp(`^BpfError: .*prog 'unlink_entry': failed to create kprobe '${unlinkFunction()}\\+0x0' perf event`));
       expect(stderr).toMatch(/code: 'ENOENT'/);
       expect(stderr).toMatch(/CONFIG_KPROBES/);
     });
