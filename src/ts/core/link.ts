@@ -3,7 +3,7 @@
 // the object's close(), so GC timing never detaches anything.
 import { argTypeError, checkString } from '../base/args';
 import { checkInternal, INTERNAL } from '../base/internal';
-import { checkUnpinPath, refinePinError } from '../errors/bpffs';
+import { checkUnpinPath, pinWithHint } from '../errors/bpffs';
 import { checkReadOptions, iterateChunks, readIterator, type IterReadOptions } from './iter';
 import { decodeLinkInfo, type LinkInfo } from './link-info';
 import { addon, type NativeLink } from '../base/native';
@@ -112,12 +112,7 @@ export class Link implements Disposable {
    * @example link.pin('/sys/fs/bpf/my_link');
    */
   pin(path: string): void {
-    checkString(path, 'path');
-    try {
-      this.#native.pin(path);
-    } catch (e) {
-      throw refinePinError(e, path);
-    }
+    pinWithHint(checkString(path, 'path'), (p) => this.#native.pin(p));
   }
 
   /** Remove the pin made by pin() (refused, BpfError EINVAL, if that path is no longer on bpffs). */

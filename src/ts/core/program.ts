@@ -8,7 +8,7 @@ import {
 import * as net from '../attach/net';
 import { BpfError, withDetail } from '../errors/bpf-error';
 import { noAttachTargetError, refineAttachError } from '../errors/attach-hints';
-import { refinePinError } from '../errors/bpffs';
+import { pinWithHint } from '../errors/bpffs';
 import { checkInternal, INTERNAL as INTERNAL_TOKEN } from '../base/internal';
 import { IterLink, Link, PROGRAMS } from './link';
 import { CGROUP_ITER_ORDERS, type CgroupIterOrder } from './link-info';
@@ -372,12 +372,7 @@ export class Program {
 
   /** Pin the loaded program on bpffs. */
   pin(path: string): void {
-    checkString(path, 'path');
-    try {
-      this.#native.pin(path);
-    } catch (e) {
-      throw refinePinError(e, path);
-    }
+    pinWithHint(checkString(path, 'path'), (p) => this.#native.pin(p));
   }
 
   /** Remove a pin made by pin(). */

@@ -9,7 +9,7 @@
 // DIE is skipped form by form.
 import { orderByStart } from '../elf/address-table';
 import type { ElfSource } from '../elf/lazy-file';
-import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm } from './reader';
+import { ByteReader, DW_FORM as F, type FormContext, type FormValue, readForm, unitExtent } from './reader';
 
 const DW_TAG_subprogram = 0x2e;
 const DW_TAG_inlined_subroutine = 0x1d;
@@ -244,22 +244,8 @@ export class FunctionTable {
     let h = this.#headers.get(start);
     if (h === undefined) {
       h = null;
-      const head = this.#info(start + 12);
-      if (start >= 0 && start + 4 <= head.length) {
-        const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-        const first = view.getUint32(start, this.#le);
-        let end: number | undefined;
-        let offsetSize: 4 | 8 = 4;
-        if (first === 0xffffffff && start + 12 <= head.length) {
-          const a = view.getUint32(start + 4, this.#le);
-          const b = view.getUint32(start + 8, this.#le);
-          end = start + 12 + (this.#le ? b * TWO32 + a : a * TWO32 + b);
-          offsetSize = 8;
-        } else if (first < 0xfffffff0) {
-          end = start + 4 + first;
-        }
-        if (end !== undefined && this.#info(end).length >= end) h = { end, offsetSize };
-      }
+      const extent = unitExtent(this.#info(start + 12), start, this.#le);
+      if (extent && this.#info(extent.end).length >= extent.end) h = extent;
       this.#headers.set(start, h);
     }
     return h ?? undefined;
@@ -516,8 +502,7 @@ export class FunctionTable {
       let d = this.#names.get(o);
       if (!d) {
         // a DIE of a unit not read yet (DW_FORM_ref_addr)
-        let unit: number | undefined;
-        for (const u of this.#allUnits()) if (u <= o) unit = u;
+        const unit = this.#unitOf(o);
         if (unit === undefined || this.#units.has(unit)) break;
         this.#unit(unit);
         d = this.#names.get(o);

@@ -3,7 +3,7 @@
 // source position with two binary searches. The row for an address is the last row at or
 // before it within the sequence holding it, as llvm-symbolizer and addr2line choose it.
 import type { ElfSource } from '../elf/lazy-file';
-import { ByteReader, type FormContext, readForm } from './reader';
+import { ByteReader, type FormContext, readForm, unitExtent } from './reader';
 
 const DW_LNS_copy = 1;
 const DW_LNS_advance_pc = 2;
@@ -160,18 +160,7 @@ export class LineTable {
 
   /** The line table of the unit at `offset`, reading .debug_line only as far as that unit. */
   static unitFrom(sections: NonNullable<ReturnType<typeof LineTable.sectionsOf>>, offset: number, littleEndian: boolean, compDir?: string): LineTable {
-    const head = sections.bytes(offset + 12);
-    let end = offset + 12;
-    if (offset + 4 <= head.length) {
-      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-      const first = view.getUint32(offset, littleEndian);
-      if (first < 0xfffffff0) end = offset + 4 + first;
-      else if (first === 0xffffffff && offset + 12 <= head.length) {
-        const a = view.getUint32(offset + 4, littleEndian);
-        const b = view.getUint32(offset + 8, littleEndian);
-        end = offset + 12 + (littleEndian ? b * TWO32 + a : a * TWO32 + b);
-      }
-    }
+    const end = unitExtent(sections.bytes(offset + 12), offset, littleEndian)?.end ?? offset + 12;
     return LineTable.parseUnitAt(sections.bytes(end), offset, sections.strings, littleEndian, compDir);
   }
 

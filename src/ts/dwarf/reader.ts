@@ -342,3 +342,19 @@ export function constantOf(v: FormValue | undefined): number | undefined {
   const n = v.value;
   return n <= MAX_SAFE && n >= -MAX_SAFE ? Number(n) : undefined;
 }
+
+/**
+ * Where the unit (or line program) at `offset` ends and its offset size, from its initial
+ * length alone: `head` needs only its first 4 or 12 bytes there (a prefix of a compressed
+ * section will do). Undefined when those bytes are missing or the length is reserved.
+ */
+export function unitExtent(head: Uint8Array, offset: number, littleEndian: boolean): { end: number; offsetSize: OffsetSize } | undefined {
+  if (offset < 0 || offset + 4 > head.length) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const first = view.getUint32(offset, littleEndian);
+  if (first < 0xfffffff0) return { end: offset + 4 + first, offsetSize: 4 };
+  if (first !== 0xffffffff || offset + 12 > head.length) return undefined;
+  const a = view.getUint32(offset + 4, littleEndian);
+  const b = view.getUint32(offset + 8, littleEndian);
+  return { end: offset + 12 + (littleEndian ? b * 2 ** 32 + a : a * 2 ** 32 + b), offsetSize: 8 };
+}

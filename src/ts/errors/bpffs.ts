@@ -33,6 +33,15 @@ export function refinePinError(e: unknown, file: string): unknown {
   return hint ? withDetail(e, undefined, hint) : e;
 }
 
+/** Runs `pin(file)`; a failure is refined as refinePinError() does. */
+export function pinWithHint(file: string, pin: (file: string) => void): void {
+  try {
+    pin(file);
+  } catch (e) {
+    throw refinePinError(e, file);
+  }
+}
+
 /**
  * Refuses (BpfError EINVAL, as libbpf's own unpin does) to unlink `file` when it is not on
  * bpffs: an unpin removes pins, never an arbitrary file.

@@ -238,37 +238,32 @@ function attachProbe(kind: AttachKind): ProbeResult {
   }
 }
 
-// A probe the kernel refused with EPERM says nothing about the kernel: this process may
-// not use BPF (no CAP_BPF, kernel.unprivileged_bpf_disabled). (EACCES is the verifier's.)
-const PERMISSION = new Set([os.constants.errno.EPERM]);
+const EPERM = os.constants.errno.EPERM;
 
-function denied(errno: number, need: PermissionNeed): ProbeResult {
-  return { supported: false, reason: `EPERM (${permissionHint(need)})`, errno, code: 'EPERM' };
+// The addon's answer to a feature probe: 1 is supported. -EPERM says nothing about the
+// kernel: this process may not use BPF (no CAP_BPF, kernel.unprivileged_bpf_disabled); what
+// `need`s it lacks goes in the reason. Anything else (EACCES is the verifier's): undefined,
+// the kernel refuses.
+function answered(answer: number, need: PermissionNeed): ProbeResult | undefined {
+  if (answer === 1) return { supported: true };
+  if (answer === -EPERM) return { supported: false, reason: `EPERM (${permissionHint(need)})`, errno: EPERM, code: 'EPERM' };
+  return undefined;
 }
 
 function programType(name: string): ProbeResult {
   const id = lookup(names().prog, name, 'a program type', 'name');
-  const answer = addon.probeProgramType(id);
-  if (answer === 1) return { supported: true };
-  if (PERMISSION.has(-answer)) return denied(-answer, needOfProgramType(name));
-  return unavailable(`the kernel refuses BPF_PROG_TYPE_${name.toUpperCase()} programs`, name);
+  return answered(addon.probeProgramType(id), needOfProgramType(name)) ?? unavailable(`the kernel refuses BPF_PROG_TYPE_${name.toUpperCase()} programs`, name);
 }
 
 function mapType(name: string): ProbeResult {
   const id = lookup(names().map, name, 'a map type', 'name');
-  const answer = addon.probeMapType(id);
-  if (answer === 1) return { supported: true };
-  if (PERMISSION.has(-answer)) return denied(-answer, 'bpf');
-  return unavailable(`the kernel cannot create BPF_MAP_TYPE_${name.toUpperCase()} maps`, name);
+  return answered(addon.probeMapType(id), 'bpf') ?? unavailable(`the kernel cannot create BPF_MAP_TYPE_${name.toUpperCase()} maps`, name);
 }
 
 function helper(programType: string, helperName: string): ProbeResult {
   const prog = lookup(names().prog, programType, 'a program type', 'programType');
   const id = lookup(names().helper, typeof helperName === 'string' ? helperName.replace(/^bpf_/, '') : helperName, 'a helper', 'helper');
-  const answer = addon.probeHelper(prog, id);
-  if (answer === 1) return { supported: true };
-  if (PERMISSION.has(-answer)) return denied(-answer, needOfProgramType(programType));
-  return { supported: false, reason: `bpf_${helperName.replace(/^bpf_/, '')} is not available to ${programType} programs on this kernel` };
+  return answered(addon.probeHelper(prog, id), needOfProgramType(programType)) ?? { supported: false, reason: `bpf_${helperName.replace(/^bpf_/, '')} is not available to ${programType} programs on this kernel` };
 }
 
 /**

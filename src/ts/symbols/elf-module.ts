@@ -100,7 +100,7 @@ export class ElfModule {
    */
   resolve(vaddr: number, lines: boolean, inlines = false): Resolved {
     const out: Resolved = {};
-    const symbols = this.#symbolTable ?? this.#symbols;
+    const symbols = this.#symbols;
     const i = symbols.find(vaddr);
     if (i >= 0) {
       out.name = symbols.name(i);

@@ -8,7 +8,7 @@ import { addon, type NativeLink, type NativeMap, type NativeSlotOps } from '../.
 import { Btf } from '../../btf/btf';
 import { codecFor, rawCodec, type Codec } from '../../btf/codec';
 import { BpfError, withDetail } from '../../errors/bpf-error';
-import { checkUnpinPath, refinePinError } from '../../errors/bpffs';
+import { checkUnpinPath, pinWithHint } from '../../errors/bpffs';
 import { CLOSED, MAP_CLOSED } from '../../errors/state';
 import type { Link } from '../link';
 import { BatchCursor } from './batch';
@@ -608,12 +608,7 @@ export class BpfMap<K = any, V = any> implements Iterable<[K, V]>, Disposable {
 
   /** Pin the map on bpffs so other processes (and BpfMap.fromPinned) can open it. */
   pin(path: string): void {
-    checkString(path, 'path');
-    try {
-      this.#native.pin(path);
-    } catch (e) {
-      throw refinePinError(e, path);
-    }
+    pinWithHint(checkString(path, 'path'), (p) => this.#native.pin(p));
     if (this.#native.isStandalone()) this.#pinPath = path;
   }
 
